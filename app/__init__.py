@@ -1,0 +1,1 @@
+"""The HSSK device app: screens → state → services → local store."""

@@ -1,0 +1,206 @@
+"""The device's tables and the only module that writes SQL on the device.
+
+A change to a record and the outbox entry that will carry it to the server are written in the
+same transaction: a record is never saved without its way out, nor queued without being saved.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import Table
+from sqlmodel import Field, Session, SQLModel, col, select
+
+from sync.ids import new_id, utc_now
+from sync.protocol import Mutation, PushResponse
+from sync.records import RecordBase, RecordData, RecordKind
+
+SyncState = Literal["pending", "synced", "rejected"]
+Op = Literal["create", "update", "delete"]
+
+
+class LocalRecord(RecordBase, table=True):
+    """The current version of each record this device holds."""
+
+    __tablename__ = "records"
+
+    id: str = Field(primary_key=True, max_length=36)
+    sync_state: str = Field(default="pending", max_length=16)
+
+
+class OutboxEntry(SQLModel, table=True):
+    """A mutation waiting for the server. ``batch_id`` is set when it is committed as sent."""
+
+    __tablename__ = "outbox"
+
+    seq: int | None = Field(default=None, primary_key=True)
+    mutation_id: str = Field(unique=True, max_length=36)
+    record_id: str = Field(index=True, max_length=36)
+    mutation_json: str
+    status: str = Field(default="pending", index=True, max_length=16)  # pending|sent|rejected
+    batch_id: str | None = Field(default=None, index=True, max_length=36)
+    reason: str | None = None
+    created_at: datetime = Field(default_factory=utc_now)
+
+
+class Setting(SQLModel, table=True):
+    """Small device facts: device id, campaign joined, last sync."""
+
+    __tablename__ = "settings"
+
+    key: str = Field(primary_key=True, max_length=64)
+    value: str
+
+
+class Draft(SQLModel, table=True):
+    """A form being filled in, saved as the user types."""
+
+    __tablename__ = "drafts"
+
+    key: str = Field(primary_key=True, max_length=64)
+    data: str
+    updated_at: datetime = Field(default_factory=utc_now)
+
+
+def device_tables() -> list[Table]:
+    """The tables of the device database."""
+    return [LocalRecord.__table__, OutboxEntry.__table__,  # type: ignore[list-item]
+            Setting.__table__, Draft.__table__]  # type: ignore[list-item]
+
+
+# --- records and outbox --------------------------------------------------------------------------
+
+
+def put_record(session: Session, record: RecordData, *, op: Op = "create",
+               base_version: int | None = None) -> LocalRecord:
+    """Save a record and queue its mutation, in the caller's transaction (not committed here)."""
+    row = session.get(LocalRecord, record.id)
+    values = record.model_dump()
+    if row is None:
+        row = LocalRecord.model_validate(values)
+    else:
+        for key, value in values.items():
+            setattr(row, key, value)
+    row.sync_state = "pending"
+    session.add(row)
+    mutation = Mutation(mutation_id=new_id(), op=op, base_version=base_version, record=record)
+    session.add(OutboxEntry(mutation_id=mutation.mutation_id, record_id=record.id,
+                            mutation_json=mutation.model_dump_json()))
+    return row
+
+
+def records_of_kind(session: Session, kind: RecordKind) -> list[LocalRecord]:
+    return list(session.exec(
+        select(LocalRecord).where(LocalRecord.kind == kind, col(LocalRecord.deleted).is_(False))
+        .order_by(col(LocalRecord.created_at))
+    ).all())
+
+
+def records_of_person(session: Session, person_id: str, kind: RecordKind) -> list[LocalRecord]:
+    return list(session.exec(
+        select(LocalRecord).where(LocalRecord.person_id == person_id, LocalRecord.kind == kind)
+        .order_by(col(LocalRecord.created_at))
+    ).all())
+
+
+def outbox(session: Session, status: str | None = None) -> list[OutboxEntry]:
+    query = select(OutboxEntry).order_by(col(OutboxEntry.seq))
+    if status is not None:
+        query = query.where(OutboxEntry.status == status)
+    return list(session.exec(query).all())
+
+
+def claim_batch(session: Session, limit: int) -> tuple[str, list[Mutation]] | None:
+    """The batch to send: the unacknowledged one if any (resent as-is), else up to ``limit``
+    pending entries marked sent under a new batch id. Commits before returning."""
+    sent = outbox(session, "sent")
+    if sent:
+        batch_id = sent[0].batch_id
+        entries = [e for e in sent if e.batch_id == batch_id]
+    else:
+        entries = list(session.exec(
+            select(OutboxEntry).where(OutboxEntry.status == "pending")
+            .order_by(col(OutboxEntry.seq)).limit(limit)
+        ).all())
+        if not entries:
+            return None
+        batch_id = new_id()
+        for entry in entries:
+            entry.status = "sent"
+            entry.batch_id = batch_id
+            session.add(entry)
+        session.commit()
+    assert batch_id is not None
+    return batch_id, [Mutation.model_validate_json(e.mutation_json) for e in entries]
+
+
+def settle_batch(session: Session, response: PushResponse) -> tuple[int, int]:
+    """Apply the server's per-mutation results: accepted entries leave the outbox, rejected ones
+    stay with their reason. Returns (accepted, rejected)."""
+    accepted = rejected = 0
+    entries = {e.mutation_id: e for e in outbox(session, "sent")
+               if e.batch_id == response.batch_id}
+    for result in response.results:
+        entry = entries.get(result.mutation_id)
+        if entry is None:
+            continue
+        row = session.get(LocalRecord, result.record_id)
+        if result.status in ("applied", "duplicate"):
+            session.delete(entry)
+            session.flush()
+            accepted += 1
+            if row is not None and not _queued(session, result.record_id):
+                row.sync_state = "synced"
+                session.add(row)
+        else:
+            entry.status = "rejected"
+            entry.reason = result.reason
+            session.add(entry)
+            rejected += 1
+            if row is not None:
+                row.sync_state = "rejected"
+                session.add(row)
+    session.commit()
+    return accepted, rejected
+
+
+def _queued(session: Session, record_id: str) -> bool:
+    return session.exec(
+        select(OutboxEntry.seq).where(OutboxEntry.record_id == record_id).limit(1)
+    ).first() is not None
+
+
+# --- settings and drafts -------------------------------------------------------------------------
+
+
+def get_setting(session: Session, key: str) -> str | None:
+    row = session.get(Setting, key)
+    return row.value if row else None
+
+
+def set_setting(session: Session, key: str, value: str) -> None:
+    """Set a setting in the caller's transaction."""
+    row = session.get(Setting, key) or Setting(key=key, value=value)
+    row.value = value
+    session.add(row)
+
+
+def save_draft(session: Session, key: str, data: dict[str, Any]) -> None:
+    row = session.get(Draft, key) or Draft(key=key, data="{}")
+    row.data = json.dumps(data, ensure_ascii=False)
+    row.updated_at = utc_now()
+    session.add(row)
+    session.commit()
+
+
+def load_draft(session: Session, key: str) -> dict[str, Any]:
+    row = session.get(Draft, key)
+    return dict(json.loads(row.data)) if row else {}
+
+
+def delete_draft(session: Session, key: str) -> None:
+    row = session.get(Draft, key)
+    if row is not None:
+        session.delete(row)

@@ -1,0 +1,122 @@
+"""One sync round: register if needed, then push the outbox batch by batch.
+
+The batch is committed locally as "sent" before the request, so a lost response or a killed
+app resends exactly the same batch, which the server answers from its stored result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+import httpx
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from app import campaigns, store
+from sync.client import SyncClient
+from sync.errors import NotRegistered, SyncError
+from sync.ids import new_id, utc_now
+from sync.protocol import Mutation, PushRequest, PushResponse, RegisterRequest
+
+BATCH_SIZE = 200
+DEVICE_ID = "device_id"
+DEVICE_SECRET = "device_secret"
+REGISTERED_CAMPAIGN = "registered_campaign"
+LAST_SYNC = "last_sync_at"
+
+
+def device_identity(session: Session) -> tuple[str, str]:
+    """This device's id and secret, minted and stored on first use."""
+    device_id = store.get_setting(session, DEVICE_ID)
+    secret = store.get_setting(session, DEVICE_SECRET)
+    if device_id is None or secret is None:
+        device_id, secret = new_id(), secrets.token_urlsafe(32)
+        store.set_setting(session, DEVICE_ID, device_id)
+        store.set_setting(session, DEVICE_SECRET, secret)
+        session.commit()
+    return device_id, secret
+
+
+@dataclass(frozen=True)
+class SyncStatus:
+    """What the user sees about sync."""
+
+    pending: int
+    rejected: int
+    last_sync_at: datetime | None
+
+
+def status(*, session: Session) -> SyncStatus:
+    entries = store.outbox(session)
+    last = store.get_setting(session, LAST_SYNC)
+    return SyncStatus(
+        pending=sum(1 for e in entries if e.status != "rejected"),
+        rejected=sum(1 for e in entries if e.status == "rejected"),
+        last_sync_at=datetime.fromisoformat(last) if last else None,
+    )
+
+
+@dataclass(frozen=True)
+class RoundResult:
+    accepted: int
+    rejected: int
+
+
+async def sync_once(engine: Engine, *, http: httpx.AsyncClient | None = None) -> RoundResult:
+    """Push everything pending. Raises a ``SyncError`` (outbox intact) when it cannot finish."""
+
+    def _prepare() -> tuple[str, str, str, str, bool]:
+        with Session(engine) as session:
+            campaign = campaigns.current(session=session)
+            if campaign is None:
+                raise NotRegistered()
+            device_id, secret = device_identity(session)
+            registered = store.get_setting(session, REGISTERED_CAMPAIGN) == campaign.cid
+            return campaign.url, campaign.cid, device_id, secret, registered
+
+    url, campaign_id, device_id, secret, registered = await asyncio.to_thread(_prepare)
+    accepted = rejected = 0
+    async with SyncClient(url, token=secret, http=http) as client:
+        if not registered:
+            await client.register(RegisterRequest(device_id=device_id, campaign_id=campaign_id,
+                                                  device_secret=secret))
+            await asyncio.to_thread(_mark_registered, engine, campaign_id)
+        while True:
+            claimed = await asyncio.to_thread(_claim, engine)
+            if claimed is None:
+                break
+            batch_id, mutations = claimed
+            response = await client.push(PushRequest(device_id=device_id, batch_id=batch_id,
+                                                     mutations=mutations))
+            ok, bad = await asyncio.to_thread(_settle, engine, response)
+            accepted, rejected = accepted + ok, rejected + bad
+    await asyncio.to_thread(_mark_synced, engine)
+    return RoundResult(accepted=accepted, rejected=rejected)
+
+
+def _claim(engine: Engine) -> tuple[str, list[Mutation]] | None:
+    with Session(engine) as session:
+        return store.claim_batch(session, BATCH_SIZE)
+
+
+def _settle(engine: Engine, response: PushResponse) -> tuple[int, int]:
+    with Session(engine) as session:
+        return store.settle_batch(session, response)
+
+
+def _mark_registered(engine: Engine, campaign_id: str) -> None:
+    with Session(engine) as session:
+        store.set_setting(session, REGISTERED_CAMPAIGN, campaign_id)
+        session.commit()
+
+
+def _mark_synced(engine: Engine) -> None:
+    with Session(engine) as session:
+        store.set_setting(session, LAST_SYNC, utc_now().isoformat())
+        session.commit()
+
+
+__all__ = ["RoundResult", "SyncError", "SyncStatus", "device_identity", "status", "sync_once"]

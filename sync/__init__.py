@@ -1,0 +1,1 @@
+"""Everything that crosses between a device and the centre: record schemas, QR codes, protocol."""

@@ -1,0 +1,87 @@
+"""The device's HTTP client for the sync protocol. Transport faults become ``SyncError``s."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from sync.errors import (
+    AuthRejected,
+    BatchConflict,
+    NotRegistered,
+    ServerRejected,
+    ServerUnreachable,
+)
+from sync.protocol import (
+    ErrorResponse,
+    PushRequest,
+    PushResponse,
+    RegisterRequest,
+    RegisterResponse,
+)
+
+T = TypeVar("T", bound=BaseModel)
+DEFAULT_TIMEOUT = httpx.Timeout(15.0, connect=5.0)
+
+
+class SyncClient:
+    """Talks to one server. Pass ``http`` to choose the transport (tests use real servers)."""
+
+    def __init__(self, base_url: str, *, token: str | None = None,
+                 http: httpx.AsyncClient | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.token = token
+        self._http = http or httpx.AsyncClient(timeout=DEFAULT_TIMEOUT)
+        self._owns_http = http is None
+
+    async def __aenter__(self) -> SyncClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def register(self, request: RegisterRequest) -> RegisterResponse:
+        """Join a campaign; afterwards ``device_secret`` is this device's bearer token."""
+        return await self._post("/v1/devices", request, RegisterResponse, auth=False)
+
+    async def push(self, request: PushRequest) -> PushResponse:
+        """Send one batch; safe to call again with the same batch after any failure."""
+        return await self._post("/v1/sync/push", request, PushResponse, auth=True)
+
+    async def _post(self, path: str, body: BaseModel, model: type[T], *, auth: bool) -> T:
+        headers = {}
+        if auth:
+            if not self.token:
+                raise NotRegistered()
+            headers["Authorization"] = f"Bearer {self.token}"
+        try:
+            response = await self._http.post(
+                self.base_url + path,
+                content=body.model_dump_json(),
+                headers={"Content-Type": "application/json", **headers},
+            )
+        except httpx.TransportError as exc:
+            raise ServerUnreachable() from exc
+        if response.status_code == 401:
+            raise AuthRejected()
+        if response.status_code == 409:
+            raise BatchConflict()
+        if response.status_code >= 400:
+            raise ServerRejected(response.status_code, _reason(response))
+        try:
+            return model.model_validate_json(response.content)
+        except ValidationError:
+            raise ServerRejected(response.status_code, "unexpected response") from None
+
+
+def _reason(response: httpx.Response) -> str:
+    try:
+        return ErrorResponse.model_validate_json(response.content).error.message
+    except ValidationError:
+        return response.reason_phrase or "error"

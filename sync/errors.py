@@ -1,0 +1,236 @@
+"""The error tree. Every error carries a stable code and a message in Vietnamese and English.
+
+    HsskError
+    ├── InvalidValue          a value the user typed is wrong (also a ValueError for pydantic)
+    ├── QrError               a scanned or pasted code cannot be trusted
+    │   ├── QrNotOurs         not an HSSK code at all (no "HS1:" prefix)
+    │   ├── QrMalformed       HS1 prefix but the layers do not decode
+    │   ├── QrUnknownKey      signed by a key this app does not trust
+    │   ├── QrBadSignature    signature does not match (tampered or re-signed)
+    │   ├── QrExpired         past its expiry date
+    │   ├── QrNotYetValid     issued in the future
+    │   └── QrWrongType       a valid code, but not the kind expected here
+    ├── ImageUnreadable       not an image, truncated, or too large to decode safely
+    ├── NoCodeInImage         an image with no QR code we could read
+    └── SyncError             a sync round did not complete; the outbox is kept
+        ├── ServerUnreachable no connection to the server
+        ├── NotRegistered     the device has no credentials yet
+        ├── AuthRejected      the server refused the device's credentials
+        ├── BatchConflict     the server holds a different body under the same batch id
+        └── ServerRejected    the server answered with an error
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+Lang = Literal["vi", "en"]
+
+
+class HsskError(Exception):
+    """Base of every error HSSK raises on purpose."""
+
+    code: ClassVar[str] = "error"
+
+    def __init__(self, vi: str, en: str) -> None:
+        super().__init__(en)
+        self.vi = vi
+        self.en = en
+
+    def message(self, lang: Lang = "vi") -> str:
+        """The message for the user, in their language."""
+        return self.vi if lang == "vi" else self.en
+
+
+class InvalidValue(HsskError, ValueError):
+    """A value typed into a field is invalid; ``field`` names it so the form can show it beside."""
+
+    code = "invalid_value"
+
+    def __init__(self, field: str, vi: str, en: str) -> None:
+        super().__init__(vi, en)
+        self.field = field
+
+
+class QrError(HsskError):
+    """A scanned or pasted code cannot be trusted; nothing from it is used."""
+
+    code = "qr_error"
+
+
+class QrNotOurs(QrError):
+    """The text is not an HSSK code."""
+
+    code = "qr_not_ours"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Đây không phải mã QR của chương trình Hồ sơ sức khỏe.",
+            "This is not a health record programme QR code.",
+        )
+
+
+class QrMalformed(QrError):
+    """The code claims to be ours but its layers do not decode."""
+
+    code = "qr_malformed"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(
+            f"Mã QR bị hỏng hoặc không đầy đủ ({detail}).",
+            f"The QR code is damaged or incomplete ({detail}).",
+        )
+        self.detail = detail
+
+
+class QrUnknownKey(QrError):
+    """Signed by a key the app does not pin."""
+
+    code = "qr_unknown_key"
+
+    def __init__(self, kid: str) -> None:
+        super().__init__(
+            "Mã QR được ký bởi một đơn vị không xác định. Không dùng mã này.",
+            "The QR code was signed by an unknown issuer. Do not use it.",
+        )
+        self.kid = kid
+
+
+class QrBadSignature(QrError):
+    """The signature does not verify: the code was altered or signed by someone else."""
+
+    code = "qr_bad_signature"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Chữ ký của mã QR không hợp lệ: mã đã bị sửa đổi. Không dùng mã này.",
+            "The QR code's signature is invalid: the code was altered. Do not use it.",
+        )
+
+
+class QrExpired(QrError):
+    """The code is past its expiry."""
+
+    code = "qr_expired"
+
+    def __init__(self, expired_on: str) -> None:
+        super().__init__(
+            f"Mã QR đã hết hạn từ ngày {expired_on}. Hãy xin tờ hướng dẫn mới tại phường.",
+            f"The QR code expired on {expired_on}. Ask your ward for a new instruction sheet.",
+        )
+
+
+class QrNotYetValid(QrError):
+    """The code's issue time lies in the future."""
+
+    code = "qr_not_yet_valid"
+
+    def __init__(self, valid_from: str) -> None:
+        super().__init__(
+            f"Mã QR chỉ có hiệu lực từ ngày {valid_from}.",
+            f"The QR code is only valid from {valid_from}.",
+        )
+
+
+class QrWrongType(QrError):
+    """A genuine code of another kind than the screen expects."""
+
+    code = "qr_wrong_type"
+
+    def __init__(self, expected: str, got: str) -> None:
+        super().__init__(
+            f"Đây là mã loại “{got}”, không phải mã “{expected}” cần dùng ở đây.",
+            f"This is a “{got}” code, not the “{expected}” code needed here.",
+        )
+
+
+class ImageUnreadable(HsskError):
+    """The bytes are not an image we can safely decode."""
+
+    code = "image_unreadable"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(
+            f"Không đọc được ảnh ({detail}). Hãy chọn ảnh JPEG hoặc PNG khác.",
+            f"Cannot read the image ({detail}). Choose another JPEG or PNG.",
+        )
+
+
+class NoCodeInImage(HsskError):
+    """The image decoded but held no readable QR code."""
+
+    code = "no_code_in_image"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Không tìm thấy mã QR trong ảnh. Hãy chụp lại gần hơn, đủ sáng.",
+            "No QR code found in the image. Take it again closer, in good light.",
+        )
+
+
+class SyncError(HsskError):
+    """A sync round did not complete. The outbox is kept and retried later."""
+
+    code = "sync_error"
+
+
+class ServerUnreachable(SyncError):
+    """No connection to the server."""
+
+    code = "server_unreachable"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Chưa kết nối được máy chủ. Dữ liệu vẫn được lưu trên máy và sẽ gửi sau.",
+            "Cannot reach the server. Your data is kept on this device and will be sent later.",
+        )
+
+
+class NotRegistered(SyncError):
+    """The device has no server credentials yet (no campaign joined)."""
+
+    code = "not_registered"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Thiết bị chưa đăng ký với máy chủ. Hãy quét mã QR của phường.",
+            "This device is not registered with a server. Scan your ward's QR code.",
+        )
+
+
+class AuthRejected(SyncError):
+    """The server refused the device's credentials."""
+
+    code = "auth_rejected"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Máy chủ từ chối thông tin đăng nhập của thiết bị.",
+            "The server refused this device's credentials.",
+        )
+
+
+class BatchConflict(SyncError):
+    """The server already holds a different body under this batch id."""
+
+    code = "batch_conflict"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Máy chủ đã nhận một gói khác cùng mã. Gói này được giữ lại để kiểm tra.",
+            "The server already holds a different batch under this id. It is kept for review.",
+        )
+
+
+class ServerRejected(SyncError):
+    """The server answered with an error; its reason is shown and the batch stays queued."""
+
+    code = "server_rejected"
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(
+            f"Máy chủ từ chối dữ liệu ({status}): {reason}",
+            f"The server rejected the data ({status}): {reason}",
+        )
+        self.status = status
+        self.reason = reason

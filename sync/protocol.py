@@ -1,0 +1,86 @@
+"""Sync protocol v1: the messages a device and the centre exchange.
+
+A device commits a batch as "sent" before it posts it; a retry resends the same ``batch_id``
+with the same body. The server applies a batch in one transaction, stores the result under its
+``batch_id`` and returns that stored result to a replay; a different body under a known id is 409.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from sync.records import RecordData
+
+PROTOCOL_VERSION = 1
+SCHEMA_VERSION = 1
+MAX_MUTATIONS_PER_BATCH = 500
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RegisterRequest(Message):
+    """A device joins a campaign (from its signed QR code).
+
+    The device mints its own random secret and keeps it before sending, so a registration whose
+    response was lost can be repeated with the same secret and succeed; the server stores only
+    a hash and accepts the secret as the device's bearer token.
+    """
+
+    device_id: str = Field(min_length=8, max_length=64)
+    campaign_id: str = Field(min_length=1, max_length=64)
+    device_secret: str = Field(min_length=32, max_length=128)
+
+
+class RegisterResponse(Message):
+    area_code: str
+    area_name: str
+
+
+class Mutation(Message):
+    mutation_id: str = Field(min_length=1, max_length=64)
+    op: Literal["create", "update", "delete"]
+    base_version: int | None = None
+    changed_fields: list[str] = Field(default_factory=list)
+    record: RecordData
+
+
+class PushRequest(Message):
+    device_id: str = Field(min_length=8, max_length=64)
+    batch_id: str = Field(min_length=1, max_length=64)
+    schema_version: int = SCHEMA_VERSION
+    mutations: list[Mutation] = Field(max_length=MAX_MUTATIONS_PER_BATCH)
+
+    def body_hash(self) -> str:
+        """A digest of the batch's content, to tell a faithful replay from a different body."""
+        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class MutationResult(Message):
+    mutation_id: str
+    record_id: str
+    status: Literal["applied", "duplicate", "rejected"]
+    version: int | None = None
+    reason: str | None = None
+
+
+class PushResponse(Message):
+    batch_id: str
+    results: list[MutationResult]
+
+
+class ErrorBody(Message):
+    code: str
+    message: str
+
+
+class ErrorResponse(Message):
+    """Every error the server returns: a stable code and a human message, never a stack trace."""
+
+    error: ErrorBody

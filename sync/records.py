@@ -1,0 +1,323 @@
+"""THE record kinds, defined once and used by the device and the server alike.
+
+Every record travels in one envelope (``RecordBase``: id, kind, person, version, provenance,
+payload). Storage and sync stay kind-agnostic; each kind's payload is a typed model below.
+
+* Facts are immutable (declaration, observation, immunization, encounter, consent): a correction
+  is a new fact whose ``supersedes`` names the old one.
+* Documents are versioned (person, household, access grant): an edit adds version n+1.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+from sqlalchemy import JSON
+from sqlmodel import Field, SQLModel
+
+from sync import validators as v
+from sync.errors import InvalidValue
+from sync.ids import new_id, utc_now
+
+FORM_VERSION = "831-2026.1"
+
+
+class RecordKind(StrEnum):
+    PERSON = "person"
+    HOUSEHOLD = "household"
+    DECLARATION = "declaration"
+    OBSERVATION = "observation"
+    IMMUNIZATION = "immunization"
+    ENCOUNTER = "encounter"
+    CONSENT = "consent"
+    ACCESS_GRANT = "access_grant"
+
+
+DOCUMENT_KINDS = frozenset({RecordKind.PERSON, RecordKind.HOUSEHOLD, RecordKind.ACCESS_GRANT})
+FACT_KINDS = frozenset(RecordKind) - DOCUMENT_KINDS
+
+
+class EnteredBy(StrEnum):
+    """Who typed the values in: the provenance shown on the record page."""
+
+    SELF = "self"
+    FAMILY = "family"
+    COLLABORATOR = "collaborator"
+    CLINIC_IMPORT = "clinic_import"
+
+
+Sex = Literal["male", "female"]
+
+
+class Payload(BaseModel):
+    """Base of every payload: unknown fields are refused, strings trimmed."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+# --- administrative information (shared by the person profile and the declaration) -----------
+
+
+class Administrative(Payload):
+    """Section I of the form. Only name, birth date and sex are required."""
+
+    full_name: str = Field(min_length=1, max_length=120)
+    birth_date: str  # ISO "yyyy-mm-dd", or "yyyy" when only the year is known
+    sex: Sex
+    cccd: str | None = None
+    bhyt: str | None = None
+    phone: str | None = Field(default=None, max_length=20)
+    address: str | None = Field(default=None, max_length=300)
+    ethnicity: str | None = Field(default=None, max_length=60)
+    occupation: str | None = Field(default=None, max_length=120)
+
+    @field_validator("birth_date")
+    @classmethod
+    def _birth_date(cls, value: str) -> str:
+        return v.check_partial_date(value)
+
+    @field_validator("bhyt")
+    @classmethod
+    def _bhyt(cls, value: str | None) -> str | None:
+        return v.check_bhyt(value) if value else None
+
+    @model_validator(mode="after")
+    def _cccd_agrees(self) -> Administrative:
+        if self.cccd:
+            self.cccd = v.check_cccd(self.cccd, sex=self.sex, birth=self.birth_date)
+        else:
+            self.cccd = None
+        return self
+
+
+# --- documents ---------------------------------------------------------------------------------
+
+
+class PersonProfile(Administrative):
+    """A person: the versioned document every other record of theirs points at."""
+
+    household_id: str | None = None
+    area_code: str | None = Field(default=None, max_length=32)
+
+
+class Household(Payload):
+    address: str = Field(min_length=1, max_length=300)
+    area_code: str | None = Field(default=None, max_length=32)
+    head_person_id: str | None = None
+
+
+class AccessGrant(Payload):
+    """A person lets another account see (or manage) their record; revocable."""
+
+    person_id: str
+    grantee_account_id: str
+    scope: Literal["read", "manage"] = "manage"
+    status: Literal["active", "revoked"] = "active"
+    consent_id: str | None = None
+
+
+# --- facts -------------------------------------------------------------------------------------
+
+
+class RiskFactors(Payload):
+    smoking: Literal["never", "former", "current"] | None = None
+    alcohol: Literal["never", "occasional", "regular"] | None = None
+    physical_activity: Literal["none", "some", "regular"] | None = None
+
+
+class Allergies(Payload):
+    drug: str | None = Field(default=None, max_length=300)
+    food: str | None = Field(default=None, max_length=300)
+    other: str | None = Field(default=None, max_length=300)
+
+
+class ChronicCondition(StrEnum):
+    HYPERTENSION = "hypertension"
+    DIABETES = "diabetes"
+    HEART_DISEASE = "heart_disease"
+    CHRONIC_LUNG_DISEASE = "chronic_lung_disease"
+    ASTHMA = "asthma"
+    CANCER = "cancer"
+    TUBERCULOSIS = "tuberculosis"
+    MENTAL_ILLNESS = "mental_illness"
+    EPILEPSY = "epilepsy"
+    CHRONIC_KIDNEY_DISEASE = "chronic_kidney_disease"
+    OTHER = "other"
+
+
+class Reproductive(Payload):
+    pregnant: bool | None = None
+    pregnancies: int | None = Field(default=None, ge=0, le=30)
+    contraception: str | None = Field(default=None, max_length=120)
+
+
+# Plausible ranges for measurements; the same numbers check the form and the server.
+VITAL_RANGES: dict[str, tuple[float, float, str]] = {
+    "height_cm": (40, 250, "cm"),
+    "weight_kg": (1, 300, "kg"),
+    "pulse_bpm": (30, 220, "lần/phút"),
+    "glucose_mmol_l": (1, 40, "mmol/L"),
+    "waist_cm": (30, 250, "cm"),
+}
+
+
+class VitalSigns(Payload):
+    height_cm: float | None = None
+    weight_kg: float | None = None
+    systolic: int | None = None
+    diastolic: int | None = None
+    pulse_bpm: int | None = None
+    glucose_mmol_l: float | None = None
+    waist_cm: float | None = None
+
+    @field_validator("height_cm", "weight_kg", "pulse_bpm", "glucose_mmol_l", "waist_cm")
+    @classmethod
+    def _in_range(cls, value: float | None, info: Any) -> float | None:
+        if value is None:
+            return None
+        low, high, unit = VITAL_RANGES[info.field_name]
+        v.check_range(value, field=info.field_name, low=low, high=high, unit=unit)
+        return value
+
+    @model_validator(mode="after")
+    def _blood_pressure_pair(self) -> VitalSigns:
+        if (self.systolic is None) != (self.diastolic is None):
+            raise InvalidValue(
+                "blood_pressure",
+                "Huyết áp cần cả hai số, ví dụ 120/80.",
+                "Blood pressure needs both numbers, e.g. 120/80.",
+            )
+        if self.systolic is not None and self.diastolic is not None:
+            v.check_blood_pressure(self.systolic, self.diastolic)
+        return self
+
+    @property
+    def bmi(self) -> float | None:
+        """Body mass index, derived (never stored), rounded to one decimal."""
+        if not self.height_cm or not self.weight_kg:
+            return None
+        metres = self.height_cm / 100
+        return round(self.weight_kg / (metres * metres), 1)
+
+
+class Declaration(Payload):
+    """The personal health declaration, following the structure of QĐ 831/QĐ-BYT."""
+
+    form_version: str = FORM_VERSION
+    declared_on: date
+    administrative: Administrative
+    risk_factors: RiskFactors | None = None
+    allergies: Allergies | None = None
+    chronic_conditions: list[ChronicCondition] = Field(default_factory=list)
+    chronic_other: str | None = Field(default=None, max_length=300)
+    disabilities: str | None = Field(default=None, max_length=300)
+    surgical_history: str | None = Field(default=None, max_length=500)
+    family_history: str | None = Field(default=None, max_length=500)
+    reproductive: Reproductive | None = None
+    vaccinations: list[str] = Field(default_factory=list)
+    vital_signs: VitalSigns | None = None
+
+
+class Observation(Payload):
+    """One vital-sign measurement outside a declaration."""
+
+    code: Literal["height", "weight", "blood_pressure", "pulse", "glucose", "waist"]
+    observed_at: datetime
+    value: float | None = None
+    systolic: int | None = None
+    diastolic: int | None = None
+    unit: str = Field(max_length=20)
+
+
+class Immunization(Payload):
+    vaccine: str = Field(min_length=1, max_length=120)
+    given_on: date
+    dose_number: int | None = Field(default=None, ge=1, le=20)
+    place: str | None = Field(default=None, max_length=200)
+
+
+class Encounter(Payload):
+    type: Literal["periodic_checkup", "school_health_check", "outpatient", "inpatient"]
+    start_on: date
+    end_on: date | None = None
+    facility: str | None = Field(default=None, max_length=200)
+    diagnosis: str | None = Field(default=None, max_length=500)
+    notes: str | None = Field(default=None, max_length=2000)
+
+
+class Consent(Payload):
+    """What a person agreed to, when, and under which text: kept for every grant."""
+
+    person_id: str
+    purpose: Literal["family_access", "collaborator_help", "data_processing"]
+    grantee: str
+    agreed_at: datetime
+    text_version: str = Field(max_length=40)
+
+
+PAYLOAD_MODELS: dict[RecordKind, type[Payload]] = {
+    RecordKind.PERSON: PersonProfile,
+    RecordKind.HOUSEHOLD: Household,
+    RecordKind.DECLARATION: Declaration,
+    RecordKind.OBSERVATION: Observation,
+    RecordKind.IMMUNIZATION: Immunization,
+    RecordKind.ENCOUNTER: Encounter,
+    RecordKind.CONSENT: Consent,
+    RecordKind.ACCESS_GRANT: AccessGrant,
+}
+
+
+def parse_payload(kind: RecordKind | str, payload: dict[str, Any]) -> Payload:
+    """Validate a payload dict as the typed model of its kind."""
+    return PAYLOAD_MODELS[RecordKind(kind)].model_validate(payload)
+
+
+# --- the envelope --------------------------------------------------------------------------------
+
+
+class RecordBase(SQLModel):
+    """Columns every record has, on the device and on the server (each adds its keys)."""
+
+    id: str = Field(default_factory=new_id, max_length=36)
+    kind: RecordKind
+    person_id: str | None = Field(default=None, index=True, max_length=36)
+    household_id: str | None = Field(default=None, max_length=36)
+    version: int = Field(default=1, ge=1)
+    parent_version: int | None = None
+    supersedes: str | None = Field(default=None, max_length=36)
+    entered_by: EnteredBy = EnteredBy.SELF
+    device_id: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utc_now)
+    deleted: bool = False
+    payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+
+
+class RecordData(RecordBase):
+    """A record as it crosses the wire: the envelope with its payload checked against its kind."""
+
+    @model_validator(mode="after")
+    def _payload_matches_kind(self) -> RecordData:
+        if self.kind in FACT_KINDS and self.version != 1:
+            raise ValueError("facts are immutable: a fact has exactly one version")
+        if not self.deleted:
+            self.payload = parse_payload(self.kind, self.payload).model_dump(mode="json")
+        return self
+
+    def typed(self) -> Payload:
+        """The payload as its typed model."""
+        return parse_payload(self.kind, self.payload)
+
+
+def invalid_values(error: Exception) -> list[InvalidValue]:
+    """The ``InvalidValue`` errors inside a pydantic ``ValidationError`` (or the error itself)."""
+    if isinstance(error, InvalidValue):
+        return [error]
+    found: list[InvalidValue] = []
+    for detail in getattr(error, "errors", lambda: [])():
+        cause = (detail.get("ctx") or {}).get("error")
+        if isinstance(cause, InvalidValue):
+            found.append(cause)
+    return found

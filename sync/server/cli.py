@@ -1,0 +1,181 @@
+"""``hssk-server``: run the central server and administer it."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from sqlmodel import Session
+
+from sync.ids import utc_now
+from sync.qrcodes import CampaignClaims, encode_campaign
+from sync.records import FORM_VERSION
+from sync.server import crud, keys
+from sync.server.config import Settings
+from sync.server.db import create_schema, make_engine
+from sync.server.models import Area, Campaign
+
+app = typer.Typer(help="HSSK central server and its administration.", no_args_is_help=True)
+keys_app = typer.Typer(help="Issuer signing keys.", no_args_is_help=True)
+areas_app = typer.Typer(help="The area tree.", no_args_is_help=True)
+campaign_app = typer.Typer(help="Declaration campaigns and their QR codes.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+app.add_typer(areas_app, name="areas")
+app.add_typer(campaign_app, name="campaign")
+
+DataDir = Annotated[Path | None, typer.Option(help="Data directory (default $HSSK_DATA_DIR or ./data).")]
+
+
+def _session(data_dir: Path | None) -> tuple[Settings, Session]:
+    settings = Settings.from_env(data_dir)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.database_url)
+    create_schema(engine)
+    return settings, Session(engine)
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code=2)
+
+
+@app.command()
+def serve(host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+          port: Annotated[int, typer.Option(help="Port to listen on.")] = 8765,
+          data_dir: DataDir = None) -> None:
+    """Run the server (embedded SQLite under the data directory unless HSSK_DATABASE_URL is set)."""
+    import uvicorn
+
+    from sync.server.main import create_app
+
+    settings = Settings.from_env(data_dir)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+
+@keys_app.command("create")
+def keys_create(data_dir: DataDir = None) -> None:
+    """Create a new issuer key and make it the active one; prints its id."""
+    settings = Settings.from_env(data_dir)
+    kid = keys.create_key(settings.keys_dir)
+    typer.echo(f"created key {kid}; public key: {settings.keys_dir / (kid + '.pub')}")
+
+
+@areas_app.command("add")
+def areas_add(code: str, name: str,
+              level: Annotated[str, typer.Option(help="city, district, ward or group.")] = "ward",
+              parent: Annotated[str | None, typer.Option(help="Parent area code.")] = None,
+              target: Annotated[int | None, typer.Option(help="Target population.")] = None,
+              data_dir: DataDir = None) -> None:
+    """Add one area to the tree."""
+    _, session = _session(data_dir)
+    with session:
+        try:
+            crud.add_area(session=session, code=code, name=name, level=level,
+                          parent_code=parent, target_population=target)
+        except crud.DomainError as exc:
+            raise _fail(str(exc)) from None
+    typer.echo(f"area {code} {name}")
+
+
+@campaign_app.command("create")
+def campaign_create(area: Annotated[str, typer.Option(help="Ward code.")],
+                    server_url: Annotated[str, typer.Option(help="Public server address.")],
+                    hotline: Annotated[str, typer.Option(help="Hotline printed on the sheet.")],
+                    remind: Annotated[int, typer.Option(help="Default reminder, 3 or 6 months.")] = 6,
+                    days: Annotated[int, typer.Option(help="Days the code stays valid.")] = 365,
+                    campaign_id: Annotated[str | None, typer.Option("--id")] = None,
+                    data_dir: DataDir = None) -> None:
+    """Create a campaign for a ward; prints its id."""
+    if remind not in (3, 6):
+        raise _fail("--remind must be 3 or 6")
+    _, session = _session(data_dir)
+    with session:
+        try:
+            campaign = crud.add_campaign(
+                session=session, campaign_id=campaign_id or secrets.token_hex(6),
+                area_code=area, server_url=server_url, hotline=hotline,
+                remind_months=remind, valid_days=days)
+        except crud.DomainError as exc:
+            raise _fail(str(exc)) from None
+        typer.echo(campaign.id)
+
+
+def campaign_code(session: Session, settings: Settings, campaign_id: str) -> str:
+    """The signed ``HS1:`` text of a campaign's QR code."""
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None:
+        raise crud.NotFound(f"unknown campaign {campaign_id}")
+    area = session.get(Area, campaign.area_code)
+    assert area is not None
+    claims = CampaignClaims(
+        cid=campaign.id, area=area.code, area_name=area.name, url=campaign.server_url,
+        form=FORM_VERSION, remind=campaign.remind_months,  # type: ignore[arg-type]
+        hotline=campaign.hotline, iat=int(campaign.created_at.timestamp()),
+        exp=int(campaign.expires_at.timestamp()))
+    return encode_campaign(claims, keys.active_key(settings.keys_dir))
+
+
+@campaign_app.command("qr")
+def campaign_qr(campaign_id: str,
+                png: Annotated[Path | None, typer.Option(help="Also write the QR as a PNG.")] = None,
+                data_dir: DataDir = None) -> None:
+    """Print a campaign's signed QR text (and write it as a PNG)."""
+    settings, session = _session(data_dir)
+    with session:
+        try:
+            text = campaign_code(session, settings, campaign_id)
+        except (crud.DomainError, keys.NoSigningKey) as exc:
+            raise _fail(str(exc)) from None
+    if png is not None:
+        write_qr_png(text, png)
+    typer.echo(text)
+
+
+def write_qr_png(text: str, path: Path) -> None:
+    """Render QR text to a PNG (alphanumeric mode suits Base45)."""
+    import qrcode
+
+    image = qrcode.make(text, error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=8)
+    image.save(str(path))
+
+
+@app.command()
+def report(data_dir: DataDir = None) -> None:
+    """Persons and declarations received, per area."""
+    _, session = _session(data_dir)
+    with session:
+        rows = crud.declarations_by_area(session=session)
+    typer.echo(f"{'area':<10} {'name':<28} {'persons':>8} {'declarations':>13}")
+    for row in rows:
+        typer.echo(f"{row.code:<10} {row.name:<28} {row.persons:>8} {row.declarations:>13}")
+
+
+@app.command("demo-seed")
+def demo_seed(server_url: Annotated[str, typer.Option(help="Address the app will sync to.")],
+              data_dir: DataDir = None) -> None:
+    """On a new database: a signing key, a demo city and ward, and a campaign with its QR."""
+    settings, session = _session(data_dir)
+    with session:
+        if session.get(Campaign, "demo") is None:
+            if not (settings.keys_dir / "active").exists():
+                keys.create_key(settings.keys_dir)
+            if session.get(Area, "79") is None:
+                crud.add_area(session=session, code="79", name="Thành phố Hồ Chí Minh",
+                              level="city")
+            if session.get(Area, "26734") is None:
+                crud.add_area(session=session, code="26734", name="Phường Bến Thành (demo)",
+                              level="ward", parent_code="79", target_population=12000)
+            crud.add_campaign(session=session, campaign_id="demo", area_code="26734",
+                              server_url=server_url, hotline="1900 0000", valid_days=365,
+                              now=utc_now())
+        text = campaign_code(session, settings, "demo")
+    (settings.data_dir / "demo-campaign.txt").write_text(text + "\n")
+    write_qr_png(text, settings.data_dir / "demo-campaign.png")
+    typer.echo(text)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,76 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from sync.protocol import PROTOCOL_VERSION, ErrorBody, ErrorResponse
+from sync.server.config import Settings
+from sync.server.crud import DomainError
+from sync.server.db import create_schema, make_engine
+from sync.server.routes import devices, health, sync
+
+log = logging.getLogger("hssk.server")
+
+
+def _error(status: int, code: str, message: str,
+           headers: dict[str, str] | None = None) -> JSONResponse:
+    body = ErrorResponse(error=ErrorBody(code=code, message=message))
+    return JSONResponse(body.model_dump(), status_code=status, headers=headers)
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """Build the server for these settings; the schema is created on start."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings.database_url)
+        create_schema(engine)
+        app.state.engine = engine
+        yield
+        engine.dispose()
+
+    app = FastAPI(title="HSSK central server", version=f"{PROTOCOL_VERSION}.0",
+                  lifespan=lifespan)
+    app.state.settings = settings
+
+    @app.middleware("http")
+    async def limit_body(request: Request,
+                         call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > settings.max_body_bytes):
+            return _error(413, "too_large", "request body too large")
+        return await call_next(request)
+
+    @app.exception_handler(DomainError)
+    async def domain_error(_request: Request, exc: DomainError) -> JSONResponse:
+        return _error(exc.status, exc.code, str(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {401: "unauthorized", 404: "not_found", 405: "method_not_allowed"}.get(
+            exc.status_code, "http_error")
+        return _error(exc.status_code, code, str(exc.detail), getattr(exc, "headers", None))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        return _error(422, "invalid_request", f"{where}: {first.get('msg', 'invalid')}")
+
+    @app.exception_handler(Exception)
+    async def unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        # Logged here with its traceback; the client gets no internals.
+        log.exception("unhandled error", exc_info=exc)
+        return _error(500, "internal_error", "internal server error")
+
+    for router in (health.router, devices.router, sync.router):
+        app.include_router(router, prefix="/v1")
+    return app

@@ -1,0 +1,94 @@
+"""Server tables. Records reuse the shared envelope from ``sync.records``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from sync.ids import utc_now
+from sync.records import RecordBase
+
+
+class Area(SQLModel, table=True):
+    """A node of the area tree: city → (district) → ward → neighbourhood group."""
+
+    __tablename__ = "areas"
+
+    code: str = Field(primary_key=True, max_length=32)
+    name: str = Field(max_length=120)
+    level: str = Field(max_length=32)
+    parent_code: str | None = Field(default=None, foreign_key="areas.code", max_length=32)
+    target_population: int | None = None
+
+
+class Campaign(SQLModel, table=True):
+    """A ward's declaration campaign: what its printed QR code points at."""
+
+    __tablename__ = "campaigns"
+
+    id: str = Field(primary_key=True, max_length=64)
+    area_code: str = Field(foreign_key="areas.code", max_length=32)
+    server_url: str = Field(max_length=200)
+    hotline: str = Field(max_length=32)
+    remind_months: int = 6
+    created_at: datetime = Field(default_factory=utc_now)
+    expires_at: datetime
+
+
+class Device(SQLModel, table=True):
+    """A registered device. Only the hash of its secret is kept."""
+
+    __tablename__ = "devices"
+
+    id: str = Field(primary_key=True, max_length=64)
+    secret_hash: str = Field(index=True, max_length=64)
+    campaign_id: str = Field(foreign_key="campaigns.id", max_length=64)
+    area_code: str = Field(foreign_key="areas.code", max_length=32)
+    registered_at: datetime = Field(default_factory=utc_now)
+    revoked: bool = False
+
+
+class ServerRecord(RecordBase, table=True):
+    """Every version of every record. ``seq`` orders them for pulls."""
+
+    __tablename__ = "record_versions"
+    __table_args__ = (UniqueConstraint("id", "version", name="uq_record_version"),)
+
+    seq: int | None = Field(default=None, primary_key=True)
+    id: str = Field(index=True, max_length=36)
+    # Stamped by the server from the pushing device's registration, never taken from the client.
+    area_code: str = Field(index=True, max_length=32)
+    received_at: datetime = Field(default_factory=utc_now)
+
+
+class SyncBatch(SQLModel, table=True):
+    """The stored result of every applied batch, returned as-is to a replay."""
+
+    __tablename__ = "sync_batches"
+
+    batch_id: str = Field(primary_key=True, max_length=64)
+    device_id: str = Field(foreign_key="devices.id", max_length=64)
+    body_hash: str = Field(max_length=64)
+    response_json: str
+    received_at: datetime = Field(default_factory=utc_now)
+
+
+class AuditEntry(SQLModel, table=True):
+    """Append-only log of every read and write of health data."""
+
+    __tablename__ = "audit_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utc_now)
+    device_id: str | None = Field(default=None, max_length=64)
+    action: str = Field(max_length=32)
+    record_id: str | None = Field(default=None, max_length=36)
+    kind: str | None = Field(default=None, max_length=32)
+    detail: str | None = Field(default=None, max_length=200)
+
+
+SERVER_TABLES = frozenset(
+    {"areas", "campaigns", "devices", "record_versions", "sync_batches", "audit_log"}
+)

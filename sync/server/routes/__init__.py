@@ -1,0 +1,1 @@
+"""HTTP routes, versioned under /v1: validate, authorise, call crud."""
