@@ -1,0 +1,36 @@
+# HSSK: two commands for a fresh machine — `make run` and `make test`.
+# Each does its own setup: Debian packages where missing, a virtual environment, Python packages.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test bench lint setup clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+run: $(STAMP)
+	@scripts/system-packages.sh libzbar0
+	@scripts/run.sh
+
+test: $(STAMP)
+	@scripts/system-packages.sh libzbar0 chromium postgresql
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	@scripts/system-packages.sh libzbar0
+	@for f in bench/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+
+lint: $(STAMP)
+	$(BIN)/ruff check app sync tests bench
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

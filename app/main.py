@@ -1,0 +1,54 @@
+"""Start the app: config → services → state → screens. ``hssk --web --port N`` serves a browser."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+import flet as ft
+
+from app.config import ASSETS_DIR, AppConfig
+from app.services import Services
+from app.state import AppState
+from app.views.root import Root
+
+
+def make_main(services: Services):  # type: ignore[no-untyped-def]
+    """The per-page entry point; every page (browser tab) shares the device's services."""
+
+    def main(page: ft.Page) -> None:
+        page.title = "HSSK — Hồ sơ sức khỏe"
+        page.locale_configuration = ft.LocaleConfiguration(
+            supported_locales=[ft.Locale("vi", "VN"), ft.Locale("en", "US")],
+            current_locale=ft.Locale("vi", "VN"),
+        )
+        page.padding = 16
+        state = AppState(services=services)
+        state.load()
+        page.render(lambda: Root(state))
+
+    return main
+
+
+def web_app(services: Services) -> Any:
+    """The app as an ASGI application for browsers (flet-web, no CDN)."""
+    return ft.run(make_main(services), view=ft.AppView.WEB_BROWSER, no_cdn=True,
+                  assets_dir=str(ASSETS_DIR), export_asgi_app=True)
+
+
+def cli() -> None:
+    parser = argparse.ArgumentParser(prog="hssk", description="HSSK health record app")
+    parser.add_argument("--web", action="store_true", help="serve the app to a browser")
+    parser.add_argument("--port", type=int, default=8550, help="port for --web")
+    parser.add_argument("--host", default="127.0.0.1", help="address for --web")
+    args = parser.parse_args()
+    services = Services.start(AppConfig())
+    if args.web:
+        import uvicorn
+
+        # Served by our own uvicorn so a busy port is one clear error, and the page is
+        # built with no_cdn: the browser must not fetch the renderer from the internet.
+        print(f"HSSK app: http://{args.host}:{args.port}/", flush=True)
+        uvicorn.run(web_app(services), host=args.host, port=args.port, log_level="warning")
+    else:
+        ft.run(make_main(services), assets_dir=str(ASSETS_DIR))

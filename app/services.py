@@ -1,0 +1,31 @@
+"""What the screens' state needs from the rest of the app, bundled once at start-up."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlalchemy.engine import Engine
+
+from app.config import AppConfig
+from app.db import open_engine
+from sync.ids import utc_now
+from sync.qrcodes import load_trusted_keys
+
+
+@dataclass
+class Services:
+    config: AppConfig
+    engine: Engine
+    now: Callable[[], datetime] = field(default=utc_now)
+
+    @cached_property
+    def trusted_keys(self) -> dict[str, Ed25519PublicKey]:
+        return load_trusted_keys(self.config.key_dirs)
+
+    @classmethod
+    def start(cls, config: AppConfig) -> Services:
+        return cls(config=config, engine=open_engine(config.database_path))

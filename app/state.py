@@ -1,0 +1,158 @@
+"""Observable screen state with intent methods; the views only read it and call these."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Literal
+
+import flet as ft
+from sqlmodel import Session
+
+from app import campaigns, records, scanning, store, syncing
+from app.i18n import t
+from app.services import Services
+from sync.errors import HsskError, Lang, SyncError
+from sync.qrcodes import CampaignClaims
+from sync.validators import format_date_vn
+
+Screen = Literal["welcome", "declare", "home"]
+
+
+class Typed:
+    """What has been typed into a form. Deliberately not observable: re-rendering the form on
+    every keystroke would send each value back to the field and race the keyboard."""
+
+    def __init__(self, values: dict[str, str] | None = None) -> None:
+        self.values: dict[str, str] = dict(values or {})
+
+    def get(self, name: str) -> str:
+        return self.values.get(name, "")
+
+
+@ft.observable
+@dataclass
+class AppState:
+    services: Services
+    lang: Lang = "vi"
+    screen: Screen = "welcome"
+    code_text: str = ""
+    code_error: str | None = None
+    campaign: CampaignClaims | None = None
+    form: Typed = field(default_factory=Typed)
+    form_errors: dict[str, str] = field(default_factory=dict)
+    people: list[records.PersonSummary] = field(default_factory=list)
+    notice: str | None = None
+    sync_busy: bool = False
+    sync_error: str | None = None
+    sync_status: syncing.SyncStatus | None = None
+
+    # --- start-up --------------------------------------------------------------------------
+
+    def load(self) -> None:
+        """Restore what the device holds: campaign, draft, people, sync status."""
+        with Session(self.services.engine) as session:
+            self.campaign = campaigns.current(session=session)
+            self.form = Typed({k: str(v) for k, v in
+                               store.load_draft(session, records.DECLARATION_DRAFT).items()})
+            self._refresh(session)
+        if self.campaign is None:
+            self.screen = "welcome"
+        elif not self.people:
+            self.screen = "declare"
+        else:
+            self.screen = "home"
+
+    def _refresh(self, session: Session) -> None:
+        self.people = records.people(session=session)
+        self.sync_status = syncing.status(session=session)
+
+    def today(self) -> date:
+        return self.services.now().astimezone().date()
+
+    def toggle_language(self) -> None:
+        self.lang = "en" if self.lang == "vi" else "vi"
+
+    # --- joining a campaign ----------------------------------------------------------------
+
+    def set_code_text(self, text: str) -> None:
+        self.code_text = text
+        self.code_error = None
+
+    async def check_code(self) -> None:
+        """Verify the pasted text offline and, if genuine, join its campaign."""
+        self._accept_code(self.code_text)
+
+    async def accept_image(self, data: bytes) -> None:
+        """Decode a picked image (off the event loop) and check the first code found."""
+        try:
+            texts = await asyncio.to_thread(scanning.decode_qr_image, data)
+        except HsskError as exc:
+            self.code_error = exc.message(self.lang)
+            return
+        self.code_text = texts[0]
+        self._accept_code(texts[0])
+
+    def _accept_code(self, text: str) -> None:
+        try:
+            claims = campaigns.read_code(text, self.services.trusted_keys,
+                                         now=self.services.now())
+        except HsskError as exc:
+            self.code_error = exc.message(self.lang)
+            return
+        with Session(self.services.engine) as session:
+            campaigns.join(session=session, claims=claims)
+        self.campaign = claims
+        self.code_error = None
+
+    def start_declaring(self) -> None:
+        self.notice = None
+        self.screen = "declare"
+
+    # --- declaring -------------------------------------------------------------------------
+
+    def set_field(self, name: str, value: str) -> None:
+        """Keep what was typed and save it as the draft, so nothing is lost if the app closes."""
+        self.form.values[name] = value
+        with Session(self.services.engine) as session:
+            store.save_draft(session, records.DECLARATION_DRAFT, self.form.values)
+
+    async def save_declaration(self) -> None:
+        try:
+            declaration = records.check_declaration_form(self.form.values, today=self.today())
+        except records.FormInvalid as exc:
+            self.form_errors = {k: e.message(self.lang) for k, e in exc.errors.items()}
+            return
+        with Session(self.services.engine) as session:
+            device_id, _ = syncing.device_identity(session)
+            records.declare(session=session, declaration=declaration, device_id=device_id,
+                            area_code=self.campaign.area if self.campaign else None)
+            self._refresh(session)
+        self.form, self.form_errors = Typed(), {}
+        self.notice = t("saved", self.lang)
+        self.screen = "home"
+        await self.sync_now()
+
+    # --- sync ------------------------------------------------------------------------------
+
+    async def sync_now(self) -> None:
+        """One sync round; a failure is shown in words and nothing local is lost."""
+        if self.sync_busy:
+            return
+        self.sync_busy, self.sync_error = True, None
+        try:
+            await syncing.sync_once(self.services.engine)
+        except SyncError as exc:
+            self.sync_error = exc.message(self.lang)
+        finally:
+            self.sync_busy = False
+            with Session(self.services.engine) as session:
+                self._refresh(session)
+
+    def last_sync_text(self) -> str:
+        status = self.sync_status
+        if status is None or status.last_sync_at is None:
+            return t("never", self.lang)
+        local = status.last_sync_at.astimezone()
+        return f"{local:%H:%M} {format_date_vn(local.date())}"

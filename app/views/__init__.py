@@ -1,0 +1,1 @@
+"""Screens: @ft.component functions that lay out controls and call the state's intents."""

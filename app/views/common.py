@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from typing import Any
+
+import flet as ft
+
+BIG_TEXT = 20
+BUTTON_HEIGHT = 56
+
+
+def big_button(label: str, on_click: Any, *, key: str, disabled: bool = False) -> ft.Control:
+    """A large touch target; its text is also its accessible name."""
+    return ft.Button(
+        label,
+        on_click=on_click,
+        height=BUTTON_HEIGHT,
+        disabled=disabled,
+        key=key,
+        style=ft.ButtonStyle(text_style=ft.TextStyle(size=BIG_TEXT)),
+    )
+
+
+def field(label: str, value: str, on_change: Any, *, key: str, error: str | None = None,
+          keyboard: ft.KeyboardType = ft.KeyboardType.TEXT) -> ft.Control:
+    """A large text field whose label is its accessible name; its error shows beside it."""
+    return ft.TextField(
+        label=label,
+        value=value,
+        on_change=on_change,
+        error=error,
+        error_max_lines=4,
+        keyboard_type=keyboard,
+        text_size=BIG_TEXT,
+        key=key,
+    )
+
+
+def error_text(message: str | None, *, key: str) -> ft.Control:
+    return ft.Text(message or "", color=ft.Colors.ERROR, size=BIG_TEXT - 2,
+                   visible=bool(message), key=key)

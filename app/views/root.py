@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+import flet as ft
+
+from app.i18n import t
+from app.state import AppState
+from app.views.declare import Declare
+from app.views.home import Home
+from app.views.welcome import Welcome
+
+
+@ft.component
+def Root(state: AppState) -> ft.Control:
+    screens = {"welcome": Welcome, "declare": Declare, "home": Home}
+    return ft.SafeArea(
+        ft.Column(
+            [
+                ft.Row([
+                    ft.Text(t("app_title", state.lang), size=18, color=ft.Colors.PRIMARY),
+                    ft.TextButton(t("language", state.lang), on_click=state.toggle_language,
+                                  key="language"),
+                ], alignment=ft.MainAxisAlignment.SPACE_BETWEEN),
+                screens[state.screen](state),
+            ],
+            expand=True,
+        ),
+        expand=True,
+    )

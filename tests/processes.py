@@ -1,0 +1,62 @@
+"""Start our real commands (hssk-server, hssk --web) as subprocesses on free loopback ports."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def hssk_server(*args: str, data_dir: Path) -> str:
+    """Run an hssk-server admin command; return its standard output (raise on failure)."""
+    done = subprocess.run([str(BIN / "hssk-server"), *args], capture_output=True, text=True,
+                          env={**os.environ, "HSSK_DATA_DIR": str(data_dir)}, timeout=60)
+    if done.returncode != 0:
+        raise AssertionError(f"hssk-server {' '.join(args)} failed: {done.stderr}")
+    return done.stdout
+
+
+def wait_http(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"{process.args} exited with {process.returncode}")
+        try:
+            if httpx.get(url, timeout=1).status_code < 500:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"{url} did not answer within {timeout} s")
+
+
+@contextmanager
+def running(args: list[str], *, url: str, env: dict[str, str], log: Path) -> Iterator[None]:
+    with log.open("wb") as out:
+        process = subprocess.Popen(args, env={**os.environ, **env}, stdout=out,
+                                   stderr=subprocess.STDOUT)
+        try:
+            wait_http(url, process)
+            yield
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()

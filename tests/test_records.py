@@ -1,0 +1,101 @@
+import sqlite3
+import uuid
+from datetime import UTC, date, datetime
+
+import pytest
+from pydantic import ValidationError
+from sqlmodel import Session
+
+from app import store
+from sync.errors import InvalidValue
+from sync.ids import as_utc, new_id, uuid7
+from sync.records import (
+    DOCUMENT_KINDS,
+    FACT_KINDS,
+    PAYLOAD_MODELS,
+    Administrative,
+    Declaration,
+    RecordData,
+    RecordKind,
+    VitalSigns,
+    invalid_values,
+    parse_payload,
+)
+
+
+def test_uuid7_has_version_7_and_sorts_by_creation():
+    ids = [uuid7() for _ in range(5000)]
+    assert all(i.version == 7 and i.variant == uuid.RFC_4122 for i in ids)
+    assert ids == sorted(ids)
+    assert len(set(ids)) == len(ids)
+    ms = ids[0].int >> 80
+    assert abs(ms / 1000 - datetime.now(UTC).timestamp()) < 5
+
+
+def test_every_kind_has_one_model_and_is_a_fact_or_a_document():
+    assert set(PAYLOAD_MODELS) == set(RecordKind)
+    assert DOCUMENT_KINDS | FACT_KINDS == set(RecordKind)
+    assert not DOCUMENT_KINDS & FACT_KINDS
+
+
+def test_only_name_birth_and_sex_are_required():
+    admin = Administrative(full_name=" Trần Thị B ", birth_date="1948", sex="female")
+    assert admin.full_name == "Trần Thị B"
+    declaration = Declaration(declared_on=date(2026, 11, 23), administrative=admin)
+    assert declaration.vital_signs is None and declaration.chronic_conditions == []
+    with pytest.raises(ValidationError):
+        Administrative.model_validate({"full_name": "A", "sex": "male"})
+
+
+def test_cccd_disagreeing_with_birth_year_is_an_invalid_value_for_the_form():
+    with pytest.raises(ValidationError) as info:
+        Administrative(full_name="A", birth_date="1951-01-01", sex="male", cccd="079050000123")
+    [error] = invalid_values(info.value)
+    assert error.field == "cccd"
+    assert "1950" in error.message("vi")
+
+
+def test_bmi_is_derived_and_blood_pressure_needs_both_numbers():
+    assert VitalSigns(height_cm=160, weight_kg=65.5).bmi == 25.6
+    assert VitalSigns(weight_kg=65.5).bmi is None
+    with pytest.raises(ValidationError) as info:
+        VitalSigns(systolic=120)
+    assert invalid_values(info.value)[0].field == "blood_pressure"
+    with pytest.raises(ValidationError):
+        VitalSigns(height_cm=500)
+
+
+def test_record_envelope_checks_its_payload_against_its_kind():
+    payload = Declaration(declared_on=date(2026, 1, 31), administrative=Administrative(
+        full_name="A", birth_date="1950", sex="male")).model_dump(mode="json")
+    record = RecordData(kind=RecordKind.DECLARATION, person_id=new_id(), device_id="dev-1",
+                        payload=payload)
+    assert isinstance(record.typed(), Declaration)
+    with pytest.raises(ValidationError):
+        RecordData(kind=RecordKind.DECLARATION, person_id="p", device_id="d",
+                   payload={"declared_on": "2026-01-31"})
+    with pytest.raises(ValidationError):
+        RecordData(kind=RecordKind.DECLARATION, person_id="p", device_id="d", version=2,
+                   payload=payload)
+    with pytest.raises(ValidationError):  # unknown fields are refused, not silently dropped
+        parse_payload("household", {"address": "1 Lê Lợi", "colour": "red"})
+
+
+def test_invalid_value_is_also_a_value_error_for_pydantic():
+    assert issubclass(InvalidValue, ValueError)
+
+
+def test_datetimes_survive_a_sqlite_round_trip_as_utc(device_engine):
+    created = datetime(2026, 11, 23, 8, 30, 15, 123000, tzinfo=UTC)
+    record = RecordData(kind=RecordKind.HOUSEHOLD, device_id="dev-1", created_at=created,
+                        payload={"address": "12 Nguyễn Huệ"})
+    with Session(device_engine) as session:
+        store.put_record(session, record)
+        session.commit()
+    with Session(device_engine) as session:
+        row = session.get(store.LocalRecord, record.id)
+        assert row is not None
+        assert as_utc(row.created_at) == created
+        assert row.payload["address"] == "12 Nguyễn Huệ"
+    assert sqlite3.connect(device_engine.url.database).execute(
+        "PRAGMA journal_mode").fetchone()[0] == "wal"
