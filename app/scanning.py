@@ -6,6 +6,7 @@ Decoding is kept behind this module so the decoder can change on platforms witho
 from __future__ import annotations
 
 import io
+import warnings
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -25,7 +26,16 @@ def decode_qr_image(data: bytes) -> list[str]:
     if len(data) > MAX_IMAGE_BYTES:
         raise ImageUnreadable("file too large")
     try:
-        with Image.open(io.BytesIO(data)) as opened:
+        with warnings.catch_warnings():
+            # Pillow only warns between its two limits; here any such image is refused.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            opened = Image.open(io.BytesIO(data))
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError):
+        raise ImageUnreadable("too many pixels") from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+        raise ImageUnreadable("not an image") from None
+    try:
+        with opened:
             width, height = opened.size
             if width * height > MAX_PIXELS:
                 raise ImageUnreadable("too many pixels")
@@ -33,8 +43,7 @@ def decode_qr_image(data: bytes) -> list[str]:
             image = ImageOps.exif_transpose(opened).convert("L")
     except ImageUnreadable:
         raise
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError,
-            SyntaxError):
+    except (OSError, ValueError, SyntaxError):
         raise ImageUnreadable("not an image") from None
     texts = _decode(image)
     if not texts and max(image.size) > WORKING_EDGE:

@@ -40,3 +40,13 @@ def live_server(tmp_path: Path) -> Iterator[LiveServer]:
                  url=f"{url}/v1/health", env={"HSSK_DATA_DIR": str(data_dir)},
                  log=tmp_path / "server.log"):
         yield LiveServer(url=url, data_dir=data_dir, campaign_code=code)
+
+
+@pytest.fixture
+def live_server_campaign_png(tmp_path: Path) -> tuple[bytes, str]:
+    """A campaign QR written to PNG by ``hssk-server campaign qr`` and its text."""
+    data_dir = tmp_path / "server"
+    hssk_server("demo-seed", "--server-url", "http://127.0.0.1:9", data_dir=data_dir)
+    png = tmp_path / "campaign.png"
+    text = hssk_server("campaign", "qr", "demo", "--png", str(png), data_dir=data_dir).strip()
+    return png.read_bytes(), text

@@ -1,0 +1,166 @@
+"""The real hssk-server under uvicorn on a free port, driven over HTTP and by the app's sync."""
+
+import secrets
+from datetime import date
+
+import httpx
+import pytest
+from sqlmodel import Session
+
+from app import campaigns, records, store, syncing
+from app.config import AppConfig
+from app.services import Services
+from sync.client import SyncClient
+from sync.errors import AuthRejected, BatchConflict, ServerUnreachable
+from sync.ids import new_id, utc_now
+from sync.protocol import Mutation, PushRequest, RegisterRequest
+from sync.qrcodes import load_trusted_keys
+from sync.records import Administrative, Declaration, PersonProfile, RecordData, RecordKind
+
+TODAY = date(2026, 11, 23)
+
+
+def _person_and_declaration(device_id: str) -> list[Mutation]:
+    person_id = new_id()
+    admin = Administrative(full_name="Phạm Văn D", birth_date="1961", sex="male")
+    person = RecordData(id=person_id, kind=RecordKind.PERSON, person_id=person_id,
+                        device_id=device_id,
+                        payload=PersonProfile(**admin.model_dump()).model_dump(mode="json"))
+    declaration = RecordData(kind=RecordKind.DECLARATION, person_id=person_id,
+                             device_id=device_id, payload=Declaration(
+                                 declared_on=TODAY, administrative=admin).model_dump(mode="json"))
+    return [Mutation(mutation_id=new_id(), op="create", record=r) for r in (person, declaration)]
+
+
+async def _registered_client(url: str) -> tuple[SyncClient, str]:
+    device_id, secret = new_id(), secrets.token_urlsafe(32)
+    client = SyncClient(url, token=secret)
+    await client.register(RegisterRequest(device_id=device_id, campaign_id="demo",
+                                          device_secret=secret))
+    return client, device_id
+
+
+async def test_health_and_openapi(live_server):
+    async with httpx.AsyncClient(base_url=live_server.url) as http:
+        assert (await http.get("/v1/health")).json()["status"] == "ok"
+        assert (await http.get("/v1/ready")).json() == {"status": "ready"}
+        spec = (await http.get("/openapi.json")).json()
+        assert {"/v1/devices", "/v1/sync/push", "/v1/health"} <= set(spec["paths"])
+        missing = await http.get("/v1/nothing-here")
+        assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+
+
+async def test_push_applies_once_and_a_replay_returns_the_stored_result(live_server):
+    client, device_id = await _registered_client(live_server.url)
+    batch = PushRequest(device_id=device_id, batch_id=new_id(),
+                        mutations=_person_and_declaration(device_id))
+    async with client:
+        first = await client.push(batch)
+        assert [r.status for r in first.results] == ["applied", "applied"]
+        # The response was lost; the device sends the same batch again, twice.
+        assert await client.push(batch) == first
+        assert await client.push(batch) == first
+        # Same batch id, different body: refused, not merged.
+        changed = batch.model_copy(update={"mutations": batch.mutations[:1]})
+        with pytest.raises(BatchConflict):
+            await client.push(changed)
+    report = live_server.admin("report")
+    assert "Phường Bến Thành (demo)" in report
+    ward_line = next(line for line in report.splitlines() if line.startswith("26734"))
+    assert ward_line.split()[-2:] == ["1", "1"]
+
+
+async def test_a_device_cannot_write_into_another_devices_person(live_server):
+    owner, owner_id = await _registered_client(live_server.url)
+    other, other_id = await _registered_client(live_server.url)
+    mutations = _person_and_declaration(owner_id)
+    async with owner, other:
+        await owner.push(PushRequest(device_id=owner_id, batch_id=new_id(),
+                                     mutations=mutations[:1]))
+        intrusion = mutations[1].model_copy(deep=True)
+        intrusion.record.device_id = other_id
+        result = await other.push(PushRequest(device_id=other_id, batch_id=new_id(),
+                                              mutations=[intrusion]))
+        assert result.results[0].status == "rejected"
+        assert result.results[0].reason == "out_of_scope"
+        # Nor can it push under another device's id.
+        async with httpx.AsyncClient() as http:
+            response = await http.post(
+                f"{live_server.url}/v1/sync/push",
+                headers={"Authorization": f"Bearer {other.token}",
+                         "Content-Type": "application/json"},
+                content=PushRequest(device_id=owner_id, batch_id=new_id(),
+                                    mutations=[]).model_dump_json())
+        assert response.status_code == 400
+        assert response.json()["error"]["code"] == "bad_request"
+
+
+async def test_bad_credentials_and_bad_bodies_get_structured_errors(live_server):
+    async with SyncClient(live_server.url, token="x" * 40) as stranger:
+        with pytest.raises(AuthRejected):
+            await stranger.push(PushRequest(device_id="d" * 10, batch_id="b", mutations=[]))
+    async with httpx.AsyncClient(base_url=live_server.url) as http:
+        bad = await http.post("/v1/devices", json={"device_id": "short"})
+        assert bad.status_code == 422
+        assert bad.json()["error"]["code"] == "invalid_request"
+        assert "Traceback" not in bad.text
+        unknown = await http.post("/v1/devices", json={
+            "device_id": new_id(), "campaign_id": "nope", "device_secret": "s" * 40})
+        assert unknown.status_code == 404
+        huge = await http.post("/v1/sync/push", content=b"x" * (5 * 1024 * 1024),
+                               headers={"Content-Type": "application/json"})
+        assert huge.status_code == 413
+        # Re-registering a known device id with another secret is refused (no takeover).
+        device_id, secret = new_id(), "a" * 43
+        body = {"device_id": device_id, "campaign_id": "demo", "device_secret": secret}
+        assert (await http.post("/v1/devices", json=body)).status_code == 200
+        assert (await http.post("/v1/devices", json=body)).status_code == 200  # lost reply
+        takeover = await http.post("/v1/devices", json=body | {"device_secret": "b" * 43})
+        assert takeover.status_code == 409
+
+
+async def test_the_app_declares_offline_then_syncs_when_the_server_is_there(
+        live_server, tmp_path):
+    services = Services.start(AppConfig(data_dir=tmp_path / "app",
+                                        key_dirs=(live_server.data_dir / "keys",)))
+    claims = campaigns.read_code(live_server.campaign_code, services.trusted_keys, now=utc_now())
+    with Session(services.engine) as session:
+        campaigns.join(session=session, claims=claims)
+        device_id, _ = syncing.device_identity(session)
+        declaration = records.check_declaration_form(
+            {"full_name": "Võ Thị E", "birth_date": "1955", "sex": "female",
+             "blood_pressure": "140/90"}, today=TODAY)
+        records.declare(session=session, declaration=declaration, device_id=device_id,
+                        area_code=claims.area)
+    result = await syncing.sync_once(services.engine)
+    assert (result.accepted, result.rejected) == (2, 0)
+    with Session(services.engine) as session:
+        assert store.outbox(session) == []
+        [person] = records.people(session=session)
+        assert person.synced and person.blood_pressure == "140/90"
+        assert syncing.status(session=session).last_sync_at is not None
+    assert next(line for line in live_server.admin("report").splitlines()
+                if line.startswith("26734")).split()[-1] == "1"
+
+
+async def test_an_unreachable_server_keeps_the_outbox(tmp_path, live_server):
+    services = Services.start(AppConfig(data_dir=tmp_path / "app",
+                                        key_dirs=(live_server.data_dir / "keys",)))
+    claims = campaigns.read_code(live_server.campaign_code, services.trusted_keys, now=utc_now())
+    dead = claims.model_copy(update={"url": "http://127.0.0.1:9"})  # nothing listens there
+    with Session(services.engine) as session:
+        campaigns.join(session=session, claims=dead)
+        device_id, _ = syncing.device_identity(session)
+        records.declare(session=session, declaration=records.check_declaration_form(
+            {"full_name": "An", "birth_date": "1950", "sex": "male"}, today=TODAY),
+            device_id=device_id, area_code=claims.area)
+    with pytest.raises(ServerUnreachable) as info:
+        await syncing.sync_once(services.engine)
+    assert "Chưa kết nối được máy chủ" in info.value.message("vi")
+    with Session(services.engine) as session:
+        assert len(store.outbox(session)) == 2
+
+
+def test_pinned_key_directory_loads(live_server):
+    keys = load_trusted_keys([live_server.data_dir / "keys"])
+    assert len(keys) == 1

@@ -1,0 +1,135 @@
+"""The HS1 signed QR format: round trip, and one specific error per kind of failure."""
+
+import zlib
+from datetime import UTC, datetime, timedelta
+
+import cbor2
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sync import errors
+from sync.base45 import b45decode, b45encode
+from sync.qrcodes import (
+    PREFIX,
+    CampaignClaims,
+    encode_campaign,
+    encode_code,
+    key_id,
+    read_campaign,
+    verify_code,
+)
+
+NOW = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
+KEY = Ed25519PrivateKey.generate()
+TRUSTED = {key_id(KEY.public_key()): KEY.public_key()}
+
+
+def claims(**changes) -> CampaignClaims:
+    base = dict(cid="c-26734", area="26734", area_name="Phường Bến Thành",
+                url="https://hssk.example.vn", form="831-2026.1", remind=6,
+                hotline="1900 1234", iat=int(NOW.timestamp()) - 86400,
+                exp=int((NOW + timedelta(days=365)).timestamp()))
+    return CampaignClaims(**(base | changes))
+
+
+def test_round_trip_and_no_personal_data_or_secret_in_a_campaign_code():
+    text = encode_campaign(claims(), KEY)
+    assert text.startswith(PREFIX) and len(text) < 600
+    read = read_campaign(text, TRUSTED, now=NOW)
+    assert read == claims()
+    assert set(read.model_dump()) == {"typ", "cid", "area", "area_name", "url", "form",
+                                      "remind", "hotline", "iat", "exp"}
+
+
+@pytest.mark.parametrize("text", ["", "hello", "HC1:6BFOXN", "https://evil.example/HS1:"])
+def test_not_ours(text):
+    with pytest.raises(errors.QrNotOurs):
+        verify_code(text, TRUSTED, now=NOW)
+
+
+@pytest.mark.parametrize("text", [
+    "HS1:", "HS1:!!!!", "HS1:" + "A" * 5000, "HS1:" + b45encode(b"not zlib"),
+    "HS1:" + b45encode(zlib.compress(b"\xff\xfe not cbor")),
+    "HS1:" + b45encode(zlib.compress(cbor2.dumps([1, 2, 3]))),
+    "HS1:" + b45encode(zlib.compress(b"\x00" * 100_000)),  # inflates far past the cap
+    "HS1:" + b45encode(zlib.compress(cbor2.dumps(cbor2.CBORTag(18, [b"", {}, b"", b""])))),
+])
+def test_malformed(text):
+    with pytest.raises(errors.QrMalformed):
+        verify_code(text, TRUSTED, now=NOW)
+
+
+def test_unknown_key():
+    other = Ed25519PrivateKey.generate()
+    with pytest.raises(errors.QrUnknownKey) as info:
+        verify_code(encode_campaign(claims(), other), TRUSTED, now=NOW)
+    assert info.value.kid == key_id(other.public_key())
+
+
+def _cose_parts(text: str) -> list:
+    return list(cbor2.loads(zlib.decompress(b45decode(text[4:]))).value)
+
+
+def _repack(parts: list) -> str:
+    return PREFIX + b45encode(zlib.compress(cbor2.dumps(cbor2.CBORTag(18, parts))))
+
+
+def test_payload_edited_after_signing_is_a_bad_signature():
+    parts = _cose_parts(encode_campaign(claims(), KEY))
+    payload = dict(cbor2.loads(parts[2]))
+    payload["url"] = "https://phishing.example"
+    parts[2] = cbor2.dumps(payload)
+    with pytest.raises(errors.QrBadSignature):
+        read_campaign(_repack(parts), TRUSTED, now=NOW)
+
+
+def test_re_signed_by_another_key_claiming_our_key_id_is_a_bad_signature():
+    parts = _cose_parts(encode_campaign(claims(url="https://phishing.example"),
+                                        Ed25519PrivateKey.generate()))
+    genuine = _cose_parts(encode_campaign(claims(), KEY))
+    parts[0] = genuine[0]  # our kid in the protected header, their signature
+    with pytest.raises(errors.QrBadSignature):
+        read_campaign(_repack(parts), TRUSTED, now=NOW)
+
+
+def test_expired_and_not_yet_valid():
+    expired = encode_campaign(claims(exp=int((NOW - timedelta(days=1)).timestamp())), KEY)
+    with pytest.raises(errors.QrExpired) as info:
+        read_campaign(expired, TRUSTED, now=NOW)
+    assert "22/11/2026" in info.value.message("vi")
+    future = encode_campaign(claims(iat=int((NOW + timedelta(days=2)).timestamp())), KEY)
+    with pytest.raises(errors.QrNotYetValid):
+        read_campaign(future, TRUSTED, now=NOW)
+    # A phone clock a minute behind the issuer is tolerated.
+    slightly = encode_campaign(claims(iat=int((NOW + timedelta(seconds=60)).timestamp())), KEY)
+    assert read_campaign(slightly, TRUSTED, now=NOW).cid == "c-26734"
+
+
+def test_wrong_type():
+    invite = encode_code({"typ": "invite", "iat": int(NOW.timestamp()),
+                          "exp": int(NOW.timestamp()) + 600, "token": "x"}, KEY)
+    with pytest.raises(errors.QrWrongType):
+        read_campaign(invite, TRUSTED, now=NOW)
+    assert verify_code(invite, TRUSTED, now=NOW, expect="invite").typ == "invite"
+
+
+def test_a_campaign_must_point_at_an_http_server():
+    code = encode_code(claims().model_dump() | {"url": "javascript:alert(1)"}, KEY)
+    with pytest.raises(errors.QrMalformed):
+        read_campaign(code, TRUSTED, now=NOW)
+
+
+@given(st.binary(max_size=300))
+def test_base45_round_trip(data):
+    assert b45decode(b45encode(data)) == data
+
+
+@given(st.text(max_size=400))
+def test_any_text_raises_only_our_errors(text):
+    for candidate in (text, PREFIX + text):
+        try:
+            verify_code(candidate, TRUSTED, now=NOW)
+        except errors.QrError:
+            pass

@@ -1,0 +1,77 @@
+"""Decoding QR codes from images with pyzbar + Pillow, and refusing what is not an image."""
+
+import io
+import warnings
+
+import pytest
+import qrcode
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+from app.scanning import decode_qr_image
+from sync.errors import ImageUnreadable, NoCodeInImage
+
+TEXT = "HS1:NCFOXN%TSMAHO.J5SCMP3E7W3F48HMCE46ZLK+5YT5F69O P699/V9IN"
+
+
+def _png(image: Image.Image) -> bytes:
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+def _qr(text: str = TEXT) -> Image.Image:
+    return qrcode.make(text, box_size=6).get_image().convert("RGB")
+
+
+def test_decodes_a_generated_code_and_a_rotated_jpeg_photo_like_copy():
+    assert decode_qr_image(_png(_qr())) == [TEXT]
+    photo = Image.new("RGB", (1400, 1000), (200, 190, 170))
+    photo.paste(_qr().rotate(12, expand=True, fillcolor="white"), (300, 150))
+    out = io.BytesIO()
+    photo.save(out, format="JPEG", quality=70)
+    assert decode_qr_image(out.getvalue()) == [TEXT]
+
+
+def test_several_codes_in_one_picture_are_all_returned():
+    sheet = Image.new("RGB", (900, 500), "white")
+    sheet.paste(_qr("HS1:FIRST"), (20, 20))
+    sheet.paste(_qr("HS1:SECOND"), (480, 20))
+    assert sorted(decode_qr_image(_png(sheet))) == ["HS1:FIRST", "HS1:SECOND"]
+
+
+def test_the_server_cli_png_decodes(live_server_campaign_png):
+    png, text = live_server_campaign_png
+    assert decode_qr_image(png) == [text]
+
+
+def test_an_image_without_a_code():
+    with pytest.raises(NoCodeInImage):
+        decode_qr_image(_png(Image.new("RGB", (300, 300), "white")))
+
+
+@pytest.mark.parametrize("data", [b"", b"not an image at all", _png(Image.new("L", (10, 10)))[:40]])
+def test_not_an_image(data):
+    with pytest.raises(ImageUnreadable):
+        decode_qr_image(data)
+
+
+@pytest.mark.parametrize("side", [8000, 12000])  # above our cap; above Pillow's own
+def test_a_decompression_bomb_is_refused_before_decoding(side):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        bomb = _png(Image.new("1", (side, side)))  # 144 megapixels in a few hundred KB
+    assert len(bomb) < 1_000_000
+    with pytest.raises(ImageUnreadable) as info:
+        decode_qr_image(bomb)
+    assert "too many pixels" in info.value.message("en")
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.binary(max_size=2000))
+def test_any_bytes_raise_only_our_errors(data):
+    try:
+        decode_qr_image(data)
+    except (ImageUnreadable, NoCodeInImage):
+        pass
