@@ -61,7 +61,7 @@ def check_declaration_form(values: dict[str, str], *, today: date) -> Declaratio
         raise FormInvalid(errors)
     assert birth is not None
     try:
-        administrative = Administrative(full_name=name, birth_date=birth, sex=sex)  # type: ignore[arg-type]
+        administrative = Administrative(full_name=name, birth_date=birth, sex=sex)
     except ValueError as exc:
         raise FormInvalid({e.field: e for e in invalid_values(exc)}) from exc
     return Declaration(declared_on=today, administrative=administrative, vital_signs=vitals)

@@ -66,8 +66,8 @@ class Draft(SQLModel, table=True):
 
 def device_tables() -> list[Table]:
     """The tables of the device database."""
-    return [LocalRecord.__table__, OutboxEntry.__table__,  # type: ignore[list-item]
-            Setting.__table__, Draft.__table__]  # type: ignore[list-item]
+    names = ("records", "outbox", "settings", "drafts")
+    return [SQLModel.metadata.tables[name] for name in names]
 
 
 # --- records and outbox --------------------------------------------------------------------------

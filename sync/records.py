@@ -316,7 +316,7 @@ def invalid_values(error: Exception) -> list[InvalidValue]:
     if isinstance(error, InvalidValue):
         return [error]
     found: list[InvalidValue] = []
-    for detail in getattr(error, "errors", lambda: [])():
+    for detail in getattr(error, "errors", list)():
         cause = (detail.get("ctx") or {}).get("error")
         if isinstance(cause, InvalidValue):
             found.append(cause)

@@ -167,13 +167,13 @@ def check_bhyt(text: str, *, field: str = "bhyt") -> str:
     raise InvalidValue(
         field,
         "Số BHYT phải là mã số BHXH 10 chữ số, hoặc mã thẻ cũ 15 ký tự (ví dụ HC4790123456789).",
-        "A health insurance number is the 10-digit social insurance number, or the old 15-character "
-        "card code (e.g. HC4790123456789).",
+        "A health insurance number is the 10-digit social insurance number, or the old "
+        "15-character card code (e.g. HC4790123456789).",
     )
 
 
 def parse_blood_pressure(text: str, *, field: str = "blood_pressure") -> tuple[int, int]:
-    """Read blood pressure typed as "120/80" into (systolic, diastolic) mmHg within plausible ranges."""
+    """Read blood pressure typed as "120/80" into (systolic, diastolic) mmHg, checked."""
     match = _BP_RE.match(text or "")
     if not match:
         raise InvalidValue(

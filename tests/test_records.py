@@ -34,7 +34,7 @@ def test_uuid7_has_version_7_and_sorts_by_creation():
 
 def test_every_kind_has_one_model_and_is_a_fact_or_a_document():
     assert set(PAYLOAD_MODELS) == set(RecordKind)
-    assert DOCUMENT_KINDS | FACT_KINDS == set(RecordKind)
+    assert set(RecordKind) == DOCUMENT_KINDS | FACT_KINDS
     assert not DOCUMENT_KINDS & FACT_KINDS
 
 

@@ -25,7 +25,8 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(areas_app, name="areas")
 app.add_typer(campaign_app, name="campaign")
 
-DataDir = Annotated[Path | None, typer.Option(help="Data directory (default $HSSK_DATA_DIR or ./data).")]
+DataDir = Annotated[Path | None,
+                    typer.Option(help="Data directory (default $HSSK_DATA_DIR or ./data).")]
 
 
 def _session(data_dir: Path | None) -> tuple[Settings, Session]:
@@ -84,7 +85,8 @@ def areas_add(code: str, name: str,
 def campaign_create(area: Annotated[str, typer.Option(help="Ward code.")],
                     server_url: Annotated[str, typer.Option(help="Public server address.")],
                     hotline: Annotated[str, typer.Option(help="Hotline printed on the sheet.")],
-                    remind: Annotated[int, typer.Option(help="Default reminder, 3 or 6 months.")] = 6,
+                    remind: Annotated[int, typer.Option(
+                        help="Default reminder, 3 or 6 months.")] = 6,
                     days: Annotated[int, typer.Option(help="Days the code stays valid.")] = 365,
                     campaign_id: Annotated[str | None, typer.Option("--id")] = None,
                     data_dir: DataDir = None) -> None:
@@ -112,7 +114,7 @@ def campaign_code(session: Session, settings: Settings, campaign_id: str) -> str
     assert area is not None
     claims = CampaignClaims(
         cid=campaign.id, area=area.code, area_name=area.name, url=campaign.server_url,
-        form=FORM_VERSION, remind=campaign.remind_months,  # type: ignore[arg-type]
+        form=FORM_VERSION, remind=campaign.remind_months,
         hotline=campaign.hotline, iat=int(campaign.created_at.timestamp()),
         exp=int(campaign.expires_at.timestamp()))
     return encode_campaign(claims, keys.active_key(settings.keys_dir))
@@ -120,7 +122,8 @@ def campaign_code(session: Session, settings: Settings, campaign_id: str) -> str
 
 @campaign_app.command("qr")
 def campaign_qr(campaign_id: str,
-                png: Annotated[Path | None, typer.Option(help="Also write the QR as a PNG.")] = None,
+                png: Annotated[Path | None,
+                               typer.Option(help="Also write the QR as a PNG.")] = None,
                 data_dir: DataDir = None) -> None:
     """Print a campaign's signed QR text (and write it as a PNG)."""
     settings, session = _session(data_dir)

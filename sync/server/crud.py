@@ -160,7 +160,7 @@ def _apply_mutation(*, session: Session, device: Device, mutation: Mutation) -> 
     def result(status: str, version: int | None = None, reason: str | None = None
                ) -> MutationResult:
         return MutationResult(mutation_id=mutation.mutation_id, record_id=record.id,
-                              status=status,  # type: ignore[arg-type]
+                              status=status,
                               version=version, reason=reason)
 
     if record.kind == RecordKind.PERSON:
@@ -218,7 +218,8 @@ def declarations_by_area(*, session: Session) -> list[AreaCount]:
     superseded = select(ServerRecord.supersedes).where(col(ServerRecord.supersedes).is_not(None))
     counts: dict[str, dict[str, int]] = {}
     rows = session.exec(
-        select(ServerRecord.area_code, ServerRecord.kind, func.count(func.distinct(ServerRecord.id)))
+        select(ServerRecord.area_code, ServerRecord.kind,
+               func.count(func.distinct(ServerRecord.id)))
         .where(col(ServerRecord.kind).in_([RecordKind.PERSON, RecordKind.DECLARATION]))
         .where(col(ServerRecord.id).not_in(superseded))
         .where(col(ServerRecord.deleted).is_(False))

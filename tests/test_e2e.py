@@ -1,0 +1,120 @@
+"""The whole path in a real browser: headless Chromium (Debian's) driving `hssk --web`.
+
+Paste the ward's signed code → the ward is shown → declare (a bad blood pressure is refused
+beside the field, the draft kept) → saved on the device → pushed → the server reports it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from sync.qrcodes import CampaignClaims, encode_campaign
+from tests.processes import BIN, free_port, running
+
+pytestmark = pytest.mark.e2e
+CHROMIUM = "/usr/bin/chromium"
+TIMEOUT_MS = 20_000
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic",
+                  "--disable-background-networking", "--disable-component-update"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def app_url(live_server, tmp_path) -> Iterator[str]:
+    """The real `hssk --web` as a separate device, trusting the test server's issuer key."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/"
+    env = {"HSSK_APP_DATA_DIR": str(tmp_path / "device"),
+           "HSSK_TRUSTED_KEYS": str(live_server.data_dir / "keys")}
+    with running([str(BIN / "hssk"), "--web", "--port", str(port)], url=url, env=env,
+                 log=tmp_path / "app.log"):
+        yield url
+
+
+def open_app(browser: Browser, url: str) -> Page:
+    context = browser.new_context(locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh",
+                                  viewport={"width": 412, "height": 915})
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(url)
+    # Flutter keeps its accessibility tree off until this placeholder is clicked.
+    page.wait_for_selector("flt-semantics-placeholder", state="attached", timeout=60_000)
+    page.evaluate("document.querySelector('flt-semantics-placeholder').click()")
+    return page
+
+
+def type_into(page: Page, label: str, text: str, *, paste: bool = False) -> None:
+    """Focus a field, clear it and type with real keys, then wait for the field to hold it."""
+    box = page.get_by_role("textbox", name=label)
+    box.click()
+    expect(box).to_be_focused()
+    current = box.input_value()
+    if current:
+        page.keyboard.press("End")
+        for _ in current:
+            page.keyboard.press("Backspace")
+        expect(box).to_have_value("")
+    if paste:
+        page.keyboard.insert_text(text)
+    else:
+        page.keyboard.type(text)
+    expect(box).to_have_value(text)
+
+
+def test_scan_declare_save_and_sync(browser, app_url, live_server):
+    page = open_app(browser, app_url)
+
+    # A look-alike code signed by someone else, pointing elsewhere, is refused with its reason.
+    phishing = encode_campaign(CampaignClaims(
+        cid="demo", area="26734", area_name="Phường Bến Thành", url="https://evil.example",
+        form="x", hotline="0", iat=int(time.time()) - 60, exp=int(time.time()) + 3600),
+        Ed25519PrivateKey.generate())
+    type_into(page, "Mã QR (dán vào đây)", phishing, paste=True)
+    page.get_by_role("button", name="Kiểm tra mã").click()
+    expect(page.get_by_text("Mã QR được ký bởi một đơn vị không xác định", exact=False)
+           ).to_be_visible()
+    expect(page.get_by_role("button", name="Bắt đầu khai báo")).to_have_count(0)
+
+    type_into(page, "Mã QR (dán vào đây)", live_server.campaign_code, paste=True)
+    page.get_by_role("button", name="Kiểm tra mã").click()
+    expect(page.get_by_text("Phường: Phường Bến Thành (demo)", exact=True)).to_be_visible()
+    expect(page.get_by_text("Đường dây nóng: 1900 0000", exact=True)).to_be_visible()
+    page.get_by_role("button", name="Bắt đầu khai báo").click()
+
+    type_into(page, "Họ và tên", "Nguyễn Văn An")
+    type_into(page, "Ngày sinh (dd/mm/yyyy hoặc năm sinh)", "07/03/1950")
+    page.get_by_role("radio", name="Nam").click()
+    type_into(page, "Huyết áp (ví dụ 120/80)", "300/80")
+    page.get_by_role("button", name="Lưu khai báo").click()
+    expect(page.get_by_text("Huyết áp 300/80 không hợp lý", exact=False)).to_be_visible()
+    # The draft is kept: the other fields still hold what was typed.
+    expect(page.get_by_role("textbox", name="Họ và tên")).to_have_value("Nguyễn Văn An")
+
+    type_into(page, "Huyết áp (ví dụ 120/80)", "135/85")
+    page.get_by_role("button", name="Lưu khai báo").click()
+    expect(page.get_by_text("Đã lưu khai báo trên máy", exact=False)).to_be_visible()
+    expect(page.get_by_text("Nguyễn Văn An", exact=False)).to_be_visible()
+    expect(page.get_by_text("Sinh: 07/03/1950", exact=False)).to_be_visible()
+    expect(page.get_by_text("Huyết áp: 135/85", exact=False)).to_be_visible()
+    expect(page.get_by_text("Đã gửi lên máy chủ", exact=False)).to_be_visible()
+    expect(page.get_by_text("Thay đổi chờ gửi: 0", exact=False)).to_be_visible()
+
+    ward = next(line for line in live_server.admin("report").splitlines()
+                if line.startswith("26734"))
+    assert ward.split()[-2:] == ["1", "1"], ward
