@@ -60,20 +60,31 @@ def open_app(browser: Browser, url: str) -> Page:
 
 
 def type_into(page: Page, label: str, text: str, *, paste: bool = False) -> None:
-    """Focus a field, clear it and type with real keys, then wait for the field to hold it."""
+    """Focus a field, clear it and type with real keys, then wait for the field to hold it.
+
+    Flutter attaches its text-editing connection a moment after the input gains focus, and
+    keys sent in that gap are dropped; so the whole entry is retried if the field does not
+    end up holding exactly ``text``.
+    """
     box = page.get_by_role("textbox", name=label)
-    box.click()
-    expect(box).to_be_focused()
-    current = box.input_value()
-    if current:
-        page.keyboard.press("End")
-        for _ in current:
-            page.keyboard.press("Backspace")
-        expect(box).to_have_value("")
-    if paste:
-        page.keyboard.insert_text(text)
-    else:
-        page.keyboard.type(text)
+    for _attempt in range(3):
+        box.click()
+        expect(box).to_be_focused()
+        page.wait_for_timeout(150)
+        current = box.input_value()
+        if current:
+            page.keyboard.press("End")
+            for _ in current:
+                page.keyboard.press("Backspace")
+        if paste:
+            page.keyboard.insert_text(text)
+        else:
+            page.keyboard.type(text)
+        try:
+            expect(box).to_have_value(text, timeout=3000)
+            return
+        except AssertionError:
+            continue
     expect(box).to_have_value(text)
 
 
