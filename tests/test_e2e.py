@@ -129,3 +129,22 @@ def test_scan_declare_save_and_sync(browser, app_url, live_server):
     ward = next(line for line in live_server.admin("report").splitlines()
                 if line.startswith("26734"))
     assert ward.split()[-2:] == ["1", "1"], ward
+
+
+def test_a_picked_image_is_decoded_and_a_non_image_is_refused(browser, app_url, live_server,
+                                                              tmp_path):
+    page = open_app(browser, app_url)
+    not_an_image = tmp_path / "photo.png"
+    not_an_image.write_bytes(b"this is not a picture")
+    with page.expect_file_chooser() as chooser:
+        page.get_by_role("button", name="Chọn ảnh mã QR").click()
+    chooser.value.set_files(str(not_an_image))
+    expect(page.get_by_text("Không đọc được ảnh", exact=False)).to_be_visible()
+
+    png = tmp_path / "campaign.png"
+    live_server.admin("campaign", "qr", "demo", "--png", str(png))
+    with page.expect_file_chooser() as chooser:
+        page.get_by_role("button", name="Chọn ảnh mã QR").click()
+    chooser.value.set_files(str(png))
+    expect(page.get_by_text("Phường: Phường Bến Thành (demo)", exact=True)).to_be_visible()
+    expect(page.get_by_role("button", name="Bắt đầu khai báo")).to_be_visible()
