@@ -102,14 +102,14 @@ class PersonSummary:
 def people(*, session: Session) -> list[PersonSummary]:
     """Every person this device manages, with their latest declaration and sync state."""
     summaries = []
+    rejected = {e.record_id: e.reason for e in store.outbox(session, "rejected")}
     for person in store.records_of_kind(session, RecordKind.PERSON):
         profile = PersonProfile.model_validate(person.payload)
         declarations = store.records_of_person(session, person.id, RecordKind.DECLARATION)
         latest = (Declaration.model_validate(declarations[-1].payload)
                   if declarations else None)
         rows = [person, *declarations]
-        reasons = [e.reason for e in store.outbox(session, "rejected")
-                   if e.record_id in {r.id for r in rows}]
+        reasons = [rejected[r.id] for r in rows if r.id in rejected]
         vitals = latest.vital_signs if latest else None
         summaries.append(PersonSummary(
             person_id=person.id,

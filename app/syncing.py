@@ -17,7 +17,7 @@ from sqlmodel import Session
 
 from app import campaigns, store
 from sync.client import SyncClient
-from sync.errors import NotRegistered, SyncError
+from sync.errors import NotRegistered
 from sync.ids import new_id, utc_now
 from sync.protocol import Mutation, PushRequest, PushResponse, RegisterRequest
 
@@ -118,5 +118,3 @@ def _mark_synced(engine: Engine) -> None:
         store.set_setting(session, LAST_SYNC, utc_now().isoformat())
         session.commit()
 
-
-__all__ = ["RoundResult", "SyncError", "SyncStatus", "device_identity", "status", "sync_once"]
