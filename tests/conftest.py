@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -8,6 +9,7 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from app.db import open_engine
+from tests.postgres import create_database, postgres_cluster
 from tests.processes import BIN, free_port, hssk_server, running
 
 
@@ -24,22 +26,39 @@ class LiveServer:
     url: str
     data_dir: Path
     campaign_code: str
+    env: dict[str, str]
 
     def admin(self, *args: str) -> str:
-        return hssk_server(*args, data_dir=self.data_dir)
+        return hssk_server(*args, data_dir=self.data_dir, env=self.env)
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url() -> Iterator[str]:
+    """One real PostgreSQL cluster for the whole run (Debian's package, started here)."""
+    with postgres_cluster() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each server test runs twice: on an SQLite file and on a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'server.db'}"
+    admin = request.getfixturevalue("postgres_admin_url")
+    return create_database(admin, f"hssk_{uuid.uuid4().hex[:12]}")
 
 
 @pytest.fixture
-def live_server(tmp_path: Path) -> Iterator[LiveServer]:
+def live_server(tmp_path: Path, database_url: str) -> Iterator[LiveServer]:
     """The real ``hssk-server`` under uvicorn on a free port, with the demo ward and campaign."""
     data_dir = tmp_path / "server"
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    code = hssk_server("demo-seed", "--server-url", url, data_dir=data_dir).strip()
+    env = {"HSSK_DATA_DIR": str(data_dir), "HSSK_DATABASE_URL": database_url}
+    code = hssk_server("demo-seed", "--server-url", url, data_dir=data_dir, env=env).strip()
     with running([str(BIN / "hssk-server"), "serve", "--port", str(port)],
-                 url=f"{url}/v1/health", env={"HSSK_DATA_DIR": str(data_dir)},
-                 log=tmp_path / "server.log"):
-        yield LiveServer(url=url, data_dir=data_dir, campaign_code=code)
+                 url=f"{url}/v1/health", env=env, log=tmp_path / "server.log"):
+        yield LiveServer(url=url, data_dir=data_dir, campaign_code=code, env=env)
 
 
 @pytest.fixture

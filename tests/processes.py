@@ -22,10 +22,11 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def hssk_server(*args: str, data_dir: Path) -> str:
+def hssk_server(*args: str, data_dir: Path, env: dict[str, str] | None = None) -> str:
     """Run an hssk-server admin command; return its standard output (raise on failure)."""
     done = subprocess.run([str(BIN / "hssk-server"), *args], capture_output=True, text=True,
-                          env={**os.environ, "HSSK_DATA_DIR": str(data_dir)}, timeout=60)
+                          env={**os.environ, **(env or {}), "HSSK_DATA_DIR": str(data_dir)},
+                          timeout=60)
     if done.returncode != 0:
         raise AssertionError(f"hssk-server {' '.join(args)} failed: {done.stderr}")
     return done.stdout
