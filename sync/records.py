@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
-from sqlalchemy import JSON
+from sqlalchemy import JSON, String
 from sqlmodel import Field, SQLModel
 
 from sync import validators as v
@@ -282,13 +282,14 @@ class RecordBase(SQLModel):
     """Columns every record has, on the device and on the server (each adds its keys)."""
 
     id: str = Field(default_factory=new_id, max_length=36)
-    kind: RecordKind
+    # Plain strings in the database: a new kind must not need an ALTER TYPE on PostgreSQL.
+    kind: RecordKind = Field(sa_type=String(32))
     person_id: str | None = Field(default=None, index=True, max_length=36)
     household_id: str | None = Field(default=None, max_length=36)
     version: int = Field(default=1, ge=1)
     parent_version: int | None = None
     supersedes: str | None = Field(default=None, max_length=36)
-    entered_by: EnteredBy = EnteredBy.SELF
+    entered_by: EnteredBy = Field(default=EnteredBy.SELF, sa_type=String(32))
     device_id: str = Field(max_length=64)
     created_at: datetime = Field(default_factory=utc_now)
     deleted: bool = False

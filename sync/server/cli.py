@@ -14,7 +14,7 @@ from sync.qrcodes import CampaignClaims, encode_campaign
 from sync.records import FORM_VERSION
 from sync.server import crud, keys
 from sync.server.config import Settings
-from sync.server.db import create_schema, make_engine
+from sync.server.db import make_engine, migrate
 from sync.server.models import Area, Campaign
 
 app = typer.Typer(help="HSSK central server and its administration.", no_args_is_help=True)
@@ -33,7 +33,7 @@ def _session(data_dir: Path | None) -> tuple[Settings, Session]:
     settings = Settings.from_env(data_dir)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.database_url)
-    create_schema(engine)
+    migrate(engine)
     return settings, Session(engine)
 
 
@@ -54,6 +54,17 @@ def serve(host: Annotated[str, typer.Option(help="Address to listen on.")] = "12
     settings = Settings.from_env(data_dir)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+
+@app.command("migrate")
+def migrate_command(data_dir: DataDir = None) -> None:
+    """Upgrade the database schema to the newest migration (serve also does this on start)."""
+    settings = Settings.from_env(data_dir)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.database_url)
+    migrate(engine)
+    engine.dispose()
+    typer.echo("database is at the newest migration")
 
 
 @keys_app.command("create")

@@ -1,12 +1,15 @@
-"""Engine creation. SQLite gets WAL and foreign keys; the schema is created from the models."""
+"""Engine creation (SQLite gets WAL and foreign keys) and schema migrations (Alembic)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+from alembic import command
+from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlmodel import SQLModel, create_engine
+from sqlmodel import create_engine
 
 from sync.server import models  # noqa: F401  (registers the tables on SQLModel.metadata)
 
@@ -28,7 +31,19 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
-def create_schema(engine: Engine) -> None:
-    """Create the server tables that do not exist yet."""
-    SQLModel.metadata.create_all(engine, tables=[t for t in SQLModel.metadata.sorted_tables
-                                                 if t.name in models.SERVER_TABLES])
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+def alembic_config(url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def migrate(engine: Engine) -> None:
+    """Upgrade the database to the newest migration (a new database gets every one)."""
+    with engine.begin() as connection:
+        config = alembic_config(str(engine.url))
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")

@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from sync.protocol import PROTOCOL_VERSION, ErrorBody, ErrorResponse
 from sync.server.config import Settings
 from sync.server.crud import DomainError
-from sync.server.db import create_schema, make_engine
+from sync.server.db import make_engine, migrate
 from sync.server.routes import devices, health, sync
 
 log = logging.getLogger("hssk.server")
@@ -32,7 +32,7 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings.database_url)
-        create_schema(engine)
+        migrate(engine)
         app.state.engine = engine
         yield
         engine.dispose()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import MetaData, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from sync.ids import utc_now
@@ -92,3 +92,12 @@ class AuditEntry(SQLModel, table=True):
 SERVER_TABLES = frozenset(
     {"areas", "campaigns", "devices", "record_versions", "sync_batches", "audit_log"}
 )
+
+
+def server_metadata() -> MetaData:
+    """The server's tables alone (the device's share SQLModel.metadata in one process)."""
+    metadata = MetaData()
+    for table in SQLModel.metadata.sorted_tables:
+        if table.name in SERVER_TABLES:
+            table.to_metadata(metadata)
+    return metadata
