@@ -37,7 +37,7 @@ class AppState:
     services: Services
     lang: Lang = "vi"
     screen: Screen = "welcome"
-    code_text: str = ""
+    code_input: Typed = field(default_factory=Typed)
     code_error: str | None = None
     campaign: CampaignClaims | None = None
     form: Typed = field(default_factory=Typed)
@@ -77,12 +77,11 @@ class AppState:
     # --- joining a campaign ----------------------------------------------------------------
 
     def set_code_text(self, text: str) -> None:
-        self.code_text = text
-        self.code_error = None
+        self.code_input.values["code"] = text
 
     async def check_code(self) -> None:
         """Verify the pasted text offline and, if genuine, join its campaign."""
-        self._accept_code(self.code_text)
+        self._accept_code(self.code_input.get("code"))
 
     async def accept_image(self, data: bytes) -> None:
         """Decode a picked image (off the event loop) and check the first code found."""
@@ -91,7 +90,7 @@ class AppState:
         except HsskError as exc:
             self.code_error = exc.message(self.lang)
             return
-        self.code_text = texts[0]
+        self.code_input = Typed({"code": texts[0]})
         self._accept_code(texts[0])
 
     def _accept_code(self, text: str) -> None:

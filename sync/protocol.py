@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -84,3 +85,40 @@ class ErrorResponse(Message):
     """Every error the server returns: a stable code and a human message, never a stack trace."""
 
     error: ErrorBody
+
+
+# --- accounts ------------------------------------------------------------------------------------
+
+Role = Literal["citizen", "collaborator", "supervisor", "admin"]
+
+
+class LoginRequest(Message):
+    phone: str = Field(min_length=9, max_length=20)
+    password: str = Field(min_length=1, max_length=200)
+    device_id: str = Field(min_length=8, max_length=64)
+
+
+class SignupRequest(Message):
+    """A citizen creates an account through a ward's campaign (from its signed QR code)."""
+
+    phone: str = Field(min_length=9, max_length=20)
+    password: str = Field(min_length=8, max_length=200)
+    campaign_id: str = Field(min_length=1, max_length=64)
+    device_id: str = Field(min_length=8, max_length=64)
+
+
+class TokenResponse(Message):
+    """An opaque bearer token bound to one device; only its hash is kept on the server."""
+
+    token: str
+    expires_at: datetime
+    account_id: str
+    role: Role
+
+
+class AccountInfo(Message):
+    account_id: str
+    phone: str
+    role: Role
+    area_code: str | None
+    areas: list[str]

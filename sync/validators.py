@@ -233,3 +233,22 @@ def check_range(value: float, *, field: str, low: float, high: float, unit: str 
 
 def _vn(number: float) -> str:
     return f"{number:g}".replace(".", ",")
+
+
+_PHONE_RE = re.compile(r"^0[35789]\d{8}$")
+
+
+def check_phone(text: str, *, field: str = "phone") -> str:
+    """Check a Vietnamese mobile number; return it as 10 digits starting with 0 (+84 accepted)."""
+    digits = re.sub(r"[\s.\-()]", "", text or "")
+    if digits.startswith("+84"):
+        digits = "0" + digits[3:]
+    elif digits.startswith("84") and len(digits) == 11:
+        digits = "0" + digits[2:]
+    if not _PHONE_RE.match(digits):
+        raise InvalidValue(
+            field,
+            "Số điện thoại di động gồm 10 chữ số, bắt đầu bằng 03, 05, 07, 08 hoặc 09.",
+            "A mobile number has 10 digits starting with 03, 05, 07, 08 or 09.",
+        )
+    return digits

@@ -153,3 +153,18 @@ def test_range_message_uses_the_decimal_comma_in_vietnamese():
         v.parse_decimal("50", field="glucose_mmol_l", low=1.5, high=40)
     assert "1,5–40" in info.value.message("vi")
     assert "1.5 and 40" in info.value.message("en")
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("0903123456", "0903123456"), ("090 312 3456", "0903123456"), ("+84903123456", "0903123456"),
+    ("84 903 123 456", "0903123456"), ("0351234567", "0351234567"),
+])
+def test_phone_accepts(text, expected):
+    assert v.check_phone(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", "0203123456", "090312345", "09031234567", "abc", "+1555123"])
+def test_phone_rejects(text):
+    with pytest.raises(InvalidValue) as info:
+        v.check_phone(text)
+    assert "10 digits" in info.value.message("en")

@@ -21,7 +21,7 @@ def Welcome(state: AppState) -> ft.Control:
     controls: list[ft.Control] = [
         ft.Text(t("welcome", lang), size=26, weight=ft.FontWeight.BOLD),
         ft.Text(t("scan_intro", lang), size=BIG_TEXT),
-        field(t("code_label", lang), state.code_text,
+        field(t("code_label", lang), state.code_input.get("code"),
               lambda e: state.set_code_text(e.control.value), key="code"),
         error_text(state.code_error, key="code_error"),
         ft.Row([big_button(t("check_code", lang), state.check_code, key="check_code"),

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Header, HTTPException, Request
 from sqlmodel import Session
 
-from sync.server import crud
+from sync.server import accounts, crud
 from sync.server.models import Device
 
 
@@ -33,3 +33,18 @@ def current_device(session: SessionDep,
 
 
 DeviceDep = Annotated[Device, Depends(current_device)]
+
+
+def current_caller(session: SessionDep,
+                   authorization: Annotated[str | None, Header()] = None) -> accounts.Caller:
+    """The signed-in account presenting this bearer token; 401 otherwise."""
+    scheme, _, token = (authorization or "").partition(" ")
+    caller = (accounts.caller_for_token(session=session, token=token)
+              if scheme.lower() == "bearer" and token else None)
+    if caller is None:
+        raise HTTPException(401, "sign in first (missing, expired or revoked token)",
+                            headers={"WWW-Authenticate": "Bearer"})
+    return caller
+
+
+CallerDep = Annotated[accounts.Caller, Depends(current_caller)]

@@ -12,7 +12,7 @@ from sqlmodel import Session
 from sync.ids import utc_now
 from sync.qrcodes import CampaignClaims, encode_campaign
 from sync.records import FORM_VERSION
-from sync.server import crud, keys
+from sync.server import accounts, crud, keys
 from sync.server.config import Settings
 from sync.server.db import make_engine, migrate
 from sync.server.models import Area, Campaign
@@ -24,6 +24,8 @@ campaign_app = typer.Typer(help="Declaration campaigns and their QR codes.", no_
 app.add_typer(keys_app, name="keys")
 app.add_typer(areas_app, name="areas")
 app.add_typer(campaign_app, name="campaign")
+users_app = typer.Typer(help="Accounts.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
 
 DataDir = Annotated[Path | None,
                     typer.Option(help="Data directory (default $HSSK_DATA_DIR or ./data).")]
@@ -154,6 +156,53 @@ def write_qr_png(text: str, path: Path) -> None:
 
     image = qrcode.make(text, error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=8)
     image.save(str(path))
+
+
+@users_app.command("add")
+def users_add(phone: str,
+              role: Annotated[str, typer.Option(
+                  help="citizen, collaborator, supervisor or admin.")] = "citizen",
+              area: Annotated[list[str] | None, typer.Option(
+                  help="Area worked in (collaborator) or overseen (supervisor); repeatable.")
+              ] = None,
+              home: Annotated[str | None, typer.Option(help="Home ward (citizens).")] = None,
+              password: Annotated[str | None, typer.Option(
+                  help="Password; asked for (hidden) when not given.")] = None,
+              data_dir: DataDir = None) -> None:
+    """Create an account."""
+    secret = password or typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    _, session = _session(data_dir)
+    with session:
+        try:
+            account = accounts.create_account(session=session, phone=phone, password=secret,
+                                              role=role,  # type: ignore[arg-type]
+                                              area_code=home, areas=area or [])
+        except crud.DomainError as exc:
+            raise _fail(str(exc)) from None
+        typer.echo(f"account {account.id} {account.phone} {account.role}")
+
+
+@users_app.command("list")
+def users_list(data_dir: DataDir = None) -> None:
+    """List accounts (never their passwords or tokens)."""
+    _, session = _session(data_dir)
+    with session:
+        for account, areas in accounts.list_accounts(session=session):
+            state = "disabled" if account.disabled else "active"
+            typer.echo(f"{account.phone:<12} {account.role:<13} {state:<9} "
+                       f"{account.area_code or '-':<8} {','.join(areas) or '-'}")
+
+
+@users_app.command("disable")
+def users_disable(phone: str, data_dir: DataDir = None) -> None:
+    """Disable an account; its tokens stop working at once."""
+    _, session = _session(data_dir)
+    with session:
+        try:
+            accounts.set_disabled(session=session, phone=phone)
+        except crud.DomainError as exc:
+            raise _fail(str(exc)) from None
+    typer.echo(f"disabled {phone}")
 
 
 @app.command()

@@ -12,10 +12,11 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sync.protocol import PROTOCOL_VERSION, ErrorBody, ErrorResponse
+from sync.server.accounts import TooManyAttempts
 from sync.server.config import Settings
 from sync.server.crud import DomainError
 from sync.server.db import make_engine, migrate
-from sync.server.routes import devices, health, sync
+from sync.server.routes import auth, devices, health, sync
 
 log = logging.getLogger("hssk.server")
 
@@ -51,7 +52,9 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.exception_handler(DomainError)
     async def domain_error(_request: Request, exc: DomainError) -> JSONResponse:
-        return _error(exc.status, exc.code, str(exc))
+        headers = ({"Retry-After": str(exc.retry_after)}
+                   if isinstance(exc, TooManyAttempts) else None)
+        return _error(exc.status, exc.code, str(exc), headers)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -71,6 +74,6 @@ def create_app(settings: Settings) -> FastAPI:
         log.exception("unhandled error", exc_info=exc)
         return _error(500, "internal_error", "internal server error")
 
-    for router in (health.router, devices.router, sync.router):
+    for router in (health.router, auth.router, devices.router, sync.router):
         app.include_router(router, prefix="/v1")
     return app

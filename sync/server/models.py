@@ -89,8 +89,57 @@ class AuditEntry(SQLModel, table=True):
     detail: str | None = Field(default=None, max_length=200)
 
 
+class Account(SQLModel, table=True):
+    """A person who signs in: phone number + argon2id password hash, one role."""
+
+    __tablename__ = "accounts"
+
+    id: str = Field(primary_key=True, max_length=36)
+    phone: str = Field(unique=True, max_length=20)
+    password_hash: str = Field(max_length=200)
+    role: str = Field(max_length=16)  # citizen | collaborator | supervisor | admin
+    area_code: str | None = Field(default=None, foreign_key="areas.code", max_length=32)
+    disabled: bool = False
+    created_at: datetime = Field(default_factory=utc_now)
+
+
+class AccountArea(SQLModel, table=True):
+    """The areas a collaborator works in, or the subtree roots a supervisor oversees."""
+
+    __tablename__ = "account_areas"
+
+    account_id: str = Field(primary_key=True, foreign_key="accounts.id", max_length=36)
+    area_code: str = Field(primary_key=True, foreign_key="areas.code", max_length=32)
+
+
+class AuthSession(SQLModel, table=True):
+    """A signed-in device. The bearer token itself is never stored, only its SHA-256."""
+
+    __tablename__ = "sessions"
+
+    id: str = Field(primary_key=True, max_length=36)
+    token_hash: str = Field(unique=True, max_length=64)
+    account_id: str = Field(foreign_key="accounts.id", index=True, max_length=36)
+    device_id: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utc_now)
+    expires_at: datetime
+    revoked_at: datetime | None = None
+
+
+class LoginThrottle(SQLModel, table=True):
+    """Failed sign-ins per phone number: first slowed, then refused for a while."""
+
+    __tablename__ = "login_throttle"
+
+    phone: str = Field(primary_key=True, max_length=20)
+    failures: int = 0
+    last_failure_at: datetime | None = None
+    locked_until: datetime | None = None
+
+
 SERVER_TABLES = frozenset(
-    {"areas", "campaigns", "devices", "record_versions", "sync_batches", "audit_log"}
+    {"areas", "campaigns", "devices", "record_versions", "sync_batches", "audit_log",
+     "accounts", "account_areas", "sessions", "login_throttle"}
 )
 
 

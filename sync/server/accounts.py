@@ -1,0 +1,231 @@
+"""Accounts and sign-in: argon2id passwords, device-bound bearer tokens, login throttling."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlmodel import Session, col, select
+
+from sync.errors import InvalidValue
+from sync.ids import as_utc, new_id, utc_now
+from sync.protocol import Role
+from sync.server.crud import Conflict, DomainError, Gone, NotFound
+from sync.server.models import (
+    Account,
+    AccountArea,
+    Area,
+    AuditEntry,
+    AuthSession,
+    Campaign,
+    LoginThrottle,
+)
+from sync.validators import check_phone
+
+ROLES: tuple[Role, ...] = ("citizen", "collaborator", "supervisor", "admin")
+TOKEN_LIFETIME = timedelta(days=30)
+MIN_PASSWORD = 8
+# Failures 1-2 cost nothing extra; from the 3rd on, the next attempt must wait 2, 4, 8… seconds;
+# the 10th locks the number for 15 minutes. The waits are enforced, not slept, so an attacker
+# cannot tie up server workers.
+FREE_FAILURES = 2
+LOCK_AFTER = 10
+LOCK_FOR = timedelta(minutes=15)
+
+_hasher = PasswordHasher()  # argon2id, the library's recommended parameters
+# Verified against when the phone number is unknown, so timing does not reveal which exist.
+_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+
+
+class Unauthorized(DomainError):
+    status = 401
+    code = "unauthorized"
+
+
+class TooManyAttempts(DomainError):
+    status = 429
+    code = "too_many_attempts"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class InvalidInput(DomainError):
+    status = 422
+    code = "invalid_input"
+
+
+def hash_token(token: str) -> str:
+    """Tokens are 256-bit random values, so a plain SHA-256 is a sound at-rest form."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _phone(text: str) -> str:
+    try:
+        return check_phone(text)
+    except InvalidValue as exc:
+        raise InvalidInput(exc.message("en")) from None
+
+
+def create_account(*, session: Session, phone: str, password: str, role: Role,
+                   area_code: str | None = None, areas: list[str] | None = None) -> Account:
+    """Create an account; collaborators and supervisors get the areas they work in."""
+    if role not in ROLES:
+        raise InvalidInput(f"unknown role {role}")
+    if len(password) < MIN_PASSWORD:
+        raise InvalidInput(f"password must have at least {MIN_PASSWORD} characters")
+    phone = _phone(phone)
+    if session.exec(select(Account).where(Account.phone == phone)).first() is not None:
+        raise Conflict("an account with this phone number exists")
+    for code in [c for c in [area_code, *(areas or [])] if c]:
+        if session.get(Area, code) is None:
+            raise NotFound(f"unknown area {code}")
+    account = Account(id=new_id(), phone=phone, password_hash=_hasher.hash(password),
+                      role=role, area_code=area_code)
+    session.add(account)
+    session.flush()
+    for code in areas or []:
+        session.add(AccountArea(account_id=account.id, area_code=code))
+    session.add(AuditEntry(action="account_create", detail=f"{account.id} {role}"))
+    session.commit()
+    return account
+
+
+def signup_citizen(*, session: Session, phone: str, password: str, campaign_id: str,
+                   device_id: str, now: datetime | None = None) -> tuple[Account, str, datetime]:
+    """A citizen signs up through a live campaign and is placed in its ward; signed in at once."""
+    now = now or utc_now()
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None:
+        raise NotFound("unknown campaign")
+    if as_utc(campaign.expires_at) < now:
+        raise Gone("campaign has ended")
+    account = create_account(session=session, phone=phone, password=password, role="citizen",
+                             area_code=campaign.area_code)
+    token, expires = _open_session(session, account, device_id, now)
+    return account, token, expires
+
+
+def _open_session(session: Session, account: Account, device_id: str,
+                  now: datetime) -> tuple[str, datetime]:
+    token = secrets.token_urlsafe(32)
+    expires = now + TOKEN_LIFETIME
+    session.add(AuthSession(id=new_id(), token_hash=hash_token(token), account_id=account.id,
+                            device_id=device_id, created_at=now, expires_at=expires))
+    session.add(AuditEntry(action="login", detail=account.id, device_id=device_id))
+    session.commit()
+    return token, expires
+
+
+def login(*, session: Session, phone: str, password: str, device_id: str,
+          now: datetime | None = None) -> tuple[Account, str, datetime]:
+    """Check a phone number and password; return the account and a new device-bound token."""
+    now = now or utc_now()
+    phone = _phone(phone)
+    throttle = session.get(LoginThrottle, phone) or LoginThrottle(phone=phone)
+    _check_throttle(throttle, now)
+    account = session.exec(select(Account).where(Account.phone == phone)).first()
+    try:
+        _hasher.verify(account.password_hash if account else _DUMMY_HASH, password)
+        ok = account is not None and not account.disabled
+    except (VerificationError, InvalidHashError):
+        ok = False
+    if not ok or account is None:
+        throttle.failures += 1
+        throttle.last_failure_at = now
+        if throttle.failures >= LOCK_AFTER:
+            throttle.locked_until = now + LOCK_FOR
+        session.add(throttle)
+        session.add(AuditEntry(action="login_failed", device_id=device_id))
+        session.commit()
+        raise Unauthorized("wrong phone number or password")
+    if session.get(LoginThrottle, phone) is not None:
+        session.delete(throttle)  # a success forgives earlier failures
+    if _hasher.check_needs_rehash(account.password_hash):
+        account.password_hash = _hasher.hash(password)
+        session.add(account)
+    token, expires = _open_session(session, account, device_id, now)
+    return account, token, expires
+
+
+def _check_throttle(throttle: LoginThrottle, now: datetime) -> None:
+    if throttle.locked_until is not None and as_utc(throttle.locked_until) > now:
+        wait = int((as_utc(throttle.locked_until) - now).total_seconds()) + 1
+        raise TooManyAttempts("too many failed sign-ins; this number is locked for a while",
+                              retry_after=wait)
+    if throttle.failures > FREE_FAILURES and throttle.last_failure_at is not None:
+        delay = timedelta(seconds=2 ** (throttle.failures - FREE_FAILURES))
+        ready = as_utc(throttle.last_failure_at) + delay
+        if ready > now:
+            raise TooManyAttempts("too many failed sign-ins; wait before trying again",
+                                  retry_after=int((ready - now).total_seconds()) + 1)
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling, resolved from a bearer token."""
+
+    account: Account
+    session_id: str
+    device_id: str
+    areas: tuple[str, ...]
+
+
+def caller_for_token(*, session: Session, token: str, now: datetime | None = None
+                     ) -> Caller | None:
+    """The signed-in account behind a token, unless expired, revoked or disabled."""
+    now = now or utc_now()
+    row = session.exec(select(AuthSession).where(AuthSession.token_hash == hash_token(token))
+                       ).first()
+    if row is None or row.revoked_at is not None or as_utc(row.expires_at) <= now:
+        return None
+    account = session.get(Account, row.account_id)
+    if account is None or account.disabled:
+        return None
+    areas = tuple(session.exec(select(AccountArea.area_code)
+                               .where(AccountArea.account_id == account.id)).all())
+    return Caller(account=account, session_id=row.id, device_id=row.device_id, areas=areas)
+
+
+def logout(*, session: Session, caller: Caller, everywhere: bool = False,
+           now: datetime | None = None) -> int:
+    """Revoke this device's token, or every token of the account; returns how many."""
+    now = now or utc_now()
+    query = select(AuthSession).where(col(AuthSession.revoked_at).is_(None))
+    if everywhere:
+        query = query.where(AuthSession.account_id == caller.account.id)
+    else:
+        query = query.where(AuthSession.id == caller.session_id)
+    rows = session.exec(query).all()
+    for row in rows:
+        row.revoked_at = now
+        session.add(row)
+    session.add(AuditEntry(action="logout_all" if everywhere else "logout",
+                           device_id=caller.device_id, detail=caller.account.id))
+    session.commit()
+    return len(rows)
+
+
+def set_disabled(*, session: Session, phone: str, disabled: bool = True) -> Account:
+    """Disable (or re-enable) an account; a disabled account's tokens stop working at once."""
+    account = session.exec(select(Account).where(Account.phone == _phone(phone))).first()
+    if account is None:
+        raise NotFound("no account with this phone number")
+    account.disabled = disabled
+    session.add(account)
+    session.add(AuditEntry(action="account_disable" if disabled else "account_enable",
+                           detail=account.id))
+    session.commit()
+    return account
+
+
+def list_accounts(*, session: Session) -> list[tuple[Account, list[str]]]:
+    accounts = session.exec(select(Account).order_by(col(Account.created_at))).all()
+    return [(a, list(session.exec(select(AccountArea.area_code)
+                                  .where(AccountArea.account_id == a.id)).all()))
+            for a in accounts]
