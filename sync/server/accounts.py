@@ -91,7 +91,7 @@ def create_account(*, session: Session, phone: str, password: str, role: Role,
     session.flush()
     for code in areas or []:
         session.add(AccountArea(account_id=account.id, area_code=code))
-    session.add(AuditEntry(action="account_create", detail=f"{account.id} {role}"))
+    session.add(AuditEntry(action="account_create", account_id=account.id, detail=role))
     session.commit()
     return account
 
@@ -117,7 +117,7 @@ def _open_session(session: Session, account: Account, device_id: str,
     expires = now + TOKEN_LIFETIME
     session.add(AuthSession(id=new_id(), token_hash=hash_token(token), account_id=account.id,
                             device_id=device_id, created_at=now, expires_at=expires))
-    session.add(AuditEntry(action="login", detail=account.id, device_id=device_id))
+    session.add(AuditEntry(action="login", account_id=account.id, device_id=device_id))
     session.commit()
     return token, expires
 
@@ -206,7 +206,7 @@ def logout(*, session: Session, caller: Caller, everywhere: bool = False,
         row.revoked_at = now
         session.add(row)
     session.add(AuditEntry(action="logout_all" if everywhere else "logout",
-                           device_id=caller.device_id, detail=caller.account.id))
+                           device_id=caller.device_id, account_id=caller.account.id))
     session.commit()
     return len(rows)
 
@@ -219,7 +219,7 @@ def set_disabled(*, session: Session, phone: str, disabled: bool = True) -> Acco
     account.disabled = disabled
     session.add(account)
     session.add(AuditEntry(action="account_disable" if disabled else "account_enable",
-                           detail=account.id))
+                           account_id=account.id))
     session.commit()
     return account
 

@@ -12,7 +12,7 @@ from sqlmodel import Session
 from sync.ids import utc_now
 from sync.qrcodes import CampaignClaims, encode_campaign
 from sync.records import FORM_VERSION
-from sync.server import accounts, crud, keys
+from sync.server import accounts, areas, audit, crud, keys
 from sync.server.config import Settings
 from sync.server.db import make_engine, migrate
 from sync.server.models import Area, Campaign
@@ -26,6 +26,8 @@ app.add_typer(areas_app, name="areas")
 app.add_typer(campaign_app, name="campaign")
 users_app = typer.Typer(help="Accounts.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
+audit_app = typer.Typer(help="The audit log of health-data access.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
 
 DataDir = Annotated[Path | None,
                     typer.Option(help="Data directory (default $HSSK_DATA_DIR or ./data).")]
@@ -75,6 +77,42 @@ def keys_create(data_dir: DataDir = None) -> None:
     settings = Settings.from_env(data_dir)
     kid = keys.create_key(settings.keys_dir)
     typer.echo(f"created key {kid}; public key: {settings.keys_dir / (kid + '.pub')}")
+
+
+@keys_app.command("rotate")
+def keys_rotate(data_dir: DataDir = None) -> None:
+    """Make a new key the signer of new codes; earlier keys keep verifying codes already printed
+    (until they expire) because devices keep their public keys pinned."""
+    settings = Settings.from_env(data_dir)
+    kid = keys.create_key(settings.keys_dir)
+    typer.echo(f"new active key {kid}; add {settings.keys_dir / (kid + '.pub')} to assets/keys/ "
+               "in the next app release")
+
+
+@keys_app.command("list")
+def keys_list(data_dir: DataDir = None) -> None:
+    """Issuer key ids; the active one is marked."""
+    settings = Settings.from_env(data_dir)
+    for kid, active in keys.list_keys(settings.keys_dir):
+        typer.echo(f"{kid}{'  (active)' if active else ''}")
+
+
+@areas_app.command("import")
+def areas_import(csv_file: Annotated[Path, typer.Argument(
+                     help="CSV with a header: " + ",".join(areas.COLUMNS))],
+                 data_dir: DataDir = None) -> None:
+    """Create or update areas from a CSV file; all lines or none."""
+    try:
+        text = csv_file.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _fail(f"cannot read {csv_file}: {exc}") from None
+    _, session = _session(data_dir)
+    with session:
+        try:
+            result = areas.import_csv(session=session, text=text)
+        except crud.DomainError as exc:
+            raise _fail(f"{csv_file}: {exc}; nothing was imported") from None
+    typer.echo(f"{result.created} areas created, {result.updated} updated")
 
 
 @areas_app.command("add")
@@ -203,6 +241,21 @@ def users_disable(phone: str, data_dir: DataDir = None) -> None:
         except crud.DomainError as exc:
             raise _fail(str(exc)) from None
     typer.echo(f"disabled {phone}")
+
+
+@audit_app.command("export")
+def audit_export(output: Annotated[Path, typer.Option("-o", "--output", help="CSV file to write.")],
+                 since: Annotated[str | None, typer.Option(
+                     help="Only entries at or after this ISO date/time (UTC).")] = None,
+                 data_dir: DataDir = None) -> None:
+    """Write the audit log (who, which device, which record, what, when) as CSV."""
+    _, session = _session(data_dir)
+    with session:
+        try:
+            count = audit.export_csv(session=session, path=output, since=since)
+        except ValueError as exc:
+            raise _fail(str(exc)) from None
+    typer.echo(f"{count} audit entries written to {output}")
 
 
 @app.command()

@@ -44,3 +44,10 @@ def active_key(keys_dir: Path) -> Ed25519PrivateKey:
     if not isinstance(key, Ed25519PrivateKey):
         raise NoSigningKey(f"key {kid} is not an Ed25519 key")
     return key
+
+
+def list_keys(keys_dir: Path) -> list[tuple[str, bool]]:
+    """Every issuer key id here, and whether it is the active one."""
+    active_file = keys_dir / "active"
+    active = active_file.read_text().strip() if active_file.exists() else None
+    return [(p.stem, p.stem == active) for p in sorted(keys_dir.glob("*.pub"))]

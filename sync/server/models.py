@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import MetaData, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -21,6 +21,8 @@ class Area(SQLModel, table=True):
     level: str = Field(max_length=32)
     parent_code: str | None = Field(default=None, foreign_key="areas.code", max_length=32)
     target_population: int | None = None
+    valid_from: date | None = None
+    valid_to: date | None = None
 
 
 class Campaign(SQLModel, table=True):
@@ -83,6 +85,7 @@ class AuditEntry(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = Field(default_factory=utc_now)
     device_id: str | None = Field(default=None, max_length=64)
+    account_id: str | None = Field(default=None, max_length=36)
     action: str = Field(max_length=32)
     record_id: str | None = Field(default=None, max_length=36)
     kind: str | None = Field(default=None, max_length=32)
