@@ -17,7 +17,7 @@ from sqlmodel import Session
 
 from app import campaigns, store
 from sync.client import SyncClient
-from sync.errors import NotRegistered
+from sync.errors import AuthRejected, NotRegistered
 from sync.ids import new_id, utc_now
 from sync.protocol import Mutation, PushRequest, PushResponse, RegisterRequest
 
@@ -79,18 +79,25 @@ async def sync_once(engine: Engine, *, http: httpx.AsyncClient | None = None) ->
 
     url, campaign_id, device_id, secret, registered = await asyncio.to_thread(_prepare)
     accepted = rejected = 0
+    registration = RegisterRequest(device_id=device_id, campaign_id=campaign_id,
+                                   device_secret=secret)
     async with SyncClient(url, token=secret, http=http) as client:
         if not registered:
-            await client.register(RegisterRequest(device_id=device_id, campaign_id=campaign_id,
-                                                  device_secret=secret))
+            await client.register(registration)
             await asyncio.to_thread(_mark_registered, engine, campaign_id)
         while True:
             claimed = await asyncio.to_thread(_claim, engine)
             if claimed is None:
                 break
             batch_id, mutations = claimed
-            response = await client.push(PushRequest(device_id=device_id, batch_id=batch_id,
-                                                     mutations=mutations))
+            request = PushRequest(device_id=device_id, batch_id=batch_id, mutations=mutations)
+            try:
+                response = await client.push(request)
+            except AuthRejected:
+                # A server restored from a backup may not know this device: joining again with
+                # the same secret is safe (idempotent), then the same batch is resent.
+                await client.register(registration)
+                response = await client.push(request)
             ok, bad = await asyncio.to_thread(_settle, engine, response)
             accepted, rejected = accepted + ok, rejected + bad
     await asyncio.to_thread(_mark_synced, engine)

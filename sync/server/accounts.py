@@ -14,7 +14,14 @@ from sqlmodel import Session, col, select
 from sync.errors import InvalidValue
 from sync.ids import as_utc, new_id, utc_now
 from sync.protocol import Role
-from sync.server.crud import Conflict, DomainError, Gone, NotFound
+from sync.server.errors import (
+    Conflict,
+    Gone,
+    InvalidInput,
+    NotFound,
+    TooManyAttempts,
+    Unauthorized,
+)
 from sync.server.models import (
     Account,
     AccountArea,
@@ -22,6 +29,7 @@ from sync.server.models import (
     AuditEntry,
     AuthSession,
     Campaign,
+    Device,
     LoginThrottle,
 )
 from sync.validators import check_phone
@@ -39,25 +47,6 @@ LOCK_FOR = timedelta(minutes=15)
 _hasher = PasswordHasher()  # argon2id, the library's recommended parameters
 # Verified against when the phone number is unknown, so timing does not reveal which exist.
 _DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
-
-
-class Unauthorized(DomainError):
-    status = 401
-    code = "unauthorized"
-
-
-class TooManyAttempts(DomainError):
-    status = 429
-    code = "too_many_attempts"
-
-    def __init__(self, message: str, retry_after: int) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
-class InvalidInput(DomainError):
-    status = 422
-    code = "invalid_input"
 
 
 def hash_token(token: str) -> str:
@@ -131,8 +120,9 @@ def login(*, session: Session, phone: str, password: str, device_id: str,
     _check_throttle(throttle, now)
     account = session.exec(select(Account).where(Account.phone == phone)).first()
     try:
-        _hasher.verify(account.password_hash if account else _DUMMY_HASH, password)
-        ok = account is not None and not account.disabled
+        stored = account.password_hash if account and account.password_hash else _DUMMY_HASH
+        _hasher.verify(stored, password)
+        ok = account is not None and account.password_hash is not None and not account.disabled
     except (VerificationError, InvalidHashError):
         ok = False
     if not ok or account is None:
@@ -146,7 +136,7 @@ def login(*, session: Session, phone: str, password: str, device_id: str,
         raise Unauthorized("wrong phone number or password")
     if session.get(LoginThrottle, phone) is not None:
         session.delete(throttle)  # a success forgives earlier failures
-    if _hasher.check_needs_rehash(account.password_hash):
+    if account.password_hash and _hasher.check_needs_rehash(account.password_hash):
         account.password_hash = _hasher.hash(password)
         session.add(account)
     token, expires = _open_session(session, account, device_id, now)
@@ -164,6 +154,46 @@ def _check_throttle(throttle: LoginThrottle, now: datetime) -> None:
         if ready > now:
             raise TooManyAttempts("too many failed sign-ins; wait before trying again",
                                   retry_after=int((ready - now).total_seconds()) + 1)
+
+
+DEVICE_TOKEN_LIFETIME = timedelta(days=365)
+
+
+def register_device(*, session: Session, device_id: str, campaign_id: str, device_secret: str,
+                    now: datetime | None = None) -> Area:
+    """A device joins through a live campaign: it gets an anonymous citizen account in the
+    campaign's ward, and its own secret becomes its bearer token. Repeating it with the same
+    secret (a lost reply) succeeds; another secret for a known device id is refused."""
+    now = now or utc_now()
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None:
+        raise NotFound("unknown campaign")
+    if as_utc(campaign.expires_at) < now:
+        raise Gone("campaign has ended")
+    secret_hash = hash_token(device_secret)
+    device = session.get(Device, device_id)
+    if device is not None and not secrets.compare_digest(device.secret_hash, secret_hash):
+        raise Conflict("device id already registered")
+    if device is None:
+        device = Device(id=device_id, secret_hash=secret_hash, campaign_id=campaign_id,
+                        area_code=campaign.area_code, registered_at=now)
+    if device.account_id is None:
+        account = Account(id=new_id(), role="citizen", area_code=campaign.area_code)
+        session.add(account)
+        session.flush()
+        device.account_id = account.id
+        session.add(AuditEntry(action="register", account_id=account.id, device_id=device_id,
+                               detail=campaign_id))
+    session.add(device)
+    if session.exec(select(AuthSession).where(AuthSession.token_hash == secret_hash)
+                    ).first() is None:
+        session.add(AuthSession(id=new_id(), token_hash=secret_hash,
+                                account_id=device.account_id, device_id=device_id,
+                                created_at=now, expires_at=now + DEVICE_TOKEN_LIFETIME))
+    session.commit()
+    area = session.get(Area, device.area_code)
+    assert area is not None  # enforced by the foreign key
+    return area
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from datetime import date
 
 from sqlmodel import Session, select
 
-from sync.server.crud import DomainError
+from sync.server.errors import DomainError
 from sync.server.models import Area, AuditEntry
 
 COLUMNS = ("code", "name", "level", "parent_code", "valid_from", "valid_to", "target_population")

@@ -1,4 +1,4 @@
-"""Who is calling: bearer tokens resolved to devices."""
+"""Who is calling: a bearer token resolved to a signed-in account on a device."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Header, HTTPException, Request
 from sqlmodel import Session
 
-from sync.server import accounts, crud
-from sync.server.models import Device
+from sync.server import accounts
 
 
 def get_session(request: Request):  # type: ignore[no-untyped-def]
@@ -18,21 +17,6 @@ def get_session(request: Request):  # type: ignore[no-untyped-def]
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
-
-
-def current_device(session: SessionDep,
-                   authorization: Annotated[str | None, Header()] = None) -> Device:
-    """The registered device presenting this bearer token; 401 otherwise."""
-    scheme, _, token = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        raise HTTPException(401, "missing bearer token", headers={"WWW-Authenticate": "Bearer"})
-    device = crud.device_for_token(session=session, token=token)
-    if device is None:
-        raise HTTPException(401, "invalid or revoked token", headers={"WWW-Authenticate": "Bearer"})
-    return device
-
-
-DeviceDep = Annotated[Device, Depends(current_device)]
 
 
 def current_caller(session: SessionDep,

@@ -15,6 +15,7 @@ from sync.records import FORM_VERSION
 from sync.server import accounts, areas, audit, crud, keys
 from sync.server.config import Settings
 from sync.server.db import make_engine, migrate
+from sync.server.errors import DomainError, NotFound
 from sync.server.models import Area, Campaign
 
 app = typer.Typer(help="HSSK central server and its administration.", no_args_is_help=True)
@@ -110,7 +111,7 @@ def areas_import(csv_file: Annotated[Path, typer.Argument(
     with session:
         try:
             result = areas.import_csv(session=session, text=text)
-        except crud.DomainError as exc:
+        except DomainError as exc:
             raise _fail(f"{csv_file}: {exc}; nothing was imported") from None
     typer.echo(f"{result.created} areas created, {result.updated} updated")
 
@@ -127,7 +128,7 @@ def areas_add(code: str, name: str,
         try:
             crud.add_area(session=session, code=code, name=name, level=level,
                           parent_code=parent, target_population=target)
-        except crud.DomainError as exc:
+        except DomainError as exc:
             raise _fail(str(exc)) from None
     typer.echo(f"area {code} {name}")
 
@@ -151,7 +152,7 @@ def campaign_create(area: Annotated[str, typer.Option(help="Ward code.")],
                 session=session, campaign_id=campaign_id or secrets.token_hex(6),
                 area_code=area, server_url=server_url, hotline=hotline,
                 remind_months=remind, valid_days=days)
-        except crud.DomainError as exc:
+        except DomainError as exc:
             raise _fail(str(exc)) from None
         typer.echo(campaign.id)
 
@@ -160,7 +161,7 @@ def campaign_code(session: Session, settings: Settings, campaign_id: str) -> str
     """The signed ``HS1:`` text of a campaign's QR code."""
     campaign = session.get(Campaign, campaign_id)
     if campaign is None:
-        raise crud.NotFound(f"unknown campaign {campaign_id}")
+        raise NotFound(f"unknown campaign {campaign_id}")
     area = session.get(Area, campaign.area_code)
     assert area is not None
     claims = CampaignClaims(
@@ -181,7 +182,7 @@ def campaign_qr(campaign_id: str,
     with session:
         try:
             text = campaign_code(session, settings, campaign_id)
-        except (crud.DomainError, keys.NoSigningKey) as exc:
+        except (DomainError, keys.NoSigningKey) as exc:
             raise _fail(str(exc)) from None
     if png is not None:
         write_qr_png(text, png)
@@ -215,7 +216,7 @@ def users_add(phone: str,
             account = accounts.create_account(session=session, phone=phone, password=secret,
                                               role=role,  # type: ignore[arg-type]
                                               area_code=home, areas=area or [])
-        except crud.DomainError as exc:
+        except DomainError as exc:
             raise _fail(str(exc)) from None
         typer.echo(f"account {account.id} {account.phone} {account.role}")
 
@@ -238,7 +239,7 @@ def users_disable(phone: str, data_dir: DataDir = None) -> None:
     with session:
         try:
             accounts.set_disabled(session=session, phone=phone)
-        except crud.DomainError as exc:
+        except DomainError as exc:
             raise _fail(str(exc)) from None
     typer.echo(f"disabled {phone}")
 

@@ -2,40 +2,22 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Literal
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from sync.ids import as_utc, utc_now
+from sync.ids import utc_now
 from sync.protocol import Mutation, MutationResult, PushRequest, PushResponse
 from sync.records import DOCUMENT_KINDS, RecordKind
-from sync.server.models import Area, AuditEntry, Campaign, Device, ServerRecord, SyncBatch
+from sync.server import scopes
+from sync.server.errors import Conflict, DomainError, NotFound
+from sync.server.models import Area, AuditEntry, Campaign, PersonLink, ServerRecord, SyncBatch
 
-
-class DomainError(Exception):
-    """A request the server understood but refuses; ``status`` and ``code`` go to the client."""
-
-    status = 400
-    code = "bad_request"
-
-
-class NotFound(DomainError):
-    status = 404
-    code = "not_found"
-
-
-class Conflict(DomainError):
-    status = 409
-    code = "conflict"
-
-
-class Gone(DomainError):
-    status = 410
-    code = "gone"
+if TYPE_CHECKING:
+    from sync.server.accounts import Caller
 
 
 # --- areas and campaigns -------------------------------------------------------------------------
@@ -72,67 +54,27 @@ def add_campaign(*, session: Session, campaign_id: str, area_code: str, server_u
     return campaign
 
 
-# --- devices -------------------------------------------------------------------------------------
-
-
-def hash_secret(secret: str) -> str:
-    """Devices' secrets are 256-bit random values, so a plain SHA-256 is a sound at-rest form."""
-    return hashlib.sha256(secret.encode()).hexdigest()
-
-
-def register_device(*, session: Session, device_id: str, campaign_id: str, device_secret: str,
-                    now: datetime | None = None) -> tuple[Device, Area]:
-    """Register a device under a live campaign; repeating it with the same secret is harmless."""
-    now = now or utc_now()
-    campaign = session.get(Campaign, campaign_id)
-    if campaign is None:
-        raise NotFound("unknown campaign")
-    if as_utc(campaign.expires_at) < now:
-        raise Gone("campaign has ended")
-    secret_hash = hash_secret(device_secret)
-    device = session.get(Device, device_id)
-    if device is not None:
-        if not hmac.compare_digest(device.secret_hash, secret_hash):
-            raise Conflict("device id already registered")
-    else:
-        device = Device(id=device_id, secret_hash=secret_hash, campaign_id=campaign_id,
-                        area_code=campaign.area_code, registered_at=now)
-        session.add(device)
-        session.add(AuditEntry(device_id=device_id, action="register", detail=campaign_id))
-        session.commit()
-    area = session.get(Area, device.area_code)
-    assert area is not None  # enforced by the foreign key
-    return device, area
-
-
-def device_for_token(*, session: Session, token: str) -> Device | None:
-    """The live device whose secret is this bearer token, if any."""
-    device = session.exec(
-        select(Device).where(Device.secret_hash == hash_secret(token))
-    ).first()
-    if device is None or device.revoked:
-        return None
-    return device
-
-
 # --- push ----------------------------------------------------------------------------------------
 
 
-def apply_push(*, session: Session, device: Device, request: PushRequest) -> PushResponse:
-    """Apply a batch in one transaction and store its result; a replay returns that result."""
-    if request.device_id != device.id:
-        raise DomainError("batch device_id does not match the authenticated device")
+def apply_push(*, session: Session, caller: Caller, request: PushRequest) -> PushResponse:
+    """Apply a batch in one transaction and store its result; a replay returns that result.
+
+    Each mutation is authorised against the caller's scope as it stands now.
+    """
+    if request.device_id != caller.device_id:
+        raise DomainError("batch device_id does not match the signed-in device")
     body_hash = request.body_hash()
     stored = session.get(SyncBatch, request.batch_id)
     if stored is not None:
-        if stored.device_id != device.id or stored.body_hash != body_hash:
+        if stored.device_id != caller.device_id or stored.body_hash != body_hash:
             raise Conflict("a different batch was already received under this batch_id")
         return PushResponse.model_validate_json(stored.response_json)
-    results = [_apply_mutation(session=session, device=device, mutation=m)
+    results = [_apply_mutation(session=session, caller=caller, mutation=m)
                for m in request.mutations]
     response = PushResponse(batch_id=request.batch_id, results=results)
-    session.add(SyncBatch(batch_id=request.batch_id, device_id=device.id, body_hash=body_hash,
-                          response_json=response.model_dump_json()))
+    session.add(SyncBatch(batch_id=request.batch_id, device_id=caller.device_id,
+                          body_hash=body_hash, response_json=response.model_dump_json()))
     session.commit()
     return response
 
@@ -144,38 +86,42 @@ def _latest(session: Session, record_id: str) -> ServerRecord | None:
     ).first()
 
 
-def _owns_person(session: Session, device: Device, person_id: str | None) -> bool:
-    # Until accounts and grants exist, a device's scope is the persons it created.
-    if person_id is None:
-        return False
-    first = session.exec(
-        select(ServerRecord).where(ServerRecord.id == person_id, ServerRecord.version == 1)
-    ).first()
-    return first is not None and first.kind == RecordKind.PERSON and first.device_id == device.id
+def _authorise(session: Session, caller: Caller, mutation: Mutation) -> str | None:
+    """The area the record belongs to if the caller may make this change now, else None."""
+    record = mutation.record
+    if record.kind == RecordKind.PERSON and mutation.op == "create":
+        if record.person_id != record.id:
+            return None
+        if caller.account.role == "citizen":
+            return caller.account.area_code
+        wanted = record.payload.get("area_code")
+        return wanted if scopes.can_create_person_in(session, caller, wanted) else None
+    person_id = record.id if record.kind == RecordKind.PERSON else record.person_id
+    if person_id is None or not scopes.can_write_person(session, caller, person_id):
+        return None
+    return scopes.person_area(session, person_id)
 
 
-def _apply_mutation(*, session: Session, device: Device, mutation: Mutation) -> MutationResult:
+def _apply_mutation(*, session: Session, caller: Caller, mutation: Mutation) -> MutationResult:
     record = mutation.record
 
-    def result(status: str, version: int | None = None, reason: str | None = None
-               ) -> MutationResult:
+    def result(status: Literal["applied", "duplicate", "rejected"], version: int | None = None,
+               reason: str | None = None) -> MutationResult:
         return MutationResult(mutation_id=mutation.mutation_id, record_id=record.id,
-                              status=status,
-                              version=version, reason=reason)
-
-    if record.kind == RecordKind.PERSON:
-        in_scope = record.person_id == record.id and (
-            mutation.op == "create" or _owns_person(session, device, record.id))
-    else:
-        in_scope = _owns_person(session, device, record.person_id)
-    if not in_scope:
-        return result("rejected", reason="out_of_scope")
+                              status=status, version=version, reason=reason)
 
     latest = _latest(session, record.id)
+    if mutation.op == "create" and latest is not None:
+        # A create seen before (a replay in another batch) is a duplicate, never a second row.
+        if latest.version == 1 and latest.payload == record.payload:
+            return result("duplicate", 1)
+        return result("rejected", reason="id_exists")
+    area_code = _authorise(session, caller, mutation)
+    if area_code is None:
+        session.add(AuditEntry(account_id=caller.account.id, device_id=caller.device_id,
+                               action="push_denied", record_id=record.id, kind=record.kind))
+        return result("rejected", reason="out_of_scope")
     if mutation.op == "create":
-        if latest is not None:
-            same = latest.version == 1 and latest.payload == record.payload
-            return result("duplicate", 1) if same else result("rejected", reason="id_exists")
         version = 1
     else:
         if record.kind not in DOCUMENT_KINDS:
@@ -189,15 +135,17 @@ def _apply_mutation(*, session: Session, device: Device, mutation: Mutation) -> 
             return result("rejected", reason="version_conflict")
         version = latest.version + 1
 
-    row = ServerRecord.model_validate(
+    session.add(ServerRecord.model_validate(
         record.model_dump() | {"version": version,
                                "parent_version": version - 1 if version > 1 else None,
                                "deleted": mutation.op == "delete",
-                               "area_code": device.area_code}
-    )
-    session.add(row)
-    session.add(AuditEntry(device_id=device.id, action=f"push_{mutation.op}",
-                           record_id=record.id, kind=record.kind))
+                               "area_code": area_code}
+    ))
+    if record.kind == RecordKind.PERSON and version == 1 and caller.account.role == "citizen":
+        session.add(PersonLink(person_id=record.id, account_id=caller.account.id,
+                               relation="owner"))
+    session.add(AuditEntry(account_id=caller.account.id, device_id=caller.device_id,
+                           action=f"push_{mutation.op}", record_id=record.id, kind=record.kind))
     session.flush()
     return result("applied", version)
 

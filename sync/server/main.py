@@ -12,10 +12,9 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sync.protocol import PROTOCOL_VERSION, ErrorBody, ErrorResponse
-from sync.server.accounts import TooManyAttempts
 from sync.server.config import Settings
-from sync.server.crud import DomainError
 from sync.server.db import make_engine, migrate
+from sync.server.errors import DomainError, TooManyAttempts
 from sync.server.routes import auth, devices, health, sync
 
 log = logging.getLogger("hssk.server")

@@ -40,7 +40,8 @@ class Campaign(SQLModel, table=True):
 
 
 class Device(SQLModel, table=True):
-    """A registered device. Only the hash of its secret is kept."""
+    """A device that joined through a campaign. Its account starts anonymous (no phone yet);
+    its secret, kept only as a hash, is also its bearer token (a row in ``sessions``)."""
 
     __tablename__ = "devices"
 
@@ -50,6 +51,7 @@ class Device(SQLModel, table=True):
     area_code: str = Field(foreign_key="areas.code", max_length=32)
     registered_at: datetime = Field(default_factory=utc_now)
     revoked: bool = False
+    account_id: str | None = Field(default=None, foreign_key="accounts.id", max_length=36)
 
 
 class ServerRecord(RecordBase, table=True):
@@ -98,8 +100,9 @@ class Account(SQLModel, table=True):
     __tablename__ = "accounts"
 
     id: str = Field(primary_key=True, max_length=36)
-    phone: str = Field(unique=True, max_length=20)
-    password_hash: str = Field(max_length=200)
+    # Both empty for a device's anonymous account until its person signs up.
+    phone: str | None = Field(default=None, unique=True, max_length=20)
+    password_hash: str | None = Field(default=None, max_length=200)
     role: str = Field(max_length=16)  # citizen | collaborator | supervisor | admin
     area_code: str | None = Field(default=None, foreign_key="areas.code", max_length=32)
     disabled: bool = False
@@ -140,9 +143,23 @@ class LoginThrottle(SQLModel, table=True):
     locked_until: datetime | None = None
 
 
+class PersonLink(SQLModel, table=True):
+    """Which accounts hold a person: the owner, and relatives granted access (revocable)."""
+
+    __tablename__ = "person_links"
+
+    person_id: str = Field(primary_key=True, max_length=36)
+    account_id: str = Field(primary_key=True, foreign_key="accounts.id", max_length=36)
+    relation: str = Field(max_length=16)  # owner | grantee
+    scope: str = Field(default="manage", max_length=16)  # read | manage
+    created_at: datetime = Field(default_factory=utc_now)
+    revoked_at: datetime | None = None
+    consent_id: str | None = Field(default=None, max_length=36)
+
+
 SERVER_TABLES = frozenset(
     {"areas", "campaigns", "devices", "record_versions", "sync_batches", "audit_log",
-     "accounts", "account_areas", "sessions", "login_throttle"}
+     "accounts", "account_areas", "sessions", "login_throttle", "person_links"}
 )
 
 

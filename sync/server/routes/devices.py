@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from sync.protocol import ErrorResponse, RegisterRequest, RegisterResponse
-from sync.server import crud
+from sync.server import accounts
 from sync.server.auth import SessionDep
 
 router = APIRouter(tags=["devices"])
@@ -16,7 +16,7 @@ router = APIRouter(tags=["devices"])
                         410: {"model": ErrorResponse}})
 def register(body: RegisterRequest, session: SessionDep) -> RegisterResponse:
     """Register a device under a live campaign; the device's secret becomes its bearer token."""
-    _device, area = crud.register_device(session=session, device_id=body.device_id,
-                                         campaign_id=body.campaign_id,
-                                         device_secret=body.device_secret)
+    area = accounts.register_device(session=session, device_id=body.device_id,
+                                    campaign_id=body.campaign_id,
+                                    device_secret=body.device_secret)
     return RegisterResponse(area_code=area.code, area_name=area.name)

@@ -6,13 +6,13 @@ from fastapi import APIRouter
 
 from sync.protocol import ErrorResponse, PushRequest, PushResponse
 from sync.server import crud
-from sync.server.auth import DeviceDep, SessionDep
+from sync.server.auth import CallerDep, SessionDep
 
 router = APIRouter(tags=["sync"])
 
 
 @router.post("/sync/push", response_model=PushResponse,
              responses={401: {"model": ErrorResponse}, 409: {"model": ErrorResponse}})
-def push(body: PushRequest, device: DeviceDep, session: SessionDep) -> PushResponse:
+def push(body: PushRequest, caller: CallerDep, session: SessionDep) -> PushResponse:
     """Apply a batch of mutations in one transaction; a replayed batch returns the stored result."""
-    return crud.apply_push(session=session, device=device, request=body)
+    return crud.apply_push(session=session, caller=caller, request=body)

@@ -1,0 +1,103 @@
+"""Who may see or change which person's records. Every endpoint asks here.
+
+* citizen — persons they own, and persons whose owner granted them access (not revoked);
+* collaborator — persons in the areas they work in (and the areas below them);
+* supervisor — aggregates for their subtree; lists of persons (no clinical data) only for a
+  ward or group inside it; never a person's record;
+* admin — administers from the command line; no person's record through the API.
+"""
+
+from __future__ import annotations
+
+from sqlmodel import Session, col, select
+
+from sync.records import RecordKind
+from sync.server import areas
+from sync.server.accounts import Caller
+from sync.server.models import Area, PersonLink, ServerRecord
+
+INDIVIDUAL_LIST_LEVELS = frozenset({"ward", "group"})
+
+
+def person_area(session: Session, person_id: str) -> str | None:
+    """The area a person was registered in (stamped by the server on their first version)."""
+    return session.exec(
+        select(ServerRecord.area_code).where(ServerRecord.id == person_id,
+                                             ServerRecord.kind == RecordKind.PERSON,
+                                             ServerRecord.version == 1)
+    ).first()
+
+
+def active_link(session: Session, person_id: str, account_id: str) -> PersonLink | None:
+    link = session.get(PersonLink, (person_id, account_id))
+    return link if link is not None and link.revoked_at is None else None
+
+
+def worked_areas(session: Session, caller: Caller) -> set[str]:
+    """Every area code under the caller's assigned areas (collaborators and supervisors)."""
+    found: set[str] = set()
+    for root in caller.areas:
+        found |= areas.subtree(session=session, root=root)
+    return found
+
+
+def can_read_person(session: Session, caller: Caller, person_id: str) -> bool:
+    role = caller.account.role
+    if role == "citizen":
+        return active_link(session, person_id, caller.account.id) is not None
+    if role == "collaborator":
+        return person_area(session, person_id) in worked_areas(session, caller)
+    return False
+
+
+def can_write_person(session: Session, caller: Caller, person_id: str) -> bool:
+    role = caller.account.role
+    if role == "citizen":
+        link = active_link(session, person_id, caller.account.id)
+        return link is not None and (link.relation == "owner" or link.scope == "manage")
+    return role == "collaborator" and can_read_person(session, caller, person_id)
+
+
+def can_create_person_in(session: Session, caller: Caller, area_code: str | None) -> bool:
+    role = caller.account.role
+    if role == "citizen":
+        return caller.account.area_code is not None
+    return role == "collaborator" and area_code in worked_areas(session, caller)
+
+
+def can_see_area(session: Session, caller: Caller, area_code: str) -> bool:
+    """Aggregates for an area: collaborators and supervisors within their subtree, admins."""
+    role = caller.account.role
+    if role == "admin":
+        return session.get(Area, area_code) is not None
+    return role in ("collaborator", "supervisor") and area_code in worked_areas(session, caller)
+
+
+def can_list_persons_in(session: Session, caller: Caller, area_code: str) -> bool:
+    """Individual lists: collaborators in their areas; supervisors at ward level and below."""
+    area = session.get(Area, area_code)
+    if area is None or not can_see_area(session, caller, area_code):
+        return False
+    if caller.account.role == "supervisor":
+        return area.level in INDIVIDUAL_LIST_LEVELS
+    return caller.account.role == "collaborator"
+
+
+def persons_of(session: Session, caller: Caller) -> list[str]:
+    """The person ids a citizen holds (own and granted) or a collaborator covers."""
+    if caller.account.role == "citizen":
+        return list(session.exec(
+            select(PersonLink.person_id).where(PersonLink.account_id == caller.account.id,
+                                               col(PersonLink.revoked_at).is_(None))
+        ).all())
+    if caller.account.role == "collaborator":
+        return persons_in(session, worked_areas(session, caller))
+    return []
+
+
+def persons_in(session: Session, area_codes: set[str]) -> list[str]:
+    return list(session.exec(
+        select(ServerRecord.id).where(ServerRecord.kind == RecordKind.PERSON,
+                                      ServerRecord.version == 1,
+                                      col(ServerRecord.area_code).in_(area_codes))
+    ).all())
