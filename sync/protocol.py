@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -122,3 +122,51 @@ class AccountInfo(Message):
     role: Role
     area_code: str | None
     areas: list[str]
+
+
+# --- records, grants and areas -----------------------------------------------------------------
+
+
+class PersonRecords(Message):
+    """A person's record as the server holds it: the latest version of each record."""
+
+    person_id: str
+    records: list[RecordData]
+
+
+class PersonListItem(Message):
+    """A person in a list: who and whether declared — never clinical values."""
+
+    person_id: str
+    full_name: str
+    birth_date: str
+    area_code: str
+    last_declared_on: date | None
+
+
+class GrantRequest(Message):
+    """The owner lets a relative (an account, by phone number) see or manage the record.
+
+    ``agreed`` records the owner's explicit consent under ``consent_text_version``.
+    """
+
+    grantee_phone: str = Field(min_length=9, max_length=20)
+    scope: Literal["read", "manage"] = "manage"
+    agreed: Literal[True]
+    consent_text_version: str = Field(min_length=1, max_length=40)
+
+
+class GrantInfo(Message):
+    person_id: str
+    grantee_account_id: str
+    scope: Literal["read", "manage"]
+    consent_id: str
+
+
+class AreaProgress(Message):
+    code: str
+    name: str
+    level: str
+    target_population: int | None
+    persons: int
+    declarations: int

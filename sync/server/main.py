@@ -15,7 +15,7 @@ from sync.protocol import PROTOCOL_VERSION, ErrorBody, ErrorResponse
 from sync.server.config import Settings
 from sync.server.db import make_engine, migrate
 from sync.server.errors import DomainError, TooManyAttempts
-from sync.server.routes import auth, devices, health, sync
+from sync.server.routes import areas, auth, devices, health, persons, sync
 
 log = logging.getLogger("hssk.server")
 
@@ -57,7 +57,8 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {401: "unauthorized", 404: "not_found", 405: "method_not_allowed"}.get(
+        code = {401: "unauthorized", 403: "forbidden", 404: "not_found",
+                405: "method_not_allowed"}.get(
             exc.status_code, "http_error")
         return _error(exc.status_code, code, str(exc.detail), getattr(exc, "headers", None))
 
@@ -73,6 +74,7 @@ def create_app(settings: Settings) -> FastAPI:
         log.exception("unhandled error", exc_info=exc)
         return _error(500, "internal_error", "internal server error")
 
-    for router in (health.router, auth.router, devices.router, sync.router):
+    for router in (health.router, auth.router, devices.router, sync.router, persons.router,
+                   areas.router):
         app.include_router(router, prefix="/v1")
     return app

@@ -73,7 +73,8 @@ class SyncBatch(SQLModel, table=True):
     __tablename__ = "sync_batches"
 
     batch_id: str = Field(primary_key=True, max_length=64)
-    device_id: str = Field(foreign_key="devices.id", max_length=64)
+    # Any signed-in device, not only those that joined through a campaign: no foreign key.
+    device_id: str = Field(max_length=64)
     body_hash: str = Field(max_length=64)
     response_json: str
     received_at: datetime = Field(default_factory=utc_now)

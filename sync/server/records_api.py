@@ -1,0 +1,168 @@
+"""Reading persons' records and granting relatives access, always through ``scopes``."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from sync.ids import new_id, utc_now
+from sync.protocol import AreaProgress, GrantInfo, PersonListItem, PersonRecords
+from sync.records import Consent, EnteredBy, RecordData, RecordKind
+from sync.server import areas, scopes
+from sync.server.accounts import Caller
+from sync.server.errors import Forbidden, InvalidInput, NotFound
+from sync.server.models import Account, Area, AuditEntry, PersonLink, ServerRecord
+from sync.validators import check_phone
+
+
+def _audit(session: Session, caller: Caller, action: str, record_id: str | None = None,
+           detail: str | None = None) -> None:
+    session.add(AuditEntry(account_id=caller.account.id, device_id=caller.device_id,
+                           action=action, record_id=record_id, detail=detail))
+
+
+def read_person(*, session: Session, caller: Caller, person_id: str) -> PersonRecords:
+    """The latest version of each of a person's records; out of scope looks like not found."""
+    if not scopes.can_read_person(session, caller, person_id):
+        _audit(session, caller, "read_denied", person_id)
+        session.commit()
+        raise NotFound("no such person")
+    rows = session.exec(
+        select(ServerRecord).where((ServerRecord.id == person_id)
+                                   | (ServerRecord.person_id == person_id))
+        .order_by(col(ServerRecord.seq))
+    ).all()
+    latest: dict[str, ServerRecord] = {}
+    for row in rows:
+        latest[row.id] = row
+    _audit(session, caller, "read", person_id, f"{len(latest)} records")
+    session.commit()
+    fields = set(RecordData.model_fields)
+    return PersonRecords(person_id=person_id, records=[
+        RecordData.model_validate(row.model_dump(include=fields)) for row in latest.values()
+        if not row.deleted])
+
+
+def _list_items(session: Session, person_ids: list[str]) -> list[PersonListItem]:
+    if not person_ids:
+        return []
+    persons: dict[str, ServerRecord] = {}
+    for row in session.exec(select(ServerRecord).where(col(ServerRecord.id).in_(person_ids))
+                            .order_by(col(ServerRecord.version))):
+        persons[row.id] = row
+    declared: dict[str, date] = {}
+    for person_id, payload in session.exec(
+            select(ServerRecord.person_id, ServerRecord.payload)
+            .where(ServerRecord.kind == RecordKind.DECLARATION,
+                   col(ServerRecord.person_id).in_(person_ids))):
+        on = date.fromisoformat(payload["declared_on"])
+        if person_id and (person_id not in declared or on > declared[person_id]):
+            declared[person_id] = on
+    return [PersonListItem(person_id=p.id, full_name=p.payload["full_name"],
+                           birth_date=p.payload["birth_date"], area_code=p.area_code,
+                           last_declared_on=declared.get(p.id))
+            for p in persons.values() if not p.deleted]
+
+
+def list_my_persons(*, session: Session, caller: Caller) -> list[PersonListItem]:
+    """Citizens: their own and granted persons; collaborators: persons in their areas."""
+    if caller.account.role not in ("citizen", "collaborator"):
+        raise Forbidden("this role sees persons only through area lists")
+    items = _list_items(session, scopes.persons_of(session, caller))
+    _audit(session, caller, "list", detail=f"{len(items)} persons")
+    session.commit()
+    return items
+
+
+def list_area_persons(*, session: Session, caller: Caller, area_code: str
+                      ) -> list[PersonListItem]:
+    """Persons of a ward or group (names and declaration dates, no clinical data)."""
+    if not scopes.can_list_persons_in(session, caller, area_code):
+        raise Forbidden("not allowed to list persons in this area")
+    codes = areas.subtree(session=session, root=area_code)
+    items = _list_items(session, scopes.persons_in(session, codes))
+    _audit(session, caller, "list_area", detail=f"{area_code}: {len(items)} persons")
+    session.commit()
+    return items
+
+
+def area_progress(*, session: Session, caller: Caller, area_code: str) -> AreaProgress:
+    """Aggregates for an area and everything below it."""
+    if not scopes.can_see_area(session, caller, area_code):
+        raise Forbidden("not allowed to see this area")
+    area = session.get(Area, area_code)
+    if area is None:
+        raise NotFound("no such area")
+    codes = areas.subtree(session=session, root=area_code)
+    superseded = select(ServerRecord.supersedes).where(col(ServerRecord.supersedes).is_not(None))
+
+    def count(kind: RecordKind) -> int:
+        return session.exec(
+            select(func.count(func.distinct(ServerRecord.id)))
+            .where(ServerRecord.kind == kind, col(ServerRecord.area_code).in_(codes),
+                   col(ServerRecord.deleted).is_(False),
+                   col(ServerRecord.id).not_in(superseded))
+        ).one()
+
+    targets = session.exec(select(Area.target_population).where(col(Area.code).in_(codes))).all()
+    known = [t for t in targets if t is not None]
+    return AreaProgress(code=area.code, name=area.name, level=area.level,
+                        target_population=sum(known) if known else None,
+                        persons=count(RecordKind.PERSON),
+                        declarations=count(RecordKind.DECLARATION))
+
+
+def _require_owner(session: Session, caller: Caller, person_id: str) -> None:
+    link = scopes.active_link(session, person_id, caller.account.id)
+    if link is not None and link.relation == "owner":
+        return
+    if scopes.can_read_person(session, caller, person_id):
+        raise Forbidden("only the person (the record's owner) may grant or revoke access")
+    raise NotFound("no such person")
+
+
+def grant(*, session: Session, caller: Caller, person_id: str, grantee_phone: str,
+          scope: str, consent_text_version: str, now: datetime | None = None) -> GrantInfo:
+    """The owner grants a relative's account access; the consent is stored as a record."""
+    _require_owner(session, caller, person_id)
+    now = now or utc_now()
+    try:
+        phone = check_phone(grantee_phone)
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
+    grantee = session.exec(select(Account).where(Account.phone == phone)).first()
+    if grantee is None or grantee.disabled or grantee.role != "citizen":
+        raise NotFound("no citizen account with this phone number")
+    if grantee.id == caller.account.id:
+        raise InvalidInput("you already own this record")
+    consent = Consent(person_id=person_id, purpose="family_access", grantee=grantee.id,
+                      agreed_at=now, text_version=consent_text_version)
+    consent_id = new_id()
+    area = scopes.person_area(session, person_id) or ""
+    session.add(ServerRecord(id=consent_id, kind=RecordKind.CONSENT, person_id=person_id,
+                             device_id=caller.device_id, entered_by=EnteredBy.SELF,
+                             payload=consent.model_dump(mode="json"), area_code=area))
+    link = session.get(PersonLink, (person_id, grantee.id)) or PersonLink(
+        person_id=person_id, account_id=grantee.id, relation="grantee")
+    link.scope, link.revoked_at, link.consent_id, link.created_at = scope, None, consent_id, now
+    session.add(link)
+    _audit(session, caller, "grant", person_id, f"{grantee.id} {scope}")
+    session.commit()
+    return GrantInfo(person_id=person_id, grantee_account_id=grantee.id,
+                     scope=scope,
+                     consent_id=consent_id)
+
+
+def revoke(*, session: Session, caller: Caller, person_id: str, grantee_account_id: str,
+           now: datetime | None = None) -> None:
+    """The owner withdraws a relative's access, at once."""
+    _require_owner(session, caller, person_id)
+    link = session.get(PersonLink, (person_id, grantee_account_id))
+    if link is None or link.relation != "grantee" or link.revoked_at is not None:
+        raise NotFound("no such grant")
+    link.revoked_at = now or utc_now()
+    session.add(link)
+    _audit(session, caller, "revoke", person_id, grantee_account_id)
+    session.commit()

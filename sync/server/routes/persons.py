@@ -1,0 +1,48 @@
+"""Persons' records, lists, and relatives' access."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Path
+
+from sync.protocol import ErrorResponse, GrantInfo, GrantRequest, PersonListItem, PersonRecords
+from sync.server import records_api
+from sync.server.auth import CallerDep, SessionDep
+
+router = APIRouter(tags=["persons"])
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorResponse} for code in (401, 403, 404, 422)}
+PersonId = Path(min_length=1, max_length=36)
+
+
+@router.get("/persons", response_model=list[PersonListItem], responses=ERRORS)
+def my_persons(caller: CallerDep, session: SessionDep) -> list[PersonListItem]:
+    """The persons this account holds (citizens) or covers (collaborators)."""
+    return records_api.list_my_persons(session=session, caller=caller)
+
+
+@router.get("/persons/{person_id}", response_model=PersonRecords, responses=ERRORS)
+def person(caller: CallerDep, session: SessionDep,
+           person_id: str = PersonId) -> PersonRecords:
+    """A person's records, if the caller may see them (otherwise 404)."""
+    return records_api.read_person(session=session, caller=caller, person_id=person_id)
+
+
+@router.post("/persons/{person_id}/grants", response_model=GrantInfo,
+             responses={**ERRORS, 409: {"model": ErrorResponse}})
+def grant(body: GrantRequest, caller: CallerDep, session: SessionDep,
+          person_id: str = PersonId) -> GrantInfo:
+    """The owner grants a relative access, with consent."""
+    return records_api.grant(session=session, caller=caller, person_id=person_id,
+                             grantee_phone=body.grantee_phone, scope=body.scope,
+                             consent_text_version=body.consent_text_version)
+
+
+@router.delete("/persons/{person_id}/grants/{grantee_account_id}", status_code=204,
+               responses=ERRORS)
+def revoke(caller: CallerDep, session: SessionDep, person_id: str = PersonId,
+           grantee_account_id: str = Path(min_length=1, max_length=36)) -> None:
+    """The owner withdraws a relative's access."""
+    records_api.revoke(session=session, caller=caller, person_id=person_id,
+                       grantee_account_id=grantee_account_id)

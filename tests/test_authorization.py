@@ -1,0 +1,216 @@
+"""The authorization matrix: every endpoint that touches a person or an area, for every kind of
+caller, asserting allow or deny cell by cell — on SQLite and on PostgreSQL.
+
+The world: ward 26734 (the demo campaign's) and ward 26735 under city 79. The owner signed up
+through the campaign and pushed person P with a declaration; a relative holds a manage grant; a
+second relative's grant was revoked; a collaborator works in the other ward; a collaborator in
+P's ward is the positive control; a supervisor oversees the city.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+
+import httpx
+import pytest
+
+from sync.ids import new_id
+from sync.protocol import Mutation, PushRequest
+from sync.records import (
+    Administrative,
+    Declaration,
+    Immunization,
+    PersonProfile,
+    RecordData,
+    RecordKind,
+)
+from tests.processes import BIN, free_port, hssk_server, running
+
+PASSWORD = "mật-khẩu-an-toàn"
+ROLES = ("owner", "grantee", "revoked_grantee", "collaborator_other_area", "supervisor",
+         "anonymous", "collaborator_same_area")
+
+
+@dataclass
+class World:
+    url: str
+    tokens: dict[str, str]
+    devices: dict[str, str]
+    person_id: str
+    spare_account_id: str
+
+
+def _signup(http: httpx.Client, phone: str, device: str) -> str:
+    response = http.post("/v1/auth/signup", json={"phone": phone, "password": PASSWORD,
+                                                  "campaign_id": "demo", "device_id": device})
+    assert response.status_code == 200, response.text
+    return str(response.json()["token"])
+
+
+def _login(http: httpx.Client, phone: str, device: str) -> str:
+    response = http.post("/v1/auth/login", json={"phone": phone, "password": PASSWORD,
+                                                 "device_id": device})
+    assert response.status_code == 200, response.text
+    return str(response.json()["token"])
+
+
+def _person_batch(device: str) -> tuple[str, PushRequest]:
+    person_id = new_id()
+    admin = Administrative(full_name="Đỗ Văn P", birth_date="1949-05-19", sex="male")
+    person = RecordData(id=person_id, kind=RecordKind.PERSON, person_id=person_id,
+                        device_id=device,
+                        payload=PersonProfile(**admin.model_dump()).model_dump(mode="json"))
+    declaration = RecordData(kind=RecordKind.DECLARATION, person_id=person_id, device_id=device,
+                             payload=Declaration(declared_on=date(2026, 11, 1),
+                                                 administrative=admin).model_dump(mode="json"))
+    return person_id, PushRequest(device_id=device, batch_id=new_id(), mutations=[
+        Mutation(mutation_id=new_id(), op="create", record=r) for r in (person, declaration)])
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+          ) -> Iterator[World]:
+    tmp = tmp_path_factory.mktemp(f"matrix-{request.param}")
+    if request.param == "sqlite":
+        database_url = f"sqlite:///{tmp / 'server.db'}"
+    else:
+        from tests.postgres import create_database
+        admin_url = request.getfixturevalue("postgres_admin_url")
+        database_url = create_database(admin_url, f"matrix_{new_id()[-12:]}")
+    data = tmp / "server"
+    env = {"HSSK_DATABASE_URL": database_url}
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    hssk_server("demo-seed", "--server-url", url, data_dir=data, env=env)
+    hssk_server("areas", "add", "26735", "Phường Khác", "--parent", "79", data_dir=data, env=env)
+    for phone, role, area in (("0977000001", "collaborator", "26735"),
+                              ("0977000002", "collaborator", "26734"),
+                              ("0977000003", "supervisor", "79")):
+        hssk_server("users", "add", phone, "--role", role, "--area", area, "--password",
+                    PASSWORD, data_dir=data, env=env)
+    devices = {role: new_id() for role in ROLES}
+    with running([str(BIN / "hssk-server"), "serve", "--port", str(port)],
+                 url=f"{url}/v1/health", env={**env, "HSSK_DATA_DIR": str(data)},
+                 log=tmp / "server.log"), httpx.Client(base_url=url) as http:
+        tokens = {
+            "owner": _signup(http, "0901000001", devices["owner"]),
+            "grantee": _signup(http, "0901000002", devices["grantee"]),
+            "revoked_grantee": _signup(http, "0901000003", devices["revoked_grantee"]),
+            "collaborator_other_area": _login(http, "0977000001",
+                                              devices["collaborator_other_area"]),
+            "collaborator_same_area": _login(http, "0977000002",
+                                             devices["collaborator_same_area"]),
+            "supervisor": _login(http, "0977000003", devices["supervisor"]),
+        }
+        spare = _signup(http, "0901000009", new_id())
+        spare_id = http.get("/v1/auth/me", headers=_auth(spare)).json()["account_id"]
+        person_id, batch = _person_batch(devices["owner"])
+        pushed = http.post("/v1/sync/push", content=batch.model_dump_json(),
+                           headers={**_auth(tokens["owner"]),
+                                    "Content-Type": "application/json"})
+        assert [r["status"] for r in pushed.json()["results"]] == ["applied", "applied"]
+        for phone in ("0901000002", "0901000003", "0901000009"):
+            response = http.post(f"/v1/persons/{person_id}/grants", headers=_auth(tokens["owner"]),
+                                 json={"grantee_phone": phone, "scope": "manage", "agreed": True,
+                                       "consent_text_version": "2026-11"})
+            assert response.status_code == 200, response.text
+        revoked_id = http.get("/v1/auth/me", headers=_auth(tokens["revoked_grantee"])
+                              ).json()["account_id"]
+        assert http.delete(f"/v1/persons/{person_id}/grants/{revoked_id}",
+                           headers=_auth(tokens["owner"])).status_code == 204
+        yield World(url=url, tokens=tokens, devices=devices, person_id=person_id,
+                    spare_account_id=spare_id)
+
+
+def _auth(token: str | None) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
+def _push_immunization(http: httpx.Client, world: World, role: str) -> bool:
+    device = world.devices[role]
+    record = RecordData(kind=RecordKind.IMMUNIZATION, person_id=world.person_id, device_id=device,
+                        payload=Immunization(vaccine="Cúm", given_on=date(2026, 10, 1)
+                                             ).model_dump(mode="json"))
+    batch = PushRequest(device_id=device, batch_id=new_id(), mutations=[
+        Mutation(mutation_id=new_id(), op="create", record=record)])
+    response = http.post("/v1/sync/push", content=batch.model_dump_json(),
+                         headers={**_auth(world.tokens.get(role)),
+                                  "Content-Type": "application/json"})
+    if response.status_code == 401:
+        return False
+    assert response.status_code == 200, response.text
+    [result] = response.json()["results"]
+    assert result["status"] in ("applied", "rejected")
+    return bool(result["status"] == "applied")
+
+
+def _call(http: httpx.Client, world: World, role: str, endpoint: str) -> bool:
+    """Make the request as ``role``; True if allowed, False if refused (asserting how)."""
+    token, person = world.tokens.get(role), world.person_id
+    if endpoint == "push a record for P":
+        return _push_immunization(http, world, role)
+    if endpoint == "list my persons (P listed)":
+        response = http.get("/v1/persons", headers=_auth(token))
+        if response.status_code == 200:
+            return person in {p["person_id"] for p in response.json()}
+    elif endpoint == "grant access to P":
+        response = http.post(f"/v1/persons/{person}/grants", headers=_auth(token),
+                             json={"grantee_phone": "0901000009", "scope": "read",
+                                   "agreed": True, "consent_text_version": "2026-11"})
+    else:
+        method, path = {
+            "read P": ("GET", f"/v1/persons/{person}"),
+            "revoke a grant on P": ("DELETE",
+                                    f"/v1/persons/{person}/grants/{world.spare_account_id}"),
+            "ward progress": ("GET", "/v1/areas/26734/progress"),
+            "ward persons": ("GET", "/v1/areas/26734/persons"),
+            "city progress": ("GET", "/v1/areas/79/progress"),
+            "city persons": ("GET", "/v1/areas/79/persons"),
+            "who am I": ("GET", "/v1/auth/me"),
+        }[endpoint]
+        response = http.request(method, path, headers=_auth(token))
+    if response.status_code in (200, 204):
+        return True
+    # Refusals: no sign-in → 401; a person the caller cannot see → 404 (existence is not
+    # revealed); anything else the caller may not do → 403.
+    if token is None:
+        expected = 401
+    elif "P" in endpoint.split() and role not in ALLOWED["read P"]:
+        expected = 404
+    else:
+        expected = 403
+    assert response.status_code == expected, (endpoint, role, response.text)
+    assert response.json()["error"]["code"] in ("unauthorized", "forbidden", "not_found")
+    return False
+
+
+ALLOWED: dict[str, set[str]] = {
+    "read P": {"owner", "grantee", "collaborator_same_area"},
+    "list my persons (P listed)": {"owner", "grantee", "collaborator_same_area"},
+    "push a record for P": {"owner", "grantee", "collaborator_same_area"},
+    "grant access to P": {"owner"},
+    "ward progress": {"supervisor", "collaborator_same_area"},
+    "ward persons": {"supervisor", "collaborator_same_area"},
+    "city progress": {"supervisor"},
+    "city persons": set(),  # individual lists stop at ward level, even for the supervisor
+    "who am I": set(ROLES) - {"anonymous"},
+    "revoke a grant on P": {"owner"},  # last: it changes the world
+}
+CELLS = [(endpoint, role) for endpoint in ALLOWED for role in ROLES]
+
+
+@pytest.mark.parametrize(("endpoint", "role"), CELLS, ids=[f"{e}|{r}" for e, r in CELLS])
+def test_cell(world: World, endpoint: str, role: str) -> None:
+    with httpx.Client(base_url=world.url) as http:
+        assert _call(http, world, role, endpoint) == (role in ALLOWED[endpoint])
+
+
+def test_every_person_and_area_endpoint_is_in_the_matrix(world: World) -> None:
+    spec = httpx.get(f"{world.url}/openapi.json").json()
+    guarded = {path for path in spec["paths"] if path.startswith(("/v1/persons", "/v1/areas"))}
+    assert guarded == {"/v1/persons", "/v1/persons/{person_id}",
+                       "/v1/persons/{person_id}/grants",
+                       "/v1/persons/{person_id}/grants/{grantee_account_id}",
+                       "/v1/areas/{area_code}/progress", "/v1/areas/{area_code}/persons"}
