@@ -10,11 +10,11 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from sync.records import RecordData
+from sync.records import RecordData, reject_nul
 
 PROTOCOL_VERSION = 1
 SCHEMA_VERSION = 1
@@ -22,7 +22,14 @@ MAX_MUTATIONS_PER_BATCH = 500
 
 
 class Message(BaseModel):
+    """Base of every message: unknown fields and NUL characters are refused."""
+
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data: Any) -> Any:
+        return reject_nul(data)
 
 
 class RegisterRequest(Message):

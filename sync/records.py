@@ -52,10 +52,31 @@ class EnteredBy(StrEnum):
 Sex = Literal["male", "female"]
 
 
+def reject_nul(data: Any) -> Any:
+    """Refuse a NUL character anywhere in the input: no text column can store it (PostgreSQL
+    refuses it), and no person types one."""
+    if isinstance(data, str):
+        if "\x00" in data:
+            raise ValueError("text must not contain NUL characters")
+    elif isinstance(data, dict):
+        for key, value in data.items():
+            reject_nul(key)
+            reject_nul(value)
+    elif isinstance(data, (list, tuple)):
+        for item in data:
+            reject_nul(item)
+    return data
+
+
 class Payload(BaseModel):
-    """Base of every payload: unknown fields are refused, strings trimmed."""
+    """Base of every payload: unknown fields are refused, strings trimmed, NULs refused."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data: Any) -> Any:
+        return reject_nul(data)
 
 
 # --- administrative information (shared by the person profile and the declaration) -----------

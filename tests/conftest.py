@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,14 +43,11 @@ def postgres_admin_url() -> Iterator[str]:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """Each server test runs twice: on an SQLite file and on a fresh PostgreSQL database."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'server.db'}"
-    admin = request.getfixturevalue("postgres_admin_url")
-    return create_database(admin, f"hssk_{uuid.uuid4().hex[:12]}")
+    return database_for(request, request.param, tmp_path)
 
 
-@pytest.fixture
-def live_server(tmp_path: Path, database_url: str) -> Iterator[LiveServer]:
+@contextmanager
+def start_server(tmp_path: Path, database_url: str) -> Iterator[LiveServer]:
     """The real ``hssk-server`` under uvicorn on a free port, with the demo ward and campaign."""
     data_dir = tmp_path / "server"
     port = free_port()
@@ -59,6 +57,20 @@ def live_server(tmp_path: Path, database_url: str) -> Iterator[LiveServer]:
     with running([str(BIN / "hssk-server"), "serve", "--port", str(port)],
                  url=f"{url}/v1/health", env=env, log=tmp_path / "server.log"):
         yield LiveServer(url=url, data_dir=data_dir, campaign_code=code, env=env)
+
+
+def database_for(request: pytest.FixtureRequest, engine: str, directory: Path) -> str:
+    """A new empty database on the named engine."""
+    if engine == "sqlite":
+        return f"sqlite:///{directory / 'server.db'}"
+    admin = request.getfixturevalue("postgres_admin_url")
+    return create_database(admin, f"hssk_{uuid.uuid4().hex[:12]}")
+
+
+@pytest.fixture
+def live_server(tmp_path: Path, database_url: str) -> Iterator[LiveServer]:
+    with start_server(tmp_path, database_url) as server:
+        yield server
 
 
 @pytest.fixture

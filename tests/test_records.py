@@ -99,3 +99,13 @@ def test_datetimes_survive_a_sqlite_round_trip_as_utc(device_engine):
         assert row.payload["address"] == "12 Nguyễn Huệ"
     assert sqlite3.connect(device_engine.url.database).execute(
         "PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_nul_characters_are_refused_everywhere():
+    from sync.protocol import LoginRequest
+    with pytest.raises(ValidationError):
+        Administrative(full_name="A\x00", birth_date="1950", sex="male")
+    with pytest.raises(ValidationError):
+        parse_payload("household", {"address": "1 Lê Lợi", "area_code": "a\x00"})
+    with pytest.raises(ValidationError):
+        LoginRequest(phone="0903123456", password="x\x00y", device_id="d" * 10)

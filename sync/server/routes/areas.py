@@ -13,7 +13,7 @@ from sync.server.auth import CallerDep, SessionDep
 router = APIRouter(tags=["areas"])
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorResponse} for code in (401, 403, 404, 422)}
-AreaCode = Path(min_length=1, max_length=32)
+AreaCode = Path(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_.\-]+$")
 
 
 @router.get("/areas/{area_code}/progress", response_model=AreaProgress, responses=ERRORS)

@@ -13,7 +13,8 @@ from sync.server.auth import CallerDep, SessionDep
 router = APIRouter(tags=["persons"])
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorResponse} for code in (401, 403, 404, 422)}
-PersonId = Path(min_length=1, max_length=36)
+ID_PATTERN = r"^[A-Za-z0-9_.\-]+$"
+PersonId = Path(min_length=1, max_length=36, pattern=ID_PATTERN)
 
 
 @router.get("/persons", response_model=list[PersonListItem], responses=ERRORS)
@@ -42,7 +43,7 @@ def grant(body: GrantRequest, caller: CallerDep, session: SessionDep,
 @router.delete("/persons/{person_id}/grants/{grantee_account_id}", status_code=204,
                responses=ERRORS)
 def revoke(caller: CallerDep, session: SessionDep, person_id: str = PersonId,
-           grantee_account_id: str = Path(min_length=1, max_length=36)) -> None:
+           grantee_account_id: str = Path(min_length=1, max_length=36, pattern=ID_PATTERN)) -> None:
     """The owner withdraws a relative's access."""
     records_api.revoke(session=session, caller=caller, person_id=person_id,
                        grantee_account_id=grantee_account_id)
