@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import MetaData, UniqueConstraint
+from sqlalchemy import BigInteger, Column, MetaData, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from sync.ids import utc_now
@@ -61,6 +61,11 @@ class ServerRecord(RecordBase, table=True):
     __table_args__ = (UniqueConstraint("id", "version", name="uq_record_version"),)
 
     seq: int | None = Field(default=None, primary_key=True)
+    # The writing transaction's id on PostgreSQL (0 on SQLite), set by the database: pulls
+    # order by (txn, seq) and stop at the commit watermark, so a late committer is never
+    # skipped. Left unset here so the server default applies.
+    txn: int | None = Field(default=None, sa_column=Column(
+        "txn", BigInteger, nullable=False, server_default=text("0"), index=True))
     id: str = Field(index=True, max_length=36)
     # Stamped by the server from the pushing device's registration, never taken from the client.
     area_code: str = Field(index=True, max_length=32)

@@ -1,0 +1,72 @@
+"""What differs between the server's databases, behind one small interface.
+
+* ``bulk_insert`` — many rows at once: ``executemany`` on SQLite, ``COPY`` on PostgreSQL.
+* ``commit_watermark`` — a transaction position below which no row can still appear.
+  PostgreSQL assigns sequence numbers at insert but rows become visible at commit, so a
+  reader paging by ``seq`` would skip a row whose transaction commits late; pulls therefore
+  page by the writing transaction (``record_versions.txn``) and serve only below
+  ``pg_snapshot_xmin(pg_current_snapshot())``. SQLite has one writer at a time, so rows appear
+  in order and everything committed may be served.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+from sqlalchemy import Connection, Table, text
+
+SQLITE_NO_LIMIT = 2**62
+
+
+class Storage(Protocol):
+    name: str
+
+    def bulk_insert(self, connection: Connection, table: Table,
+                    rows: Sequence[Mapping[str, Any]]) -> None:
+        """Insert rows (dicts keyed by column name) in the caller's transaction."""
+
+    def commit_watermark(self, connection: Connection) -> int:
+        """Rows whose ``txn`` is below this are committed and no other can join them."""
+
+
+class SQLiteStorage:
+    name = "sqlite"
+
+    def bulk_insert(self, connection: Connection, table: Table,
+                    rows: Sequence[Mapping[str, Any]]) -> None:
+        if rows:
+            connection.execute(table.insert(), list(rows))
+
+    def commit_watermark(self, connection: Connection) -> int:
+        return SQLITE_NO_LIMIT
+
+
+class PostgresStorage:
+    name = "postgresql"
+
+    def bulk_insert(self, connection: Connection, table: Table,
+                    rows: Sequence[Mapping[str, Any]]) -> None:
+        if not rows:
+            return
+        columns = list(rows[0])
+        json_columns = {c.name for c in table.columns if c.type.__class__.__name__ == "JSON"}
+        quoted = ", ".join(f'"{c}"' for c in columns)
+        raw = connection.connection.driver_connection
+        assert raw is not None
+        with raw.cursor() as cursor, \
+                cursor.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN') as copy:
+            for row in rows:
+                copy.write_row([json.dumps(row[c], ensure_ascii=False)
+                                if c in json_columns else row[c] for c in columns])
+
+    def commit_watermark(self, connection: Connection) -> int:
+        value = connection.execute(
+            text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")).scalar_one()
+        return int(value)
+
+
+def storage_for(url: str) -> Storage:
+    """The implementation for a database URL."""
+    return PostgresStorage() if url.startswith("postgresql") else SQLiteStorage()
