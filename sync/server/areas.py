@@ -5,12 +5,13 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, time
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
+from sync.ids import as_utc, utc_now
 from sync.server.errors import DomainError
-from sync.server.models import Area, AuditEntry
+from sync.server.models import Area, AreaParent, AuditEntry
 
 COLUMNS = ("code", "name", "level", "parent_code", "valid_from", "valid_to", "target_population")
 LEVELS = ("city", "district", "ward", "group")
@@ -42,7 +43,7 @@ def _date(value: str, line: int, column: str) -> date | None:
         raise AreaImportError(line, f"{column} must be a date like 2025-07-01") from None
 
 
-def import_csv(*, session: Session, text: str) -> ImportResult:
+def import_csv(*, session: Session, text: str, now: datetime | None = None) -> ImportResult:
     """Create or update areas from CSV with a header row of ``COLUMNS``.
 
     Parents may appear later in the file than their children; an existing area whose parent
@@ -87,14 +88,24 @@ def import_csv(*, session: Session, text: str) -> ImportResult:
             raise AreaImportError(line, "an area cannot be its own parent")
     _refuse_cycles(rows, existing)
     created = updated = 0
+    now = now or utc_now()
     # Insert parents before children so foreign keys hold at every step.
     for code in _parents_first(rows, existing):
         values = rows[code][1]
         area = existing.get(code)
+        since = _start(values["valid_from"], now)  # type: ignore[arg-type]
         if area is None:
             session.add(Area.model_validate(values))
+            session.flush()
+            record_parent(session=session, code=code,
+                          parent_code=values["parent_code"],  # type: ignore[arg-type]
+                          since=EPOCH if values["valid_from"] is None else since)
             created += 1
         else:
+            if area.parent_code != values["parent_code"]:
+                record_parent(session=session, code=code,
+                              parent_code=values["parent_code"],  # type: ignore[arg-type]
+                              since=since)
             for key, value in values.items():
                 setattr(area, key, value)
             session.add(area)
@@ -142,6 +153,63 @@ def _parents_first(rows: dict[str, tuple[int, dict[str, object]]],
     for code in rows:
         place(code)
     return ordered
+
+
+EPOCH = datetime(1900, 1, 1, tzinfo=UTC)
+
+
+def _start(valid_from: date | None, now: datetime) -> datetime:
+    # A move takes effect on the new row's valid_from when given (e.g. 2025-07-01), else now.
+    if valid_from is None:
+        return now
+    return datetime.combine(valid_from, time.min, tzinfo=UTC)
+
+
+def record_parent(*, session: Session, code: str, parent_code: str | None,
+                  since: datetime) -> None:
+    """Close the area's current parent period and open a new one from ``since``."""
+    for period in session.exec(select(AreaParent).where(AreaParent.code == code,
+                                                        col(AreaParent.until).is_(None))):
+        period.until = since
+        session.add(period)
+    session.add(AreaParent(code=code, parent_code=parent_code, since=since))
+
+
+def parent_periods(*, session: Session) -> dict[str, list[AreaParent]]:
+    """Every area's parent periods, oldest first."""
+    periods: dict[str, list[AreaParent]] = {}
+    for period in session.exec(select(AreaParent).order_by(col(AreaParent.since))):
+        periods.setdefault(period.code, []).append(period)
+    return periods
+
+
+def ancestors_at(periods: dict[str, list[AreaParent]], code: str, when: datetime) -> set[str]:
+    """The area and every area above it, as the tree stood at ``when``."""
+    found, current = {code}, code
+    while True:
+        parent = next((p.parent_code for p in periods.get(current, [])
+                       if as_utc(p.since) <= when
+                       and (p.until is None or when < as_utc(p.until))), None)
+        if parent is None or parent in found:
+            return found
+        found.add(parent)
+        current = parent
+
+
+def ever_below(periods: dict[str, list[AreaParent]], root: str) -> set[str]:
+    """Every area that was below ``root`` at some time (the candidates for its history)."""
+    children: dict[str, set[str]] = {}
+    for code, rows in periods.items():
+        for period in rows:
+            if period.parent_code is not None:
+                children.setdefault(period.parent_code, set()).add(code)
+    found, stack = set(), [root]
+    while stack:
+        code = stack.pop()
+        if code not in found:
+            found.add(code)
+            stack.extend(children.get(code, ()))
+    return found
 
 
 def subtree(*, session: Session, root: str) -> set[str]:

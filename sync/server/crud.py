@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from sync.ids import utc_now
 from sync.protocol import Mutation, MutationResult, PushRequest, PushResponse
 from sync.records import DOCUMENT_KINDS, RecordKind
-from sync.server import scopes
+from sync.server import areas, scopes
 from sync.server.errors import Conflict, DomainError, NotFound
 from sync.server.models import Area, AuditEntry, Campaign, PersonLink, ServerRecord, SyncBatch
 
@@ -33,6 +33,8 @@ def add_area(*, session: Session, code: str, name: str, level: str,
     area = Area(code=code, name=name, level=level, parent_code=parent_code,
                 target_population=target_population)
     session.add(area)
+    session.flush()
+    areas.record_parent(session=session, code=code, parent_code=parent_code, since=areas.EPOCH)
     session.commit()
     return area
 

@@ -25,6 +25,19 @@ class Area(SQLModel, table=True):
     valid_to: date | None = None
 
 
+class AreaParent(SQLModel, table=True):
+    """Which parent an area had, and when: records made before a reorganisation keep counting
+    under the parent their area had when they were made."""
+
+    __tablename__ = "area_parents"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(foreign_key="areas.code", index=True, max_length=32)
+    parent_code: str | None = Field(default=None, foreign_key="areas.code", max_length=32)
+    since: datetime
+    until: datetime | None = None
+
+
 class Campaign(SQLModel, table=True):
     """A ward's declaration campaign: what its printed QR code points at."""
 
@@ -165,7 +178,8 @@ class PersonLink(SQLModel, table=True):
 
 SERVER_TABLES = frozenset(
     {"areas", "campaigns", "devices", "record_versions", "sync_batches", "audit_log",
-     "accounts", "account_areas", "sessions", "login_throttle", "person_links"}
+     "accounts", "account_areas", "sessions", "login_throttle", "person_links",
+     "area_parents"}
 )
 
 

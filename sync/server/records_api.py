@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from sync.ids import new_id, utc_now
+from sync.ids import as_utc, new_id, utc_now
 from sync.protocol import AreaProgress, GrantInfo, PersonListItem, PersonRecords
 from sync.records import Consent, EnteredBy, RecordData, RecordKind
 from sync.server import areas, scopes
@@ -95,23 +94,31 @@ def area_progress(*, session: Session, caller: Caller, area_code: str) -> AreaPr
     area = session.get(Area, area_code)
     if area is None:
         raise NotFound("no such area")
+    # Records count under the tree as it stood when they were made: a ward moved in a
+    # reorganisation leaves its earlier records with its former parent.
+    periods = areas.parent_periods(session=session)
+    candidates = areas.ever_below(periods, area_code)
+    superseded = set(session.exec(select(ServerRecord.supersedes)
+                                  .where(col(ServerRecord.supersedes).is_not(None))).all())
+    counted: dict[RecordKind, set[str]] = {RecordKind.PERSON: set(),
+                                           RecordKind.DECLARATION: set()}
+    for record_id, kind, record_area, created in session.exec(
+            select(ServerRecord.id, ServerRecord.kind, ServerRecord.area_code,
+                   ServerRecord.created_at)
+            .where(col(ServerRecord.kind).in_(list(counted)),
+                   col(ServerRecord.area_code).in_(candidates),
+                   col(ServerRecord.deleted).is_(False))):
+        if record_id not in superseded and area_code in areas.ancestors_at(
+                periods, record_area, as_utc(created)):
+            counted[RecordKind(kind)].add(record_id)
+
     codes = areas.subtree(session=session, root=area_code)
-    superseded = select(ServerRecord.supersedes).where(col(ServerRecord.supersedes).is_not(None))
-
-    def count(kind: RecordKind) -> int:
-        return session.exec(
-            select(func.count(func.distinct(ServerRecord.id)))
-            .where(ServerRecord.kind == kind, col(ServerRecord.area_code).in_(codes),
-                   col(ServerRecord.deleted).is_(False),
-                   col(ServerRecord.id).not_in(superseded))
-        ).one()
-
     targets = session.exec(select(Area.target_population).where(col(Area.code).in_(codes))).all()
     known = [t for t in targets if t is not None]
     return AreaProgress(code=area.code, name=area.name, level=area.level,
                         target_population=sum(known) if known else None,
-                        persons=count(RecordKind.PERSON),
-                        declarations=count(RecordKind.DECLARATION))
+                        persons=len(counted[RecordKind.PERSON]),
+                        declarations=len(counted[RecordKind.DECLARATION]))
 
 
 def _require_owner(session: Session, caller: Caller, person_id: str) -> None:

@@ -1,0 +1,78 @@
+"""A ward moved to another parent: its earlier records keep counting under the old parent."""
+
+from datetime import UTC, datetime
+
+from alembic import command
+from sqlalchemy import text
+from sqlmodel import Session
+
+from sync.ids import new_id
+from sync.records import PersonProfile, RecordKind
+from sync.server import accounts, areas, crud, records_api
+from sync.server.db import alembic_config, make_engine, migrate
+from sync.server.models import ServerRecord
+
+TREE = """code,name,level,parent_code,valid_from,valid_to
+79,Thành phố,city,,,
+760,Quận 1 (cũ),district,79,,2025-06-30
+761,Quận mới,district,79,,
+26740,Phường Sài Gòn,ward,760,,
+"""
+
+
+def _person(session: Session, area: str, made: datetime) -> None:
+    person_id = new_id()
+    session.add(ServerRecord(id=person_id, kind=RecordKind.PERSON, person_id=person_id,
+                             device_id="d", created_at=made, area_code=area,
+                             payload=PersonProfile(full_name="A", birth_date="1950",
+                                                   sex="male").model_dump(mode="json")))
+    session.commit()
+
+
+def test_progress_follows_the_tree_as_it_stood(database_url):
+    engine = make_engine(database_url)
+    migrate(engine)
+    with Session(engine) as session:
+        areas.import_csv(session=session, text=TREE)
+        _person(session, "26740", datetime(2025, 3, 1, tzinfo=UTC))
+        _person(session, "26740", datetime(2025, 9, 1, tzinfo=UTC))
+        # The July 2025 reform: the ward leaves the old district.
+        areas.import_csv(session=session, text="code,name,level,parent_code,valid_from\n"
+                                                "26740,Phường Sài Gòn,ward,761,2025-07-01\n",
+                         now=datetime(2025, 10, 1, tzinfo=UTC))
+        admin = accounts.create_account(session=session, phone="0900000001",
+                                        password="admin-password", role="admin")
+        caller = accounts.Caller(account=admin, session_id="s", device_id="d", areas=())
+
+        def persons(code: str) -> int:
+            return records_api.area_progress(session=session, caller=caller,
+                                             area_code=code).persons
+
+        assert persons("760") == 1  # made in March, under the old district
+        assert persons("761") == 1  # made in September, under the new one
+        assert persons("26740") == 2 and persons("79") == 2
+        # A record made after the move counts under the new parent only.
+        _person(session, "26740", datetime(2025, 12, 1, tzinfo=UTC))
+        assert (persons("760"), persons("761"), persons("79")) == (1, 2, 3)
+        # Creating areas one by one records their parents too.
+        crud.add_area(session=session, code="26740-01", name="Tổ 1", level="group",
+                      parent_code="26740")
+        _person(session, "26740-01", datetime(2026, 1, 5, tzinfo=UTC))
+        assert (persons("761"), persons("26740"), persons("760")) == (3, 4, 1)
+    engine.dispose()
+
+
+def test_the_history_migration_backfills_existing_areas(tmp_path):
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    command.upgrade(alembic_config(url), "0006")
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO areas (code, name, level) VALUES ('79', 'C', 'city')"))
+        connection.execute(text("INSERT INTO areas (code, name, level, parent_code) "
+                                "VALUES ('1', 'W', 'ward', '79')"))
+    migrate(engine)
+    with Session(engine) as session:
+        periods = areas.parent_periods(session=session)
+        assert periods["1"][0].parent_code == "79" and periods["1"][0].until is None
+        assert areas.ancestors_at(periods, "1", datetime(2020, 1, 1, tzinfo=UTC)) == {"1", "79"}
+    engine.dispose()
