@@ -20,3 +20,15 @@ def test_a_fresh_database_migrates_to_the_models_and_again_is_a_no_op(database_u
             assert context.get_current_revision() is not None
     finally:
         engine.dispose()
+
+
+def test_a_database_without_migration_history_is_refused_clearly(tmp_path):
+    import pytest
+
+    from sync.server.db import UnmanagedDatabase
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    server_metadata().create_all(engine)  # what pre-release builds did
+    with pytest.raises(UnmanagedDatabase, match="pre-release build"):
+        migrate(engine)
+    engine.dispose()

@@ -14,7 +14,7 @@ from sync.qrcodes import CampaignClaims, encode_campaign
 from sync.records import FORM_VERSION
 from sync.server import accounts, areas, audit, crud, keys
 from sync.server.config import Settings
-from sync.server.db import make_engine, migrate
+from sync.server.db import UnmanagedDatabase, make_engine, migrate
 from sync.server.errors import DomainError, NotFound
 from sync.server.models import Area, Campaign
 
@@ -38,7 +38,10 @@ def _session(data_dir: Path | None) -> tuple[Settings, Session]:
     settings = Settings.from_env(data_dir)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.database_url)
-    migrate(engine)
+    try:
+        migrate(engine)
+    except UnmanagedDatabase as exc:
+        raise _fail(str(exc)) from None
     return settings, Session(engine)
 
 
@@ -56,19 +59,16 @@ def serve(host: Annotated[str, typer.Option(help="Address to listen on.")] = "12
 
     from sync.server.main import create_app
 
-    settings = Settings.from_env(data_dir)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings, session = _session(data_dir)  # migrate first: a clear error beats a traceback
+    session.close()
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
 
 
 @app.command("migrate")
 def migrate_command(data_dir: DataDir = None) -> None:
     """Upgrade the database schema to the newest migration (serve also does this on start)."""
-    settings = Settings.from_env(data_dir)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(settings.database_url)
-    migrate(engine)
-    engine.dispose()
+    _, session = _session(data_dir)
+    session.close()
     typer.echo("database is at the newest migration")
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event
+from sqlalchemy import event, inspect
 from sqlalchemy.engine import Engine
 from sqlmodel import create_engine
 
@@ -41,8 +41,23 @@ def alembic_config(url: str) -> Config:
     return config
 
 
+class UnmanagedDatabase(Exception):
+    """The database has HSSK tables but no migration history (made by a pre-release build)."""
+
+
 def migrate(engine: Engine) -> None:
     """Upgrade the database to the newest migration (a new database gets every one)."""
+    tables = set(inspect(engine).get_table_names())
+    versioned = False
+    if "alembic_version" in tables:
+        with engine.connect() as connection:
+            versioned = connection.exec_driver_sql(
+                "SELECT count(*) FROM alembic_version").scalar_one() > 0
+    if "areas" in tables and not versioned:
+        raise UnmanagedDatabase(
+            f"{engine.url.render_as_string(hide_password=True)} was created by a pre-release "
+            "build without migrations; move it aside (or delete data/ for the demo) and start "
+            "again")
     with engine.begin() as connection:
         config = alembic_config(str(engine.url))
         config.attributes["connection"] = connection
