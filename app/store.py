@@ -14,7 +14,7 @@ from sqlalchemy import Table
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from sync.ids import new_id, utc_now
-from sync.protocol import Mutation, PushResponse
+from sync.protocol import Mutation, PullResponse, PushResponse
 from sync.records import RecordBase, RecordData, RecordKind
 
 SyncState = Literal["pending", "synced", "rejected"]
@@ -164,6 +164,44 @@ def settle_batch(session: Session, response: PushResponse) -> tuple[int, int]:
                 session.add(row)
     session.commit()
     return accepted, rejected
+
+
+PULL_CURSOR = "pull_cursor"
+
+
+def apply_pulled(session: Session, response: PullResponse) -> int:
+    """Apply one pulled page and store its cursor in one transaction; returns records changed.
+
+    Applying the same page twice changes nothing. A record with local changes still queued is
+    left as it is (the queued change wins locally until the server has answered for it). A
+    ``reset`` page (another server epoch) first drops every local record with nothing queued.
+    """
+    if response.reset:
+        for stale in session.exec(select(LocalRecord)).all():
+            if not _queued(session, stale.id):
+                session.delete(stale)
+        session.flush()
+    changed = 0
+    for record in response.changes:
+        if _queued(session, record.id):
+            continue
+        row = session.get(LocalRecord, record.id)
+        if row is not None and row.version > record.version:
+            continue
+        if row is None:
+            row = LocalRecord.model_validate(record.model_dump())
+        elif row.version == record.version and row.payload == record.payload \
+                and row.deleted == record.deleted:
+            continue
+        else:
+            for key, value in record.model_dump().items():
+                setattr(row, key, value)
+        row.sync_state = "synced"
+        session.add(row)
+        changed += 1
+    set_setting(session, PULL_CURSOR, response.next_cursor)
+    session.commit()
+    return changed
 
 
 def _queued(session: Session, record_id: str) -> bool:

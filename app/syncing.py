@@ -1,4 +1,4 @@
-"""One sync round: register if needed, then push the outbox batch by batch.
+"""One sync round: register if needed, push the outbox batch by batch, then pull.
 
 The batch is committed locally as "sent" before the request, so a lost response or a killed
 app resends exactly the same batch, which the server answers from its stored result.
@@ -19,9 +19,10 @@ from app import campaigns, store
 from sync.client import SyncClient
 from sync.errors import AuthRejected, NotRegistered
 from sync.ids import new_id, utc_now
-from sync.protocol import Mutation, PushRequest, PushResponse, RegisterRequest
+from sync.protocol import Mutation, PullResponse, PushRequest, PushResponse, RegisterRequest
 
 BATCH_SIZE = 200
+PULL_PAGE = 500
 DEVICE_ID = "device_id"
 DEVICE_SECRET = "device_secret"
 REGISTERED_CAMPAIGN = "registered_campaign"
@@ -63,10 +64,12 @@ def status(*, session: Session) -> SyncStatus:
 class RoundResult:
     accepted: int
     rejected: int
+    pulled: int = 0
 
 
 async def sync_once(engine: Engine, *, http: httpx.AsyncClient | None = None) -> RoundResult:
-    """Push everything pending. Raises a ``SyncError`` (outbox intact) when it cannot finish."""
+    """Push everything pending, then pull every page of changes. Raises a ``SyncError``
+    (outbox and cursor intact) when it cannot finish."""
 
     def _prepare() -> tuple[str, str, str, str, bool]:
         with Session(engine) as session:
@@ -78,7 +81,7 @@ async def sync_once(engine: Engine, *, http: httpx.AsyncClient | None = None) ->
             return campaign.url, campaign.cid, device_id, secret, registered
 
     url, campaign_id, device_id, secret, registered = await asyncio.to_thread(_prepare)
-    accepted = rejected = 0
+    accepted = rejected = pulled = 0
     registration = RegisterRequest(device_id=device_id, campaign_id=campaign_id,
                                    device_secret=secret)
     async with SyncClient(url, token=secret, http=http) as client:
@@ -100,13 +103,29 @@ async def sync_once(engine: Engine, *, http: httpx.AsyncClient | None = None) ->
                 response = await client.push(request)
             ok, bad = await asyncio.to_thread(_settle, engine, response)
             accepted, rejected = accepted + ok, rejected + bad
+        while True:
+            cursor = await asyncio.to_thread(_cursor, engine)
+            page = await client.pull(cursor, PULL_PAGE)
+            pulled += await asyncio.to_thread(_apply, engine, page)
+            if not page.has_more:
+                break
     await asyncio.to_thread(_mark_synced, engine)
-    return RoundResult(accepted=accepted, rejected=rejected)
+    return RoundResult(accepted=accepted, rejected=rejected, pulled=pulled)
 
 
 def _claim(engine: Engine) -> tuple[str, list[Mutation]] | None:
     with Session(engine) as session:
         return store.claim_batch(session, BATCH_SIZE)
+
+
+def _cursor(engine: Engine) -> str | None:
+    with Session(engine) as session:
+        return store.get_setting(session, store.PULL_CURSOR)
+
+
+def _apply(engine: Engine, page: PullResponse) -> int:
+    with Session(engine) as session:
+        return store.apply_pulled(session, page)
 
 
 def _settle(engine: Engine, response: PushResponse) -> tuple[int, int]:

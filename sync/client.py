@@ -16,6 +16,7 @@ from sync.errors import (
 )
 from sync.protocol import (
     ErrorResponse,
+    PullResponse,
     PushRequest,
     PushResponse,
     RegisterRequest,
@@ -54,6 +55,20 @@ class SyncClient:
         """Send one batch; safe to call again with the same batch after any failure."""
         return await self._post("/v1/sync/push", request, PushResponse, auth=True)
 
+    async def pull(self, cursor: str | None, limit: int = 500) -> PullResponse:
+        """One page of changes after ``cursor`` (None: from the beginning)."""
+        if not self.token:
+            raise NotRegistered()
+        params: dict[str, str | int] = {"limit": limit}
+        if cursor:
+            params["cursor"] = cursor
+        try:
+            response = await self._http.get(self.base_url + "/v1/sync/pull", params=params,
+                                            headers={"Authorization": f"Bearer {self.token}"})
+        except httpx.TransportError as exc:
+            raise ServerUnreachable() from exc
+        return self._parse(response, PullResponse)
+
     async def _post(self, path: str, body: BaseModel, model: type[T], *, auth: bool) -> T:
         headers = {}
         if auth:
@@ -68,6 +83,9 @@ class SyncClient:
             )
         except httpx.TransportError as exc:
             raise ServerUnreachable() from exc
+        return self._parse(response, model)
+
+    def _parse(self, response: httpx.Response, model: type[T]) -> T:
         if response.status_code == 401:
             raise AuthRejected()
         if response.status_code == 409:

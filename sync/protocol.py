@@ -177,3 +177,21 @@ class AreaProgress(Message):
     target_population: int | None
     persons: int
     declarations: int
+
+
+# --- pull ----------------------------------------------------------------------------------------
+
+MAX_PULL_LIMIT = 1000
+
+
+class PullResponse(Message):
+    """One page of changes since a cursor, in the order they must be applied.
+
+    ``reset`` means the cursor belongs to another server epoch (a restore from backup): the
+    device replaces what it holds with what follows, keeping its unsent outbox.
+    """
+
+    changes: list[RecordData]
+    next_cursor: str
+    has_more: bool
+    reset: bool = False

@@ -12,7 +12,7 @@ from sqlmodel import Session
 from sync.ids import utc_now
 from sync.qrcodes import CampaignClaims, encode_campaign
 from sync.records import FORM_VERSION
-from sync.server import accounts, areas, audit, crud, keys
+from sync.server import accounts, areas, audit, crud, keys, pull
 from sync.server.config import Settings
 from sync.server.db import UnmanagedDatabase, make_engine, migrate
 from sync.server.errors import DomainError, NotFound
@@ -70,6 +70,16 @@ def migrate_command(data_dir: DataDir = None) -> None:
     _, session = _session(data_dir)
     session.close()
     typer.echo("database is at the newest migration")
+
+
+@app.command("epoch-new")
+def epoch_new(data_dir: DataDir = None) -> None:
+    """Start a new sync epoch after restoring a backup: devices then replace what they hold
+    with a full pull, keeping their unsent changes."""
+    _, session = _session(data_dir)
+    with session:
+        epoch = pull.new_epoch(session)
+    typer.echo(f"new epoch {epoch}")
 
 
 @keys_app.command("create")

@@ -16,6 +16,7 @@ from sync.server.config import Settings
 from sync.server.db import make_engine, migrate
 from sync.server.errors import DomainError, TooManyAttempts
 from sync.server.routes import areas, auth, devices, health, persons, sync
+from sync.server.storage import storage_for
 
 log = logging.getLogger("hssk.server")
 
@@ -34,6 +35,7 @@ def create_app(settings: Settings) -> FastAPI:
         engine = make_engine(settings.database_url)
         migrate(engine)
         app.state.engine = engine
+        app.state.storage = storage_for(settings.database_url)
         yield
         engine.dispose()
 

@@ -176,10 +176,19 @@ class PersonLink(SQLModel, table=True):
     consent_id: str | None = Field(default=None, max_length=36)
 
 
+class ServerMeta(SQLModel, table=True):
+    """Facts about this database itself; ``epoch`` changes when it is restored from a backup."""
+
+    __tablename__ = "server_meta"
+
+    key: str = Field(primary_key=True, max_length=32)
+    value: str = Field(max_length=200)
+
+
 SERVER_TABLES = frozenset(
     {"areas", "campaigns", "devices", "record_versions", "sync_batches", "audit_log",
      "accounts", "account_areas", "sessions", "login_throttle", "person_links",
-     "area_parents"}
+     "area_parents", "server_meta"}
 )
 
 

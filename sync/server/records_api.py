@@ -36,12 +36,14 @@ def read_person(*, session: Session, caller: Caller, person_id: str) -> PersonRe
     latest: dict[str, ServerRecord] = {}
     for row in rows:
         latest[row.id] = row
-    _audit(session, caller, "read", person_id, f"{len(latest)} records")
-    session.commit()
     fields = set(RecordData.model_fields)
-    return PersonRecords(person_id=person_id, records=[
+    # Built before the commit, which expires the loaded rows.
+    result = PersonRecords(person_id=person_id, records=[
         RecordData.model_validate(row.model_dump(include=fields)) for row in latest.values()
         if not row.deleted])
+    _audit(session, caller, "read", person_id, f"{len(latest)} records")
+    session.commit()
+    return result
 
 
 def _list_items(session: Session, person_ids: list[str]) -> list[PersonListItem]:
