@@ -26,6 +26,10 @@ def make_main(services: Services):  # type: ignore[no-untyped-def]
         state = AppState(services=services)
         state.load()
         page.render(lambda: Root(state))
+        if not services.sync.started:
+            # One scheduled sync loop per device, started with its first screen.
+            services.sync.started = True
+            page.run_task(services.sync.run_forever)
 
     return main
 

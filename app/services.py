@@ -10,6 +10,7 @@ from functools import cached_property
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy.engine import Engine
 
+from app.autosync import SyncRunner
 from app.config import AppConfig
 from app.db import open_engine
 from sync.ids import utc_now
@@ -25,6 +26,11 @@ class Services:
     @cached_property
     def trusted_keys(self) -> dict[str, Ed25519PublicKey]:
         return load_trusted_keys(self.config.key_dirs)
+
+    @cached_property
+    def sync(self) -> SyncRunner:
+        """The device's one sync runner, shared by every screen (and browser tab)."""
+        return SyncRunner(self.engine)
 
     @classmethod
     def start(cls, config: AppConfig) -> Services:

@@ -52,6 +52,7 @@ class AppState:
 
     def load(self) -> None:
         """Restore what the device holds: campaign, draft, people, sync status."""
+        self.services.sync.subscribe(self.sync_finished)
         with Session(self.services.engine) as session:
             self.campaign = campaigns.current(session=session)
             self.form = Typed({k: str(v) for k, v in
@@ -141,13 +142,18 @@ class AppState:
             return
         self.sync_busy, self.sync_error = True, None
         try:
-            await syncing.sync_once(self.services.engine)
-        except SyncError as exc:
-            self.sync_error = exc.message(self.lang)
+            await self.services.sync.run_once()
+        except SyncError:
+            pass  # shown by sync_finished, which every round ends with
         finally:
             self.sync_busy = False
-            with Session(self.services.engine) as session:
-                self._refresh(session)
+
+    def sync_finished(self) -> None:
+        """After any round (on demand or scheduled): show the outcome and what is left."""
+        error = self.services.sync.last_error
+        self.sync_error = error.message(self.lang) if error else None
+        with Session(self.services.engine) as session:
+            self._refresh(session)
 
     def last_sync_text(self) -> str:
         status = self.sync_status

@@ -1,0 +1,74 @@
+"""Scheduled sync: back-off with jitter, one round at a time, failures recorded and cleared."""
+
+import asyncio
+from datetime import date
+
+import pytest
+from sqlmodel import Session
+
+from app import campaigns, records, store, syncing
+from app.autosync import BACKOFF_CAP_SECONDS, SyncRunner, backoff_delay
+from app.config import AppConfig
+from app.services import Services
+from sync.errors import ServerUnreachable
+from sync.ids import utc_now
+
+
+def test_backoff_doubles_with_jitter_up_to_a_cap():
+    low = [backoff_delay(n, rng=lambda: 0.0) for n in range(1, 12)]
+    high = [backoff_delay(n, rng=lambda: 1.0) for n in range(1, 12)]
+    assert backoff_delay(0) == 0.0
+    assert low[:4] == [2.5, 5.0, 10.0, 20.0] and high[:4] == [5.0, 10.0, 20.0, 40.0]
+    assert max(high) == BACKOFF_CAP_SECONDS and min(low[-3:]) == BACKOFF_CAP_SECONDS / 2
+    assert low == sorted(low)
+
+
+def _device(tmp_path, live_server, *, url=None) -> Services:
+    services = Services.start(AppConfig(data_dir=tmp_path / "app",
+                                        key_dirs=(live_server.data_dir / "keys",)))
+    claims = campaigns.read_code(live_server.campaign_code, services.trusted_keys, now=utc_now())
+    if url:
+        claims = claims.model_copy(update={"url": url})
+    with Session(services.engine) as session:
+        campaigns.join(session=session, claims=claims)
+        device_id, _ = syncing.device_identity(session)
+        records.declare(session=session, declaration=records.check_declaration_form(
+            {"full_name": "Tô Thị H", "birth_date": "1944", "sex": "female"},
+            today=date(2026, 11, 23)), device_id=device_id, area_code=claims.area)
+    return services
+
+
+async def test_concurrent_rounds_run_one_after_the_other(tmp_path, live_server):
+    services = _device(tmp_path, live_server)
+    heard: list[int] = []
+
+    class Screen:
+        def finished(self) -> None:
+            heard.append(services.sync.failures)
+
+    screen = Screen()
+    services.sync.subscribe(screen.finished)
+    first, second = await asyncio.gather(services.sync.run_once(), services.sync.run_once())
+    assert first.accepted + second.accepted == 2  # each change sent once, not twice
+    assert heard == [0, 0]
+    with Session(services.engine) as session:
+        assert store.outbox(session) == []
+
+
+async def test_failures_are_counted_and_a_success_clears_them(tmp_path, live_server):
+    services = _device(tmp_path, live_server, url="http://127.0.0.1:9")
+    runner = SyncRunner(services.engine, rng=lambda: 0.5)
+    for expected in (1, 2, 3):
+        with pytest.raises(ServerUnreachable):
+            await runner.run_once()
+        assert runner.failures == expected
+    assert runner.next_delay() == backoff_delay(3, rng=lambda: 0.5)
+    assert isinstance(runner.last_error, ServerUnreachable)
+    with Session(services.engine) as session:  # the server came back at its real address
+        claims = campaigns.current(session=session)
+        assert claims is not None
+        campaigns.join(session=session, claims=claims.model_copy(
+            update={"url": live_server.url}))
+    await runner.run_once()
+    assert (runner.failures, runner.last_error, runner.next_delay()) == (0, None,
+                                                                         runner.interval)
