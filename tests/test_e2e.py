@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from sync.qrcodes import CampaignClaims, encode_campaign
-from tests.processes import BIN, free_port, running
+from tests.processes import BIN, free_port, hssk_server, running
 
 pytestmark = pytest.mark.e2e
 CHROMIUM = "/usr/bin/chromium"
@@ -148,3 +148,41 @@ def test_a_picked_image_is_decoded_and_a_non_image_is_refused(browser, app_url, 
     chooser.value.set_files(str(png))
     expect(page.get_by_text("Phường: Phường Bến Thành (demo)", exact=True)).to_be_visible()
     expect(page.get_by_role("button", name="Bắt đầu khai báo")).to_be_visible()
+
+
+def test_declared_offline_then_synced_on_its_own_when_the_server_starts(browser, tmp_path):
+    """The server is down while the person declares; the app keeps it, says so, and sends it
+    by itself once the server is up — nobody presses anything."""
+    port = free_port()
+    server_url = f"http://127.0.0.1:{port}"
+    data_dir = tmp_path / "server"
+    env = {"HSSK_DATA_DIR": str(data_dir), "HSSK_DATABASE_URL": f"sqlite:///{tmp_path / 's.db'}"}
+    code = hssk_server("demo-seed", "--server-url", server_url, data_dir=data_dir,
+                       env=env).strip()
+    app_port = free_port()
+    app_env = {"HSSK_APP_DATA_DIR": str(tmp_path / "device"),
+               "HSSK_TRUSTED_KEYS": str(data_dir / "keys")}
+    with running([str(BIN / "hssk"), "--web", "--port", str(app_port)],
+                 url=f"http://127.0.0.1:{app_port}/", env=app_env, log=tmp_path / "app.log"):
+        page = open_app(browser, f"http://127.0.0.1:{app_port}/")
+        type_into(page, "Mã QR (dán vào đây)", code, paste=True)
+        page.get_by_role("button", name="Kiểm tra mã").click()
+        page.get_by_role("button", name="Bắt đầu khai báo").click()
+        type_into(page, "Họ và tên", "Trương Văn K")
+        type_into(page, "Ngày sinh (dd/mm/yyyy hoặc năm sinh)", "1952")
+        page.get_by_role("radio", name="Nam").click()
+        page.get_by_role("button", name="Lưu khai báo").click()
+        expect(page.get_by_text("Đã lưu khai báo trên máy", exact=False)).to_be_visible()
+        expect(page.get_by_text("Chưa kết nối được máy chủ", exact=False)).to_be_visible()
+        expect(page.get_by_text("Chưa gửi", exact=False)).to_be_visible()
+        expect(page.get_by_text("Thay đổi chờ gửi: 2", exact=False)).to_be_visible()
+        with running([str(BIN / "hssk-server"), "serve", "--port", str(port)],
+                     url=f"{server_url}/v1/health", env=env, log=tmp_path / "server.log"):
+            # The scheduled runner's back-off is at most a minute by now.
+            expect(page.get_by_text("Đã gửi lên máy chủ", exact=False)).to_be_visible(
+                timeout=90_000)
+            expect(page.get_by_text("Thay đổi chờ gửi: 0", exact=False)).to_be_visible()
+            expect(page.get_by_text("Chưa kết nối được máy chủ", exact=False)).to_have_count(0)
+            ward = next(line for line in hssk_server("report", data_dir=data_dir, env=env)
+                        .splitlines() if line.startswith("26734"))
+            assert ward.split()[-2:] == ["1", "1"], ward
