@@ -7,15 +7,14 @@ import httpx
 import pytest
 from sqlmodel import Session
 
-from app import campaigns, records, store, syncing
-from app.config import AppConfig
-from app.services import Services
+from app import records, store, syncing
 from sync.client import SyncClient
 from sync.errors import AuthRejected, BatchConflict, ServerUnreachable
-from sync.ids import new_id, utc_now
+from sync.ids import new_id
 from sync.protocol import Mutation, PushRequest, RegisterRequest
 from sync.qrcodes import load_trusted_keys
 from sync.records import Administrative, Declaration, PersonProfile, RecordData, RecordKind
+from tests.factories import declared_device
 
 TODAY = date(2026, 11, 23)
 
@@ -121,17 +120,9 @@ async def test_bad_credentials_and_bad_bodies_get_structured_errors(live_server)
 
 async def test_the_app_declares_offline_then_syncs_when_the_server_is_there(
         live_server, tmp_path):
-    services = Services.start(AppConfig(data_dir=tmp_path / "app",
-                                        key_dirs=(live_server.data_dir / "keys",)))
-    claims = campaigns.read_code(live_server.campaign_code, services.trusted_keys, now=utc_now())
-    with Session(services.engine) as session:
-        campaigns.join(session=session, claims=claims)
-        device_id, _ = syncing.device_identity(session)
-        declaration = records.check_declaration_form(
-            {"full_name": "Võ Thị E", "birth_date": "1955", "sex": "female",
-             "blood_pressure": "140/90"}, today=TODAY)
-        records.declare(session=session, declaration=declaration, device_id=device_id,
-                        area_code=claims.area)
+    services = declared_device(tmp_path, live_server, {
+        "full_name": "Võ Thị E", "birth_date": "1955", "sex": "female",
+        "blood_pressure": "140/90"})
     result = await syncing.sync_once(services.engine)
     assert (result.accepted, result.rejected) == (2, 0)
     with Session(services.engine) as session:
@@ -144,16 +135,9 @@ async def test_the_app_declares_offline_then_syncs_when_the_server_is_there(
 
 
 async def test_an_unreachable_server_keeps_the_outbox(tmp_path, live_server):
-    services = Services.start(AppConfig(data_dir=tmp_path / "app",
-                                        key_dirs=(live_server.data_dir / "keys",)))
-    claims = campaigns.read_code(live_server.campaign_code, services.trusted_keys, now=utc_now())
-    dead = claims.model_copy(update={"url": "http://127.0.0.1:9"})  # nothing listens there
-    with Session(services.engine) as session:
-        campaigns.join(session=session, claims=dead)
-        device_id, _ = syncing.device_identity(session)
-        records.declare(session=session, declaration=records.check_declaration_form(
-            {"full_name": "An", "birth_date": "1950", "sex": "male"}, today=TODAY),
-            device_id=device_id, area_code=claims.area)
+    services = declared_device(tmp_path, live_server,
+                               {"full_name": "An", "birth_date": "1950", "sex": "male"},
+                               url="http://127.0.0.1:9")  # nothing listens there
     with pytest.raises(ServerUnreachable) as info:
         await syncing.sync_once(services.engine)
     assert "Chưa kết nối được máy chủ" in info.value.message("vi")

@@ -1,17 +1,15 @@
 """Scheduled sync: back-off with jitter, one round at a time, failures recorded and cleared."""
 
 import asyncio
-from datetime import date
 
 import pytest
 from sqlmodel import Session
 
-from app import campaigns, records, store, syncing
+from app import campaigns, store
 from app.autosync import BACKOFF_CAP_SECONDS, SyncRunner, backoff_delay
-from app.config import AppConfig
 from app.services import Services
 from sync.errors import ServerUnreachable
-from sync.ids import utc_now
+from tests.factories import declared_device
 
 
 def test_backoff_doubles_with_jitter_up_to_a_cap():
@@ -24,18 +22,9 @@ def test_backoff_doubles_with_jitter_up_to_a_cap():
 
 
 def _device(tmp_path, live_server, *, url=None) -> Services:
-    services = Services.start(AppConfig(data_dir=tmp_path / "app",
-                                        key_dirs=(live_server.data_dir / "keys",)))
-    claims = campaigns.read_code(live_server.campaign_code, services.trusted_keys, now=utc_now())
-    if url:
-        claims = claims.model_copy(update={"url": url})
-    with Session(services.engine) as session:
-        campaigns.join(session=session, claims=claims)
-        device_id, _ = syncing.device_identity(session)
-        records.declare(session=session, declaration=records.check_declaration_form(
-            {"full_name": "Tô Thị H", "birth_date": "1944", "sex": "female"},
-            today=date(2026, 11, 23)), device_id=device_id, area_code=claims.area)
-    return services
+    return declared_device(tmp_path, live_server,
+                           {"full_name": "Tô Thị H", "birth_date": "1944", "sex": "female"},
+                           url=url)
 
 
 async def test_concurrent_rounds_run_one_after_the_other(tmp_path, live_server):

@@ -12,6 +12,7 @@ from sync.client import SyncClient
 from sync.ids import new_id
 from sync.protocol import Mutation, PushRequest
 from sync.records import Administrative, Declaration, PersonProfile, RecordData, RecordKind
+from tests.factories import declared_device
 
 PASSWORD = "mật-khẩu-đồng-bộ"
 
@@ -108,20 +109,10 @@ async def test_bad_cursor_and_new_epoch(live_server):
 
 
 async def test_the_app_pulls_after_pushing(live_server, tmp_path):
-    from app import campaigns, records, syncing
-    from app.config import AppConfig
-    from app.services import Services
-    from sync.ids import utc_now
+    from app import syncing
 
-    services = Services.start(AppConfig(data_dir=tmp_path / "app",
-                                        key_dirs=(live_server.data_dir / "keys",)))
-    claims = campaigns.read_code(live_server.campaign_code, services.trusted_keys, now=utc_now())
-    with Session(services.engine) as session:
-        campaigns.join(session=session, claims=claims)
-        device_id, _ = syncing.device_identity(session)
-        records.declare(session=session, declaration=records.check_declaration_form(
-            {"full_name": "Mai", "birth_date": "1960", "sex": "female"},
-            today=date(2026, 11, 23)), device_id=device_id, area_code=claims.area)
+    services = declared_device(tmp_path, live_server,
+                               {"full_name": "Mai", "birth_date": "1960", "sex": "female"})
     first = await syncing.sync_once(services.engine)
     assert (first.accepted, first.pulled) == (2, 0)  # its own records come back unchanged
     second = await syncing.sync_once(services.engine)

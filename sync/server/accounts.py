@@ -85,15 +85,21 @@ def create_account(*, session: Session, phone: str, password: str, role: Role,
     return account
 
 
-def signup_citizen(*, session: Session, phone: str, password: str, campaign_id: str,
-                   device_id: str, now: datetime | None = None) -> tuple[Account, str, datetime]:
-    """A citizen signs up through a live campaign and is placed in its ward; signed in at once."""
-    now = now or utc_now()
+def live_campaign(session: Session, campaign_id: str, now: datetime) -> Campaign:
+    """The campaign a citizen or device joins through; refused if unknown or ended."""
     campaign = session.get(Campaign, campaign_id)
     if campaign is None:
         raise NotFound("unknown campaign")
     if as_utc(campaign.expires_at) < now:
         raise Gone("campaign has ended")
+    return campaign
+
+
+def signup_citizen(*, session: Session, phone: str, password: str, campaign_id: str,
+                   device_id: str, now: datetime | None = None) -> tuple[Account, str, datetime]:
+    """A citizen signs up through a live campaign and is placed in its ward; signed in at once."""
+    now = now or utc_now()
+    campaign = live_campaign(session, campaign_id, now)
     account = create_account(session=session, phone=phone, password=password, role="citizen",
                              area_code=campaign.area_code)
     token, expires = _open_session(session, account, device_id, now)
@@ -165,11 +171,7 @@ def register_device(*, session: Session, device_id: str, campaign_id: str, devic
     campaign's ward, and its own secret becomes its bearer token. Repeating it with the same
     secret (a lost reply) succeeds; another secret for a known device id is refused."""
     now = now or utc_now()
-    campaign = session.get(Campaign, campaign_id)
-    if campaign is None:
-        raise NotFound("unknown campaign")
-    if as_utc(campaign.expires_at) < now:
-        raise Gone("campaign has ended")
+    campaign = live_campaign(session, campaign_id, now)
     secret_hash = hash_token(device_secret)
     device = session.get(Device, device_id)
     if device is not None and not secrets.compare_digest(device.secret_hash, secret_hash):
