@@ -14,9 +14,11 @@ from sqlmodel import SQLModel, create_engine
 
 from app import store
 
-# Each step runs once, in order, inside one transaction with the version bump.
+# Each step runs once, in order, inside one transaction with the version bump. A new database
+# is created from the models at once and starts at the latest version.
 MIGRATIONS: list[str] = [
     "create_all",  # version 1: the tables of app.store
+    "ALTER TABLE records ADD COLUMN conflicts JSON NOT NULL DEFAULT '[]'",  # 2: field conflicts
 ]
 
 
@@ -43,6 +45,10 @@ def migrate(engine: Engine) -> None:
     """Bring the schema up to the latest ``user_version``."""
     with engine.begin() as connection:
         current = connection.exec_driver_sql("PRAGMA user_version").scalar_one()
+        if current == 0:
+            SQLModel.metadata.create_all(connection, tables=store.device_tables())
+            connection.exec_driver_sql(f"PRAGMA user_version = {len(MIGRATIONS)}")
+            return
         for version, step in enumerate(MIGRATIONS[current:], start=current + 1):
             if step == "create_all":
                 SQLModel.metadata.create_all(connection, tables=store.device_tables())

@@ -8,7 +8,6 @@ with the same body. The server applies a batch in one transaction, stores the re
 from __future__ import annotations
 
 import hashlib
-import json
 from datetime import date, datetime
 from typing import Any, Literal
 
@@ -65,17 +64,33 @@ class PushRequest(Message):
     mutations: list[Mutation] = Field(max_length=MAX_MUTATIONS_PER_BATCH)
 
     def body_hash(self) -> str:
-        """A digest of the batch's content, to tell a faithful replay from a different body."""
-        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(canonical.encode()).hexdigest()
+        """A digest of the batch's content, to tell a faithful replay from a different body.
+
+        Validation puts every payload in its model's field order, so the same batch always
+        serialises to the same bytes."""
+        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()
+
+
+MutationStatus = Literal["applied", "duplicate", "conflict", "rejected", "quarantined"]
 
 
 class MutationResult(Message):
+    """What became of one mutation.
+
+    * ``applied`` / ``duplicate`` — stored (now, or by an earlier delivery) as ``version``;
+    * ``conflict`` — stored as ``version``, but ``fields`` changed on another device too: both
+      values are kept on the document until a person picks;
+    * ``rejected`` — not stored; ``reason`` says why and the device keeps the change queued;
+    * ``quarantined`` — pushed into a scope the device no longer has: kept aside on the server
+      for review, never applied; the device may let it go.
+    """
+
     mutation_id: str
     record_id: str
-    status: Literal["applied", "duplicate", "rejected"]
+    status: MutationStatus
     version: int | None = None
     reason: str | None = None
+    fields: list[str] = Field(default_factory=list)
 
 
 class PushResponse(Message):
@@ -188,10 +203,12 @@ class PullResponse(Message):
     """One page of changes since a cursor, in the order they must be applied.
 
     ``reset`` means the cursor belongs to another server epoch (a restore from backup): the
-    device replaces what it holds with what follows, keeping its unsent outbox.
+    device replaces what it holds with what follows, keeping its unsent outbox. ``removed``
+    names persons that left the caller's scope (a revoked grant): the device drops their records.
     """
 
     changes: list[RecordData]
+    removed: list[str] = Field(default_factory=list)
     next_cursor: str
     has_more: bool
     reset: bool = False

@@ -55,17 +55,24 @@ Sex = Literal["male", "female"]
 def reject_nul(data: Any) -> Any:
     """Refuse a NUL character anywhere in the input: no text column can store it (PostgreSQL
     refuses it), and no person types one."""
+    # repr() walks nested containers in C; only input that might hold a NUL is walked here.
+    if isinstance(data, (dict, list, tuple)) and "\\x00" not in repr(data):
+        return data
+    _walk_for_nul(data)
+    return data
+
+
+def _walk_for_nul(data: Any) -> None:
     if isinstance(data, str):
         if "\x00" in data:
             raise ValueError("text must not contain NUL characters")
     elif isinstance(data, dict):
         for key, value in data.items():
-            reject_nul(key)
-            reject_nul(value)
+            _walk_for_nul(key)
+            _walk_for_nul(value)
     elif isinstance(data, (list, tuple)):
         for item in data:
-            reject_nul(item)
-    return data
+            _walk_for_nul(item)
 
 
 class Payload(BaseModel):
@@ -315,6 +322,29 @@ class RecordBase(SQLModel):
     created_at: datetime = Field(default_factory=utc_now)
     deleted: bool = False
     payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    # Open field conflicts of a document version (``FieldConflict``), set by the server only.
+    conflicts: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
+
+
+class ConflictValue(BaseModel):
+    """One candidate value for a conflicting field, and the device that wrote it."""
+
+    value: Any
+    device_id: str
+    version: int | None = None
+
+
+class FieldConflict(BaseModel):
+    """The same field of a document changed to different values on two devices.
+
+    Both values are kept; the document keeps the earlier one until a person picks. A later edit
+    of the field from a device that had seen this conflict (base version ≥ ``opened_in``)
+    resolves it; an edit made without seeing it joins the candidates.
+    """
+
+    field: str
+    opened_in: int
+    values: list[ConflictValue]
 
 
 class RecordData(RecordBase):
@@ -326,7 +356,15 @@ class RecordData(RecordBase):
             raise ValueError("facts are immutable: a fact has exactly one version")
         if not self.deleted:
             self.payload = parse_payload(self.kind, self.payload).model_dump(mode="json")
+        if self.conflicts:
+            if self.kind not in DOCUMENT_KINDS:
+                raise ValueError("only documents have conflicts")
+            self.conflicts = [FieldConflict.model_validate(c).model_dump(mode="json")
+                              for c in self.conflicts]
         return self
+
+    def field_conflicts(self) -> list[FieldConflict]:
+        return [FieldConflict.model_validate(c) for c in self.conflicts]
 
     def typed(self) -> Payload:
         """The payload as its typed model."""

@@ -176,6 +176,42 @@ class PersonLink(SQLModel, table=True):
     consent_id: str | None = Field(default=None, max_length=36)
 
 
+class Quarantine(SQLModel, table=True):
+    """A change pushed into a scope the device no longer has (access revoked while it was
+    offline): kept for review, never applied, never lost."""
+
+    __tablename__ = "quarantine"
+
+    id: int | None = Field(default=None, primary_key=True)
+    received_at: datetime = Field(default_factory=utc_now)
+    account_id: str = Field(max_length=36, index=True)
+    device_id: str = Field(max_length=64)
+    batch_id: str = Field(max_length=64)
+    mutation_id: str = Field(max_length=64)
+    record_id: str = Field(max_length=36)
+    person_id: str | None = Field(default=None, max_length=36)
+    reason: str = Field(max_length=32)
+    mutation_json: str
+
+
+class ScopeEvent(SQLModel, table=True):
+    """A person entering or leaving an account's scope (a grant or its revocation).
+
+    Pulls walk these after the records: a grant back-fills the person's earlier records, a
+    revocation sends ``removed``. Ordered like records, by writing transaction then ``seq``.
+    """
+
+    __tablename__ = "scope_events"
+
+    seq: int | None = Field(default=None, primary_key=True)
+    txn: int | None = Field(default=None, sa_column=Column(
+        "txn", BigInteger, nullable=False, server_default=text("0"), index=True))
+    account_id: str = Field(max_length=36, index=True)
+    person_id: str = Field(max_length=36)
+    action: str = Field(max_length=16)  # grant | revoke
+    at: datetime = Field(default_factory=utc_now)
+
+
 class ServerMeta(SQLModel, table=True):
     """Facts about this database itself; ``epoch`` changes when it is restored from a backup."""
 
@@ -188,7 +224,7 @@ class ServerMeta(SQLModel, table=True):
 SERVER_TABLES = frozenset(
     {"areas", "campaigns", "devices", "record_versions", "sync_batches", "audit_log",
      "accounts", "account_areas", "sessions", "login_throttle", "person_links",
-     "area_parents", "server_meta"}
+     "area_parents", "server_meta", "quarantine", "scope_events"}
 )
 
 

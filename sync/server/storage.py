@@ -12,7 +12,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any, Protocol
 
 from sqlalchemy import Connection, Table, text
@@ -30,9 +32,23 @@ class Storage(Protocol):
     def commit_watermark(self, connection: Connection) -> int:
         """Rows whose ``txn`` is below this are committed and no other can join them."""
 
+    def writer(self) -> AbstractContextManager[None]:
+        """Held around a read-then-write transaction (a push)."""
+
 
 class SQLiteStorage:
+    """SQLite allows one writer; a push that read under a snapshot another push has since
+    written past could not upgrade to a write, so pushes in this process take turns."""
+
     name = "sqlite"
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def writer(self) -> Iterator[None]:
+        with self._lock:
+            yield
 
     def bulk_insert(self, connection: Connection, table: Table,
                     rows: Sequence[Mapping[str, Any]]) -> None:
@@ -44,7 +60,13 @@ class SQLiteStorage:
 
 
 class PostgresStorage:
+    """Concurrent pushes run side by side; two writing the same record version collide on its
+    unique key and the loser retries (``push.apply_push``)."""
+
     name = "postgresql"
+
+    def writer(self) -> AbstractContextManager[None]:
+        return nullcontext()
 
     def bulk_insert(self, connection: Connection, table: Table,
                     rows: Sequence[Mapping[str, Any]]) -> None:

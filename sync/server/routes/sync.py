@@ -7,7 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from sync.protocol import MAX_PULL_LIMIT, ErrorResponse, PullResponse, PushRequest, PushResponse
-from sync.server import crud, pull
+from sync.server import pull
+from sync.server import push as push_
 from sync.server.auth import CallerDep, SessionDep
 
 router = APIRouter(tags=["sync"])
@@ -15,9 +16,11 @@ router = APIRouter(tags=["sync"])
 
 @router.post("/sync/push", response_model=PushResponse,
              responses={401: {"model": ErrorResponse}, 409: {"model": ErrorResponse}})
-def push(body: PushRequest, caller: CallerDep, session: SessionDep) -> PushResponse:
+def push(body: PushRequest, caller: CallerDep, session: SessionDep,
+         request: Request) -> PushResponse:
     """Apply a batch of mutations in one transaction; a replayed batch returns the stored result."""
-    return crud.apply_push(session=session, caller=caller, request=body)
+    return push_.apply_push(session=session, caller=caller, storage=request.app.state.storage,
+                            request=body)
 
 
 @router.get("/sync/pull", response_model=PullResponse,

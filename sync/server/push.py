@@ -1,0 +1,292 @@
+"""Push: a device's batch applied in one transaction, each mutation authorised as scope stands now.
+
+Creates — nearly all of the traffic — are decided in bulk: one query for the ids already known,
+one for the persons the caller may write, then one ``storage.bulk_insert`` for the new versions
+and one for their audit rows. Document edits are merged against what other devices wrote since
+the edit's base version (``merge.py``). A change into a scope the caller has lost (a revoked
+grant) goes to quarantine: kept, reported, never applied.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from sqlalchemy import Table
+from sqlalchemy import select as sa_select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from sync.ids import utc_now
+from sync.protocol import Mutation, MutationResult, MutationStatus, PushRequest, PushResponse
+from sync.records import DOCUMENT_KINDS, RecordKind
+from sync.server import scopes
+from sync.server.accounts import Caller
+from sync.server.errors import Conflict, DomainError
+from sync.server.merge import Version, changed_by_others, merge
+from sync.server.models import AuditEntry, PersonLink, Quarantine, ServerRecord, SyncBatch
+from sync.server.storage import Storage
+
+ATTEMPTS = 3
+RECORDS: Table = ServerRecord.__table__  # type: ignore[attr-defined]
+
+
+def apply_push(*, session: Session, caller: Caller, storage: Storage,
+               request: PushRequest) -> PushResponse:
+    """Apply a batch and store its result; a replay returns that result, a different body
+    under a known ``batch_id`` is a conflict. Concurrent writers of the same record retry."""
+    if request.device_id != caller.device_id:
+        raise DomainError("batch device_id does not match the signed-in device")
+    for attempt in range(ATTEMPTS):
+        try:
+            with storage.writer():
+                return _apply(session, caller, storage, request)
+        except IntegrityError:
+            # Another transaction wrote the same record version or batch id first (PostgreSQL):
+            # start again from what it committed.
+            session.rollback()
+            if attempt == ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _apply(session: Session, caller: Caller, storage: Storage,
+           request: PushRequest) -> PushResponse:
+    body_hash = request.body_hash()
+    stored = session.get(SyncBatch, request.batch_id)
+    if stored is not None:
+        if stored.device_id != caller.device_id or stored.body_hash != body_hash:
+            raise Conflict("a different batch was already received under this batch_id")
+        return PushResponse.model_validate_json(stored.response_json)
+    batch = _Batch(session, caller, request)
+    results = [batch.decide(m) for m in request.mutations]
+    connection = session.connection()
+    _insert(storage, connection, ServerRecord, batch.versions)
+    _insert(storage, connection, AuditEntry, batch.audits)
+    _insert(storage, connection, Quarantine, batch.quarantined)
+    _insert(storage, connection, PersonLink, [
+        {"person_id": p, "account_id": caller.account.id, "relation": "owner",
+         "scope": "manage", "created_at": batch.now, "revoked_at": None, "consent_id": None}
+        for p in batch.owned])
+    response = PushResponse(batch_id=request.batch_id, results=results)
+    session.add(SyncBatch(batch_id=request.batch_id, device_id=caller.device_id,
+                          body_hash=body_hash, response_json=response.model_dump_json()))
+    session.commit()
+    return response
+
+
+def _insert(storage: Storage, connection: Any, model: Any, rows: list[dict[str, Any]]) -> None:
+    table: Table = model.__table__
+    storage.bulk_insert(connection, table, rows)
+
+
+@dataclass
+class _Head:
+    """The latest version of a record as this batch sees it (stored, or written earlier in it)."""
+
+    version: int
+    kind: str
+    person_id: str | None
+    area_code: str
+    deleted: bool
+    payload: dict[str, Any]
+    device_id: str
+    conflicts: list[dict[str, Any]] = field(default_factory=list)
+
+
+class _Batch:
+    """The decisions for one batch, and the rows they produce."""
+
+    def __init__(self, session: Session, caller: Caller, request: PushRequest) -> None:
+        self.session, self.caller, self.batch_id = session, caller, request.batch_id
+        self.now = utc_now()
+        self.versions: list[dict[str, Any]] = []
+        self.audits: list[dict[str, Any]] = []
+        self.quarantined: list[dict[str, Any]] = []
+        self.owned: list[str] = []
+        self.pending: dict[str, list[Version]] = {}
+        records = [m.record for m in request.mutations]
+        self.heads = self._heads({r.id for r in records})
+        persons = {r.id if r.kind == RecordKind.PERSON else r.person_id for r in records}
+        self.writable, self.revoked = self._writable({p for p in persons if p})
+
+    # --- prefetch ------------------------------------------------------------------------------
+
+    def _heads(self, ids: set[str]) -> dict[str, _Head]:
+        heads: dict[str, _Head] = {}
+        if not ids:
+            return heads
+        t = RECORDS.c
+        rows = self.session.connection().execute(
+            sa_select(t.id, t.version, t.kind, t.person_id, t.area_code, t.deleted, t.payload,
+                      t.device_id, t.conflicts).where(t.id.in_(ids))
+        ).all()
+        for rid, version, kind, person_id, area, deleted, payload, device, conflicts in rows:
+            if rid not in heads or heads[rid].version < version:
+                heads[rid] = _Head(version, kind, person_id, area, deleted, payload, device,
+                                   conflicts)
+        return heads
+
+    def _writable(self, persons: set[str]) -> tuple[dict[str, str], set[str]]:
+        """The persons the caller may write now, with their areas; and those whose grant to
+        the caller was revoked."""
+        if not persons:
+            return {}, set()
+        area_of = dict(self.session.exec(
+            select(ServerRecord.id, ServerRecord.area_code)
+            .where(col(ServerRecord.id).in_(persons), ServerRecord.kind == RecordKind.PERSON,
+                   ServerRecord.version == 1)
+        ).all())
+        role = self.caller.account.role
+        if role == "citizen":
+            links = self.session.exec(
+                select(PersonLink).where(PersonLink.account_id == self.caller.account.id,
+                                         col(PersonLink.person_id).in_(persons))
+            ).all()
+            allowed = {link.person_id for link in links if link.revoked_at is None
+                       and (link.relation == "owner" or link.scope == "manage")}
+            revoked = {link.person_id for link in links if link.revoked_at is not None}
+        elif role == "collaborator":
+            allowed = {p for p, area in area_of.items() if area in self.worked}
+            revoked = set()
+        else:
+            allowed, revoked = set(), set()
+        return {p: area_of[p] for p in allowed if p in area_of}, revoked
+
+    @cached_property
+    def worked(self) -> set[str]:
+        return scopes.worked_areas(self.session, self.caller)
+
+    # --- decisions -----------------------------------------------------------------------------
+
+    def decide(self, mutation: Mutation) -> MutationResult:
+        record = mutation.record
+        head = self.heads.get(record.id)
+        if mutation.op == "create":
+            if head is not None:
+                # A create seen before (a replay in another batch) is a duplicate, never a
+                # second row.
+                if head.version == 1 and head.payload == record.payload:
+                    return self._result(mutation, "duplicate", 1)
+                return self._result(mutation, "rejected", reason="id_exists")
+            area = self._create_area(mutation)
+            if area is None:
+                return self._refused(mutation)
+            return self._write(mutation, version=1, area=area, payload=record.payload,
+                               conflicts=[], status="applied")
+        person_id = record.id if record.kind == RecordKind.PERSON else record.person_id
+        if person_id is None or person_id not in self.writable:
+            return self._refused(mutation)
+        if record.kind not in DOCUMENT_KINDS:
+            return self._result(mutation, "rejected", reason="facts_are_immutable")
+        if head is None:
+            return self._result(mutation, "rejected", reason="unknown_record")
+        if head.person_id != record.person_id or head.kind != record.kind:
+            return self._result(mutation, "rejected", reason="record_mismatch")
+        if head.deleted:
+            return self._result(mutation, "rejected", reason="deleted")
+        history = self._history(record.id, mutation.base_version, head)
+        if history is None:
+            return self._result(mutation, "rejected", reason="unknown_base_version")
+        if mutation.op == "delete":
+            if changed_by_others(history, self.caller.device_id):
+                return self._result(mutation, "rejected", reason="changed_elsewhere")
+            return self._write(mutation, version=head.version + 1, area=head.area_code,
+                               payload=head.payload, conflicts=[], status="applied",
+                               deleted=True)
+        base = history[0].payload
+        names = mutation.changed_fields or [
+            n for n in base.keys() | record.payload.keys() if base.get(n) != record.payload.get(n)]
+        merged = merge(kind=record.kind, history=history, device_id=self.caller.device_id,
+                       changes={n: record.payload.get(n) for n in names},
+                       new_version=head.version + 1)
+        if not merged.changed:
+            return self._result(mutation, "duplicate", head.version)
+        return self._write(mutation, version=head.version + 1, area=head.area_code,
+                           payload=merged.payload, conflicts=merged.conflicts,
+                           status="conflict" if merged.opened else "applied",
+                           fields=merged.opened)
+
+    def _create_area(self, mutation: Mutation) -> str | None:
+        """The area a new record belongs to, if the caller may create it, else None."""
+        record = mutation.record
+        if record.kind == RecordKind.PERSON:
+            if record.person_id != record.id:
+                return None
+            if self.caller.account.role == "citizen":
+                return self.caller.account.area_code
+            wanted = record.payload.get("area_code")
+            collaborator = self.caller.account.role == "collaborator"
+            return wanted if collaborator and wanted in self.worked else None
+        if record.person_id is None:
+            return None
+        return self.writable.get(record.person_id)
+
+    def _history(self, record_id: str, base_version: int | None,
+                 head: _Head) -> list[Version] | None:
+        """The versions from ``base_version`` to the head, or None if the base is unknown."""
+        if base_version is None or not 1 <= base_version <= head.version:
+            return None
+        t = RECORDS.c
+        stored = self.session.connection().execute(
+            sa_select(t.version, t.payload, t.device_id, t.conflicts)
+            .where(t.id == record_id, t.version >= base_version).order_by(t.version)
+        ).all()
+        versions = [Version(v, p, d, c) for v, p, d, c in stored]
+        versions += [v for v in self.pending.get(record_id, []) if v.version >= base_version]
+        return versions
+
+    def _write(self, mutation: Mutation, *, version: int, area: str, payload: dict[str, Any],
+               conflicts: list[dict[str, Any]], status: MutationStatus,
+               fields: list[str] | None = None, deleted: bool = False) -> MutationResult:
+        record, device = mutation.record, self.caller.device_id
+        self.versions.append({
+            "id": record.id, "kind": str(record.kind), "person_id": record.person_id,
+            "household_id": record.household_id, "version": version,
+            "parent_version": version - 1 if version > 1 else None,
+            "supersedes": record.supersedes, "entered_by": str(record.entered_by),
+            # The signed-in device, never the one a client names.
+            "device_id": device, "created_at": record.created_at, "deleted": deleted,
+            "payload": payload, "conflicts": conflicts, "area_code": area,
+            "received_at": self.now,
+        })
+        self.heads[record.id] = _Head(version, record.kind, record.person_id, area, deleted,
+                                      payload, device, conflicts)
+        self.pending.setdefault(record.id, []).append(
+            Version(version, payload, device, conflicts))
+        if record.kind == RecordKind.PERSON and version == 1:
+            self.writable[record.id] = area
+            if self.caller.account.role == "citizen":
+                self.owned.append(record.id)
+        self._audit(f"push_{mutation.op}", mutation)
+        return self._result(mutation, status, version, fields=fields or [])
+
+    def _refused(self, mutation: Mutation) -> MutationResult:
+        record = mutation.record
+        person_id = record.id if record.kind == RecordKind.PERSON else record.person_id
+        if person_id in self.revoked:
+            self.quarantined.append({
+                "received_at": self.now, "account_id": self.caller.account.id,
+                "device_id": self.caller.device_id, "batch_id": self.batch_id,
+                "mutation_id": mutation.mutation_id, "record_id": record.id,
+                "person_id": person_id, "reason": "access_revoked",
+                "mutation_json": mutation.model_dump_json(),
+            })
+            self._audit("push_quarantined", mutation)
+            return self._result(mutation, "quarantined", reason="access_revoked")
+        self._audit("push_denied", mutation)
+        return self._result(mutation, "rejected", reason="out_of_scope")
+
+    def _audit(self, action: str, mutation: Mutation) -> None:
+        self.audits.append({"at": self.now, "device_id": self.caller.device_id,
+                            "account_id": self.caller.account.id, "action": action,
+                            "record_id": mutation.record.id, "kind": str(mutation.record.kind),
+                            "detail": None})
+
+    @staticmethod
+    def _result(mutation: Mutation, status: MutationStatus, version: int | None = None,
+                reason: str | None = None, fields: list[str] | None = None) -> MutationResult:
+        return MutationResult(mutation_id=mutation.mutation_id, record_id=mutation.record.id,
+                              status=status, version=version, reason=reason, fields=fields or [])
+
