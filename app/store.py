@@ -10,12 +10,12 @@ import json
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Table
+from sqlalchemy import Table, or_
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from sync.ids import new_id, utc_now
 from sync.protocol import Mutation, PullResponse, PushResponse
-from sync.records import RecordBase, RecordData, RecordKind
+from sync.records import DOCUMENT_KINDS, RecordBase, RecordData, RecordKind
 
 SyncState = Literal["pending", "synced", "rejected"]
 Op = Literal["create", "update", "delete"]
@@ -74,21 +74,65 @@ def device_tables() -> list[Table]:
 
 
 def put_record(session: Session, record: RecordData, *, op: Op = "create",
-               base_version: int | None = None) -> LocalRecord:
+               base_version: int | None = None,
+               changed_fields: list[str] | None = None) -> LocalRecord:
     """Save a record and queue its mutation, in the caller's transaction (not committed here)."""
     row = session.get(LocalRecord, record.id)
     values = record.model_dump()
     if row is None:
         row = LocalRecord.model_validate(values)
     else:
+        conflicts = row.conflicts
         for key, value in values.items():
             setattr(row, key, value)
+        row.conflicts = conflicts  # the server's to open and close
     row.sync_state = "pending"
     session.add(row)
-    mutation = Mutation(mutation_id=new_id(), op=op, base_version=base_version, record=record)
+    mutation = Mutation(mutation_id=new_id(), op=op, base_version=base_version,
+                        changed_fields=changed_fields or [],
+                        record=record.model_copy(update={"conflicts": []}))
     session.add(OutboxEntry(mutation_id=mutation.mutation_id, record_id=record.id,
                             mutation_json=mutation.model_dump_json()))
     return row
+
+
+class NotEditable(LookupError):
+    """The record is not a document this device holds."""
+
+
+def update_document(session: Session, record_id: str, changes: dict[str, Any], *,
+                    device_id: str, resolves: tuple[str, ...] = ()) -> LocalRecord:
+    """Change some fields of a document and queue the edit, based on the last version the
+    server sent. ``resolves`` names conflicting fields a person has just chosen a value for;
+    they are sent even when the value chosen is the one already shown. Not committed here."""
+    row = session.get(LocalRecord, record_id)
+    if row is None or row.kind not in DOCUMENT_KINDS or row.deleted:
+        raise NotEditable(record_id)
+    payload = {**row.payload, **changes}
+    # Raises a ValidationError (shown beside the fields) before anything is written.
+    record = RecordData.model_validate(
+        {name: getattr(row, name) for name in RecordData.model_fields}
+        | {"payload": payload, "device_id": device_id, "conflicts": []})
+    changed = [name for name in record.payload
+               if name in resolves or record.payload.get(name) != row.payload.get(name)]
+    if not changed:
+        return row
+    updated = put_record(session, record, op="update", base_version=row.version,
+                         changed_fields=changed)
+    updated.conflicts = [c for c in updated.conflicts if c["field"] not in resolves]
+    return updated
+
+
+def resolve_conflict(session: Session, record_id: str, field: str, value: Any, *,
+                     device_id: str) -> LocalRecord:
+    """A person chose ``value`` for a conflicting field; queued like any edit. Not committed."""
+    return update_document(session, record_id, {field: value}, device_id=device_id,
+                           resolves=(field,))
+
+
+def conflicted(session: Session) -> list[LocalRecord]:
+    """Documents with fields that two devices changed differently, waiting for a person."""
+    return [row for row in session.exec(select(LocalRecord)).all() if row.conflicts]
 
 
 def records_of_kind(session: Session, kind: RecordKind) -> list[LocalRecord]:
@@ -137,8 +181,9 @@ def claim_batch(session: Session, limit: int) -> tuple[str, list[Mutation]] | No
 
 
 def settle_batch(session: Session, response: PushResponse) -> tuple[int, int]:
-    """Apply the server's per-mutation results: accepted entries leave the outbox, rejected ones
-    stay with their reason. Returns (accepted, rejected)."""
+    """Apply the server's per-mutation results: stored ones leave the outbox, rejected ones stay
+    with their reason, quarantined ones are let go (kept by the server). Returns (stored,
+    rejected)."""
     accepted = rejected = 0
     entries = {e.mutation_id: e for e in outbox(session, "sent")
                if e.batch_id == response.batch_id}
@@ -147,13 +192,24 @@ def settle_batch(session: Session, response: PushResponse) -> tuple[int, int]:
         if entry is None:
             continue
         row = session.get(LocalRecord, result.record_id)
-        if result.status in ("applied", "duplicate"):
+        if result.status in ("applied", "duplicate", "conflict"):
+            # A conflict is stored too: both values are on the server's version, which the
+            # next pull brings with the conflict to resolve.
             session.delete(entry)
             session.flush()
             accepted += 1
             if row is not None and not _queued(session, result.record_id):
                 row.sync_state = "synced"
                 session.add(row)
+        elif result.status == "quarantined":
+            # Access was withdrawn while this change waited: the server keeps it for review
+            # and will not apply it, so the device lets go of it.
+            session.delete(entry)
+            session.flush()
+            set_setting(session, QUARANTINED,
+                        str(int(get_setting(session, QUARANTINED) or 0) + 1))
+            if row is not None and not _queued(session, result.record_id):
+                session.delete(row)
         else:
             entry.status = "rejected"
             entry.reason = result.reason
@@ -167,31 +223,49 @@ def settle_batch(session: Session, response: PushResponse) -> tuple[int, int]:
 
 
 PULL_CURSOR = "pull_cursor"
+QUARANTINED = "quarantined_changes"
 
 
 def apply_pulled(session: Session, response: PullResponse) -> int:
     """Apply one pulled page and store its cursor in one transaction; returns records changed.
 
-    Applying the same page twice changes nothing. A record with local changes still queued is
-    left as it is (the queued change wins locally until the server has answered for it). A
-    ``reset`` page (another server epoch) first drops every local record with nothing queued.
+    Applying the same page twice changes nothing. A document with local edits still queued
+    takes the server's version with those edits laid on top (they are sent against it); other
+    records with something queued are left as they are until the server has answered. A
+    ``reset`` page (another server epoch) first drops every local record with nothing queued;
+    ``removed`` persons (access withdrawn) lose every record with nothing queued.
     """
+    queued = _queued_ids(session)
     if response.reset:
         for stale in session.exec(select(LocalRecord)).all():
-            if not _queued(session, stale.id):
+            if stale.id not in queued:
                 session.delete(stale)
         session.flush()
+    for person_id in response.removed:
+        for doomed in session.exec(select(LocalRecord).where(
+                or_(col(LocalRecord.person_id) == person_id, col(LocalRecord.id) == person_id)
+        )).all():
+            if doomed.id not in queued:
+                session.delete(doomed)
+    session.flush()
+    ids = [r.id for r in response.changes]
+    held = {row.id: row for row in session.exec(
+        select(LocalRecord).where(col(LocalRecord.id).in_(ids))).all()} if ids else {}
     changed = 0
     for record in response.changes:
-        if _queued(session, record.id):
-            continue
-        row = session.get(LocalRecord, record.id)
+        row = held.get(record.id)
         if row is not None and row.version > record.version:
+            continue
+        if record.id in queued:
+            if row is not None and record.kind in DOCUMENT_KINDS:
+                _rebase(session, row, record)
+                changed += 1
             continue
         if row is None:
             row = LocalRecord.model_validate(record.model_dump())
-        elif row.version == record.version and row.payload == record.payload \
-                and row.deleted == record.deleted:
+            held[record.id] = row
+        elif (row.version == record.version and row.payload == record.payload
+              and row.deleted == record.deleted and row.conflicts == record.conflicts):
             continue
         else:
             for key, value in record.model_dump().items():
@@ -202,6 +276,25 @@ def apply_pulled(session: Session, response: PullResponse) -> int:
     set_setting(session, PULL_CURSOR, response.next_cursor)
     session.commit()
     return changed
+
+
+def _rebase(session: Session, row: LocalRecord, record: RecordData) -> None:
+    """The server's version of a document, with this device's queued edits on top."""
+    mine: dict[str, Any] = {}
+    for entry in session.exec(select(OutboxEntry).where(OutboxEntry.record_id == row.id)
+                              .order_by(col(OutboxEntry.seq))).all():
+        mutation = Mutation.model_validate_json(entry.mutation_json)
+        if mutation.op == "update":
+            mine |= {name: mutation.record.payload.get(name)
+                     for name in mutation.changed_fields}
+    row.payload = {**record.payload, **mine}
+    row.version = record.version
+    row.conflicts = [c for c in record.conflicts if c["field"] not in mine]
+    session.add(row)
+
+
+def _queued_ids(session: Session) -> set[str]:
+    return set(session.exec(select(OutboxEntry.record_id).distinct()).all())
 
 
 def _queued(session: Session, record_id: str) -> bool:

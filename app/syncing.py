@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 import httpx
 from sqlalchemy.engine import Engine
@@ -48,6 +50,8 @@ class SyncStatus:
     pending: int
     rejected: int
     last_sync_at: datetime | None
+    conflicts: int = 0
+    quarantined: int = 0
 
 
 def status(*, session: Session) -> SyncStatus:
@@ -57,6 +61,8 @@ def status(*, session: Session) -> SyncStatus:
         pending=sum(1 for e in entries if e.status != "rejected"),
         rejected=sum(1 for e in entries if e.status == "rejected"),
         last_sync_at=datetime.fromisoformat(last) if last else None,
+        conflicts=len(store.conflicted(session)),
+        quarantined=int(store.get_setting(session, store.QUARANTINED) or 0),
     )
 
 
@@ -67,9 +73,27 @@ class RoundResult:
     pulled: int = 0
 
 
-async def sync_once(engine: Engine, *, http: httpx.AsyncClient | None = None) -> RoundResult:
-    """Push everything pending, then pull every page of changes. Raises a ``SyncError``
-    (outbox and cursor intact) when it cannot finish."""
+@dataclass(frozen=True)
+class Progress:
+    """How far a round has got, for a progress bar: ``done`` of ``total`` records (``total``
+    is the server's estimate while pulling, and grows if records arrive meanwhile)."""
+
+    phase: Literal["push", "pull"]
+    done: int
+    total: int
+
+    @property
+    def fraction(self) -> float:
+        return min(1.0, self.done / self.total) if self.total else 1.0
+
+
+ProgressListener = Callable[[Progress], None]
+
+
+async def sync_once(engine: Engine, *, http: httpx.AsyncClient | None = None,
+                    progress: ProgressListener | None = None) -> RoundResult:
+    """Register if needed, then push everything pending and pull every page of changes.
+    Raises a ``SyncError`` (outbox and cursor intact) when it cannot finish."""
 
     def _prepare() -> tuple[str, str, str, str, bool]:
         with Session(engine) as session:
@@ -81,36 +105,64 @@ async def sync_once(engine: Engine, *, http: httpx.AsyncClient | None = None) ->
             return campaign.url, campaign.cid, device_id, secret, registered
 
     url, campaign_id, device_id, secret, registered = await asyncio.to_thread(_prepare)
-    accepted = rejected = pulled = 0
     registration = RegisterRequest(device_id=device_id, campaign_id=campaign_id,
                                    device_secret=secret)
     async with SyncClient(url, token=secret, http=http) as client:
         if not registered:
             await client.register(registration)
             await asyncio.to_thread(_mark_registered, engine, campaign_id)
-        while True:
-            claimed = await asyncio.to_thread(_claim, engine)
-            if claimed is None:
-                break
-            batch_id, mutations = claimed
-            request = PushRequest(device_id=device_id, batch_id=batch_id, mutations=mutations)
-            try:
-                response = await client.push(request)
-            except AuthRejected:
-                # A server restored from a backup may not know this device: joining again with
-                # the same secret is safe (idempotent), then the same batch is resent.
-                await client.register(registration)
-                response = await client.push(request)
-            ok, bad = await asyncio.to_thread(_settle, engine, response)
-            accepted, rejected = accepted + ok, rejected + bad
-        while True:
-            cursor = await asyncio.to_thread(_cursor, engine)
-            page = await client.pull(cursor, PULL_PAGE)
-            pulled += await asyncio.to_thread(_apply, engine, page)
-            if not page.has_more:
-                break
+
+        async def register_again() -> None:
+            await client.register(registration)
+
+        return await exchange(engine, client, device_id, reconnect=register_again,
+                              progress=progress)
+
+
+async def exchange(engine: Engine, client: SyncClient, device_id: str, *,
+                   reconnect: Callable[[], Awaitable[None]] | None = None,
+                   progress: ProgressListener | None = None) -> RoundResult:
+    """Push the outbox batch by batch, then pull page by page, with a signed-in client.
+
+    Each batch is committed as sent before it is posted, so a lost response or a killed app
+    resends exactly the same batch, which the server answers from its stored result."""
+    accepted = rejected = pulled = 0
+    report = progress or (lambda _p: None)
+    to_push = await asyncio.to_thread(_pending_count, engine)
+    while True:
+        claimed = await asyncio.to_thread(_claim, engine)
+        if claimed is None:
+            break
+        batch_id, mutations = claimed
+        request = PushRequest(device_id=device_id, batch_id=batch_id, mutations=mutations)
+        try:
+            response = await client.push(request)
+        except AuthRejected:
+            if reconnect is None:
+                raise
+            # A server restored from a backup may not know this device: joining again with
+            # the same secret is safe (idempotent), then the same batch is resent.
+            await reconnect()
+            response = await client.push(request)
+        ok, bad = await asyncio.to_thread(_settle, engine, response)
+        accepted, rejected = accepted + ok, rejected + bad
+        report(Progress("push", accepted + rejected, max(to_push, accepted + rejected)))
+    received = 0
+    while True:
+        cursor = await asyncio.to_thread(_cursor, engine)
+        page = await client.pull(cursor, PULL_PAGE)
+        pulled += await asyncio.to_thread(_apply, engine, page)
+        received += len(page.changes)
+        report(Progress("pull", received, received + page.remaining))
+        if not page.has_more:
+            break
     await asyncio.to_thread(_mark_synced, engine)
     return RoundResult(accepted=accepted, rejected=rejected, pulled=pulled)
+
+
+def _pending_count(engine: Engine) -> int:
+    with Session(engine) as session:
+        return len(store.outbox(session, "pending")) + len(store.outbox(session, "sent"))
 
 
 def _claim(engine: Engine) -> tuple[str, list[Mutation]] | None:

@@ -212,3 +212,4 @@ class PullResponse(Message):
     next_cursor: str
     has_more: bool
     reset: bool = False
+    remaining: int = Field(default=0, ge=0)  # records still to come, for a progress bar

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from sqlmodel import Session
+import httpx
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
 
-from app import campaigns, records, syncing
+from app import campaigns, records, store, syncing
 from app.config import AppConfig
+from app.db import open_engine
 from app.services import Services
-from sync.ids import utc_now
+from app.store import LocalRecord
+from sync.client import SyncClient
+from sync.ids import new_id, utc_now
 
 TODAY = date(2026, 11, 23)
 
@@ -32,3 +38,56 @@ def declared_device(tmp_path: Path, server: object, form: dict[str, str], *,
                         declaration=records.check_declaration_form(form, today=TODAY),
                         device_id=device_id, area_code=claims.area)
     return services
+
+
+PASSWORD = "mật-khẩu-đồng-bộ"
+
+
+@dataclass
+class SignedInDevice:
+    """A device store signed in to the server as an account (phone + password)."""
+
+    engine: Engine
+    client: SyncClient
+    device_id: str
+    account_id: str
+
+    async def close(self) -> None:
+        await self.client.aclose()
+        self.engine.dispose()
+
+    async def sync(self) -> syncing.RoundResult:
+        return await syncing.exchange(self.engine, self.client, self.device_id)
+
+    def declare(self, name: str, *, birth: str = "1950", sex: str = "female") -> str:
+        """Save a new person with a declaration on this device; returns the person id."""
+        with Session(self.engine) as session:
+            form = {"full_name": name, "birth_date": birth, "sex": sex}
+            person_id, _ = records.declare(
+                session=session, declaration=records.check_declaration_form(form, today=TODAY),
+                device_id=self.device_id, area_code=None)
+        return person_id
+
+    def edit(self, record_id: str, **changes: object) -> None:
+        with Session(self.engine) as session:
+            store.update_document(session, record_id, changes, device_id=self.device_id)
+            session.commit()
+
+    def held(self) -> dict[str, LocalRecord]:
+        with Session(self.engine) as session:
+            return {r.id: r for r in session.exec(select(LocalRecord)).all()}
+
+
+async def signed_in_device(url: str, directory: Path, phone: str, *,
+                           signup: bool) -> SignedInDevice:
+    """Sign up (through the demo campaign) or sign in, on a fresh device store."""
+    device_id = new_id()
+    body = {"phone": phone, "password": PASSWORD, "device_id": device_id}
+    async with httpx.AsyncClient(base_url=url) as http:
+        response = await (http.post("/v1/auth/signup", json=body | {"campaign_id": "demo"})
+                          if signup else http.post("/v1/auth/login", json=body))
+    assert response.status_code == 200, response.text
+    token = response.json()
+    engine = open_engine(directory / f"{device_id}.db")
+    return SignedInDevice(engine=engine, client=SyncClient(url, token=token["token"]),
+                          device_id=device_id, account_id=token["account_id"])

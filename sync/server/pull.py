@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import base64
 import secrets
+from dataclasses import dataclass, replace
+from typing import Any
 
-from sqlalchemy import Connection, or_, tuple_
+from sqlalchemy import func, or_, tuple_
 from sqlmodel import Session, col, select
 
 from sync.protocol import PullResponse
@@ -18,7 +20,7 @@ from sync.records import RecordData
 from sync.server import scopes
 from sync.server.accounts import Caller
 from sync.server.errors import Forbidden, InvalidInput
-from sync.server.models import AuditEntry, ServerMeta, ServerRecord
+from sync.server.models import AuditEntry, ScopeEvent, ServerMeta, ServerRecord
 from sync.server.storage import Storage
 
 START = (-1, 0)
@@ -40,62 +42,128 @@ def new_epoch(session: Session) -> str:
     return meta.value
 
 
-def encode_cursor(epoch: str, txn: int, seq: int) -> str:
-    return base64.urlsafe_b64encode(f"1|{epoch}|{txn}|{seq}".encode()).decode().rstrip("=")
+@dataclass(frozen=True)
+class Position:
+    """Where a device is: in the record stream, in its scope events, and inside the back-fill
+    of the scope event it is working through. Each is a (txn, seq) pair."""
+
+    records: tuple[int, int] = START
+    scope: tuple[int, int] = START
+    backfill: tuple[int, int] = START
 
 
-def decode_cursor(cursor: str) -> tuple[str, int, int]:
+def encode_cursor(epoch: str, position: Position) -> str:
+    numbers = "|".join(str(n) for pair in (position.records, position.scope, position.backfill)
+                       for n in pair)
+    return base64.urlsafe_b64encode(f"2|{epoch}|{numbers}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[str, Position]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        version, epoch, txn, seq = raw.split("|")
-        if version != "1":
+        version, epoch, *numbers = raw.split("|")
+        values = [int(n) for n in numbers]
+        if version == "1" and len(values) == 2:  # before scope events: walk them all again
+            return epoch, Position(records=(values[0], values[1]))
+        if version != "2" or len(values) != 6:
             raise ValueError(version)
-        return epoch, int(txn), int(seq)
+        return epoch, Position((values[0], values[1]), (values[2], values[3]),
+                               (values[4], values[5]))
     except (ValueError, UnicodeDecodeError):
         raise InvalidInput("invalid cursor") from None
 
 
 def pull(*, session: Session, caller: Caller, storage: Storage, cursor: str | None,
          limit: int) -> PullResponse:
-    """The next page of records in the caller's scope after ``cursor``."""
+    """The next page for ``caller`` after ``cursor``: first what its scope changes bring (the
+    records of a newly granted person, the removal of a revoked one), then new records."""
     epoch = current_epoch(session)
-    position, reset = START, False
+    position, reset = Position(), False
     if cursor:
-        cursor_epoch, txn, seq = decode_cursor(cursor)
+        cursor_epoch, decoded = decode_cursor(cursor)
         if cursor_epoch == epoch:
-            position = (txn, seq)
+            position = decoded
         else:
             reset = True
     role = caller.account.role
+    persons: set[str] = set()
     if role == "citizen":
-        persons = scopes.persons_of(session, caller)
+        persons = set(scopes.persons_of(session, caller))
         in_scope = or_(col(ServerRecord.id).in_(persons),
                        col(ServerRecord.person_id).in_(persons))
     elif role == "collaborator":
         in_scope = col(ServerRecord.area_code).in_(scopes.worked_areas(session, caller))
     else:
         raise Forbidden("this role does not sync persons' records")
-    connection: Connection = session.connection()
-    watermark = storage.commit_watermark(connection)
-    rows = session.exec(
-        select(ServerRecord)
-        .where(tuple_(ServerRecord.txn, ServerRecord.seq) > tuple_(*position))
-        .where(ServerRecord.txn < watermark)  # type: ignore[operator]
-        .where(in_scope)
-        .order_by(ServerRecord.txn, ServerRecord.seq)  # type: ignore[arg-type]
-        .limit(limit + 1)
-    ).all()
-    page, has_more = rows[:limit], len(rows) > limit
-    if page:
-        last = page[-1]
-        assert last.txn is not None and last.seq is not None
-        position = (last.txn, last.seq)
+    watermark = storage.commit_watermark(session.connection())
+    changes: list[ServerRecord] = []
+    removed: list[str] = []
+    has_more = False
+    while len(changes) < limit:
+        event = session.exec(
+            select(ScopeEvent).where(ScopeEvent.account_id == caller.account.id)
+            .where(tuple_(ScopeEvent.txn, ScopeEvent.seq) > tuple_(*position.scope))
+            .where(ScopeEvent.txn < watermark)  # type: ignore[operator]
+            .order_by(ScopeEvent.txn, ScopeEvent.seq).limit(1)  # type: ignore[arg-type]
+        ).first()
+        if event is None:
+            break
+        if event.action == "grant" and event.person_id in persons:
+            room = limit - len(changes)
+            rows = _page(session, after=position.backfill, upto=position.records,
+                         where=or_(col(ServerRecord.id) == event.person_id,
+                                   col(ServerRecord.person_id) == event.person_id), limit=room)
+            changes += rows[:room]
+            if len(rows) > room:
+                position = replace(position, backfill=_at(rows[room - 1]))
+                has_more = True
+                break
+        elif event.action == "revoke" and event.person_id not in persons:
+            removed.append(event.person_id)
+        assert event.txn is not None and event.seq is not None
+        position = replace(position, scope=(event.txn, event.seq), backfill=START)
+    else:
+        has_more = True
+    room = limit - len(changes)
+    if room > 0:
+        rows = _page(session, after=position.records, upto=(watermark, -1), where=in_scope,
+                     limit=room)
+        changes += rows[:room]
+        has_more = has_more or len(rows) > room
+        if rows[:room]:
+            position = replace(position, records=_at(rows[:room][-1]))
+    remaining = 0
+    if has_more:
+        remaining = session.exec(
+            select(func.count()).select_from(ServerRecord)
+            .where(tuple_(ServerRecord.txn, ServerRecord.seq) > tuple_(*position.records))
+            .where(ServerRecord.txn < watermark)  # type: ignore[operator]
+            .where(in_scope)).one()
     fields = set(RecordData.model_fields)
     # Built before the commit, which expires the loaded rows.
     response = PullResponse(
-        changes=[RecordData.model_validate(row.model_dump(include=fields)) for row in page],
-        next_cursor=encode_cursor(epoch, *position), has_more=has_more, reset=reset)
+        changes=[RecordData.model_validate(row.model_dump(include=fields)) for row in changes],
+        removed=removed, next_cursor=encode_cursor(epoch, position), has_more=has_more,
+        reset=reset, remaining=remaining)
     session.add(AuditEntry(account_id=caller.account.id, device_id=caller.device_id,
-                           action="pull", detail=f"{len(page)} records"))
+                           action="pull", detail=f"{len(changes)} records, {len(removed)} removed"))
     session.commit()
     return response
+
+
+def _page(session: Session, *, after: tuple[int, int], upto: tuple[int, int], where: Any,
+          limit: int) -> list[ServerRecord]:
+    """Up to ``limit + 1`` records with ``after < (txn, seq) <= upto`` matching ``where``."""
+    return list(session.exec(
+        select(ServerRecord)
+        .where(tuple_(ServerRecord.txn, ServerRecord.seq) > tuple_(*after))
+        .where(tuple_(ServerRecord.txn, ServerRecord.seq) <= tuple_(*upto))
+        .where(where)
+        .order_by(ServerRecord.txn, ServerRecord.seq)  # type: ignore[arg-type]
+        .limit(limit + 1)
+    ).all())
+
+
+def _at(row: ServerRecord) -> tuple[int, int]:
+    assert row.txn is not None and row.seq is not None
+    return row.txn, row.seq

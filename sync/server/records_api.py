@@ -12,7 +12,7 @@ from sync.records import Consent, EnteredBy, RecordData, RecordKind
 from sync.server import areas, scopes
 from sync.server.accounts import Caller
 from sync.server.errors import Forbidden, InvalidInput, NotFound
-from sync.server.models import Account, Area, AuditEntry, PersonLink, ServerRecord
+from sync.server.models import Account, Area, AuditEntry, PersonLink, ScopeEvent, ServerRecord
 from sync.validators import check_phone
 
 
@@ -157,6 +157,8 @@ def grant(*, session: Session, caller: Caller, person_id: str, grantee_phone: st
         person_id=person_id, account_id=grantee.id, relation="grantee")
     link.scope, link.revoked_at, link.consent_id, link.created_at = scope, None, consent_id, now
     session.add(link)
+    # The grantee's devices back-fill this person's earlier records on their next pull.
+    session.add(ScopeEvent(account_id=grantee.id, person_id=person_id, action="grant"))
     _audit(session, caller, "grant", person_id, f"{grantee.id} {scope}")
     session.commit()
     return GrantInfo(person_id=person_id, grantee_account_id=grantee.id,
@@ -173,5 +175,6 @@ def revoke(*, session: Session, caller: Caller, person_id: str, grantee_account_
         raise NotFound("no such grant")
     link.revoked_at = now or utc_now()
     session.add(link)
+    session.add(ScopeEvent(account_id=grantee_account_id, person_id=person_id, action="revoke"))
     _audit(session, caller, "revoke", person_id, grantee_account_id)
     session.commit()
