@@ -47,13 +47,15 @@ def wait_http(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -
 
 
 @contextmanager
-def running(args: list[str], *, url: str, env: dict[str, str], log: Path) -> Iterator[None]:
-    with log.open("wb") as out:
+def running(args: list[str], *, url: str, env: dict[str, str],
+            log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """The command running until the block ends (then stopped); yields its process."""
+    with log.open("ab") as out:
         process = subprocess.Popen(args, env={**os.environ, **env}, stdout=out,
                                    stderr=subprocess.STDOUT)
         try:
             wait_http(url, process)
-            yield
+            yield process
         finally:
             process.terminate()
             try:

@@ -17,7 +17,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any, Protocol
 
+import psycopg
 from sqlalchemy import Connection, Table, text
+from sqlalchemy.exc import IntegrityError
 
 SQLITE_NO_LIMIT = 2**62
 
@@ -77,11 +79,15 @@ class PostgresStorage:
         quoted = ", ".join(f'"{c}"' for c in columns)
         raw = connection.connection.driver_connection
         assert raw is not None
-        with raw.cursor() as cursor, \
-                cursor.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN') as copy:
-            for row in rows:
-                copy.write_row([json.dumps(row[c], ensure_ascii=False)
-                                if c in json_columns else row[c] for c in columns])
+        statement = f'COPY "{table.name}" ({quoted}) FROM STDIN'
+        try:
+            with raw.cursor() as cursor, cursor.copy(statement) as copy:
+                for row in rows:
+                    copy.write_row([json.dumps(row[c], ensure_ascii=False)
+                                    if c in json_columns else row[c] for c in columns])
+        except psycopg.IntegrityError as exc:
+            # Raised by the driver itself here; callers catch SQLAlchemy's type for any engine.
+            raise IntegrityError(statement, None, exc) from exc
 
     def commit_watermark(self, connection: Connection) -> int:
         value = connection.execute(
