@@ -43,21 +43,36 @@ class SyncRunner:
         self.failures = 0
         self.last_error: SyncError | None = None
         self.started = False
+        self.progress: syncing.Progress | None = None
         self._lock: asyncio.Lock | None = None
         self._listeners: list[weakref.WeakMethod[Callable[[], None]]] = []
+        self._progress_listeners: list[weakref.WeakMethod[Callable[[], None]]] = []
 
     def subscribe(self, listener: Callable[[], None]) -> None:
         """Call ``listener`` (a bound method, held weakly) after every round."""
         self._listeners.append(weakref.WeakMethod(listener))
 
-    def _notify(self) -> None:
+    def subscribe_progress(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` (held weakly) each time a round moves on (``self.progress``)."""
+        self._progress_listeners.append(weakref.WeakMethod(listener))
+
+    @staticmethod
+    def _call(listeners: list[weakref.WeakMethod[Callable[[], None]]]
+              ) -> list[weakref.WeakMethod[Callable[[], None]]]:
         alive = []
-        for ref in self._listeners:
+        for ref in listeners:
             listener = ref()
             if listener is not None:
                 listener()
                 alive.append(ref)
-        self._listeners = alive
+        return alive
+
+    def _notify(self) -> None:
+        self._listeners = self._call(self._listeners)
+
+    def _moved(self, progress: syncing.Progress) -> None:
+        self.progress = progress
+        self._progress_listeners = self._call(self._progress_listeners)
 
     async def run_once(self) -> syncing.RoundResult:
         """One round; a second caller waits for the running one instead of racing it."""
@@ -65,7 +80,8 @@ class SyncRunner:
             self._lock = asyncio.Lock()
         async with self._lock:
             try:
-                result = await syncing.sync_once(self.engine, http=self.http)
+                result = await syncing.sync_once(self.engine, http=self.http,
+                                                 progress=self._moved)
             except SyncError as exc:
                 self.failures += 1
                 self.last_error = exc
@@ -74,6 +90,7 @@ class SyncRunner:
                 self.failures, self.last_error = 0, None
                 return result
             finally:
+                self.progress = None
                 self._notify()
 
     def next_delay(self) -> float:

@@ -45,7 +45,28 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "never": ("chưa có", "never"),
     "new_declaration": ("Khai báo thêm", "New declaration"),
     "language": ("English", "Tiếng Việt"),
+    "sync_sending": ("Đang gửi", "Sending"),
+    "sync_receiving": ("Đang nhận", "Receiving"),
+    "records_word": ("bản ghi", "records"),
+    "conflict_title": ("Hai máy đã sửa khác nhau — hãy chọn giá trị đúng",
+                       "Changed differently on two devices — choose the right value"),
+    "choose": ("Chọn", "Choose"),
+    "conflicts_count": ("Chỗ cần chọn", "Values to choose"),
+    "quarantined_count": ("Thay đổi giữ lại chờ xem xét (đã bị thu hồi quyền)",
+                          "Changes kept for review (access was withdrawn)"),
+    "empty_value": ("(để trống)", "(blank)"),
+    "phone": ("Số điện thoại", "Phone number"),
+    "address": ("Địa chỉ", "Address"),
+    "occupation": ("Nghề nghiệp", "Occupation"),
+    "ethnicity": ("Dân tộc", "Ethnicity"),
+    "cccd": ("Số CCCD", "Citizen ID"),
+    "bhyt": ("Số BHYT", "Health insurance number"),
 }
+
+
+def field_label(name: str, lang: Lang = "vi") -> str:
+    """A record field's name for people; the field's own name where none is catalogued."""
+    return t(name, lang) if name in CATALOGUE else name
 
 
 def t(key: str, lang: Lang = "vi") -> str:

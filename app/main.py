@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+from functools import partial
 from typing import Any
 
 import flet as ft
@@ -11,6 +13,7 @@ from app.config import ASSETS_DIR, AppConfig
 from app.services import Services
 from app.state import AppState
 from app.views.root import Root
+from sync.errors import SyncError
 
 
 def make_main(services: Services):  # type: ignore[no-untyped-def]
@@ -26,12 +29,20 @@ def make_main(services: Services):  # type: ignore[no-untyped-def]
         state = AppState(services=services)
         state.load()
         page.render(lambda: Root(state))
+        page.data = ft.Connectivity(on_change=partial(_connectivity_changed, services))
         if not services.sync.started:
             # One scheduled sync loop per device, started with its first screen.
             services.sync.started = True
             page.run_task(services.sync.run_forever)
 
     return main
+
+
+async def _connectivity_changed(services: Services, event: ft.ConnectivityChangeEvent) -> None:
+    """Back online: sync at once rather than at the next scheduled round."""
+    if any(kind != ft.ConnectivityType.NONE for kind in event.connectivity):
+        with contextlib.suppress(SyncError):  # shown by the screens, like any failed round
+            await services.sync.run_once()
 
 
 def web_app(services: Services) -> Any:

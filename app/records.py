@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlmodel import Session
 
@@ -15,6 +16,7 @@ from sync.records import (
     Administrative,
     Declaration,
     EnteredBy,
+    FieldConflict,
     PersonProfile,
     RecordData,
     RecordKind,
@@ -97,6 +99,8 @@ class PersonSummary:
     blood_pressure: str | None
     synced: bool
     rejected_reason: str | None
+    # Fields of the profile changed differently on two devices: (field, candidate values).
+    conflicts: tuple[tuple[str, tuple[Any, ...]], ...] = ()
 
 
 def people(*, session: Session) -> list[PersonSummary]:
@@ -120,5 +124,7 @@ def people(*, session: Session) -> list[PersonSummary]:
                             if vitals and vitals.systolic else None),
             synced=all(r.sync_state == "synced" for r in rows),
             rejected_reason=reasons[0] if reasons else None,
+            conflicts=tuple((c.field, tuple(v.value for v in c.values))
+                            for c in (FieldConflict.model_validate(d) for d in person.conflicts)),
         ))
     return summaries

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Literal
+from typing import Any, Literal
 
 import flet as ft
 from sqlmodel import Session
@@ -47,12 +47,14 @@ class AppState:
     sync_busy: bool = False
     sync_error: str | None = None
     sync_status: syncing.SyncStatus | None = None
+    sync_progress: syncing.Progress | None = None
 
     # --- start-up --------------------------------------------------------------------------
 
     def load(self) -> None:
         """Restore what the device holds: campaign, draft, people, sync status."""
         self.services.sync.subscribe(self.sync_finished)
+        self.services.sync.subscribe_progress(self.sync_moved)
         with Session(self.services.engine) as session:
             self.campaign = campaigns.current(session=session)
             self.form = Typed({k: str(v) for k, v in
@@ -148,8 +150,22 @@ class AppState:
         finally:
             self.sync_busy = False
 
+    def sync_moved(self) -> None:
+        """During a round: how far it has got, for the progress bar."""
+        self.sync_progress = self.services.sync.progress
+
+    async def resolve_conflict(self, person_id: str, field_name: str, value: Any) -> None:
+        """A person chose one of the values two devices gave a field; sent with the next sync."""
+        with Session(self.services.engine) as session:
+            device_id, _ = syncing.device_identity(session)
+            store.resolve_conflict(session, person_id, field_name, value, device_id=device_id)
+            session.commit()
+            self._refresh(session)
+        await self.sync_now()
+
     def sync_finished(self) -> None:
         """After any round (on demand or scheduled): show the outcome and what is left."""
+        self.sync_progress = None
         error = self.services.sync.last_error
         self.sync_error = error.message(self.lang) if error else None
         with Session(self.services.engine) as session:
