@@ -3,10 +3,10 @@
 from datetime import date
 
 import pytest
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from app import records, store
-from sync.protocol import MutationResult, PushResponse
+from sync.protocol import MutationResult, PullResponse, PushResponse
 from sync.records import Administrative, Declaration, RecordData, RecordKind
 
 TODAY = date(2026, 11, 23)
@@ -114,3 +114,71 @@ def test_form_errors_are_reported_per_field_in_both_languages():
         {"full_name": "An", "birth_date": "1950", "sex": "male", "blood_pressure": "120/80"},
         today=TODAY)
     assert declaration.vital_signs is not None and declaration.vital_signs.systolic == 120
+
+
+def _settle_all(engine) -> None:
+    with Session(engine) as session:
+        while (claimed := store.claim_batch(session, 100)) is not None:
+            batch_id, mutations = claimed
+            store.settle_batch(session, PushResponse(batch_id=batch_id, results=[
+                MutationResult(mutation_id=m.mutation_id, record_id=m.record.id,
+                               status="applied", version=1) for m in mutations]))
+
+
+def _server_version(engine, person_id: str, version: int, **changes) -> RecordData:
+    with Session(engine) as session:
+        row = session.get(store.LocalRecord, person_id)
+        return RecordData.model_validate(
+            {name: getattr(row, name) for name in RecordData.model_fields}
+            | {"version": version, "payload": {**row.payload, **changes}, "conflicts": []})
+
+
+def test_a_pulled_version_takes_queued_edits_on_top(device_engine):
+    person_id, _ = _declare(device_engine)
+    _settle_all(device_engine)
+    with Session(device_engine) as session:
+        store.update_document(session, person_id, {"address": "9 Pasteur"}, device_id="dev-1")
+        session.commit()
+    # Another device's edit arrives while this one's is still queued.
+    newer = _server_version(device_engine, person_id, 2, phone="0907654321", address=None)
+    with Session(device_engine) as session:
+        store.apply_pulled(session, PullResponse(changes=[newer], next_cursor="c1",
+                                                 has_more=False))
+        row = session.get(store.LocalRecord, person_id)
+        assert (row.version, row.payload["phone"], row.payload["address"]) == \
+            (2, "0907654321", "9 Pasteur")
+        assert row.sync_state == "pending"
+        [entry] = store.outbox(session, "pending")
+        assert entry.record_id == person_id  # still queued, against base version 1
+
+
+def test_removed_persons_lose_their_records_except_what_is_still_queued(device_engine):
+    kept_id, _ = _declare(device_engine, "Người ở lại")
+    gone_id, gone_declaration = _declare(device_engine, "Người được chia sẻ")
+    _settle_all(device_engine)
+    with Session(device_engine) as session:
+        store.update_document(session, gone_id, {"address": "Hẻm 5"}, device_id="dev-1")
+        session.commit()
+        store.apply_pulled(session, PullResponse(changes=[], removed=[gone_id],
+                                                 next_cursor="c2", has_more=False))
+        held = {r.id for r in session.exec(select(store.LocalRecord)).all()}
+    # The declaration goes; the profile with an edit still queued waits for the server's answer.
+    assert gone_declaration not in held and gone_id in held and kept_id in held
+
+
+def test_a_device_database_from_the_previous_version_is_migrated_in_place(tmp_path):
+    from app.db import open_engine
+
+    path = tmp_path / "old.db"
+    engine = open_engine(path)
+    person_id, _ = _declare(engine)
+    with engine.begin() as connection:  # back to the first schema, as shipped
+        connection.exec_driver_sql("ALTER TABLE records DROP COLUMN conflicts")
+        connection.exec_driver_sql("PRAGMA user_version = 1")
+    engine.dispose()
+    engine = open_engine(path)
+    with Session(engine) as session:
+        row = session.get(store.LocalRecord, person_id)
+        assert row is not None and row.conflicts == []
+        assert session.connection().exec_driver_sql("PRAGMA user_version").scalar_one() == 2
+    engine.dispose()
