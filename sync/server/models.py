@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Column, MetaData, UniqueConstraint, text
+from sqlalchemy import BigInteger, Column, Index, MetaData, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from sync.ids import utc_now
@@ -71,7 +71,11 @@ class ServerRecord(RecordBase, table=True):
     """Every version of every record. ``seq`` orders them for pulls."""
 
     __tablename__ = "record_versions"
-    __table_args__ = (UniqueConstraint("id", "version", name="uq_record_version"),)
+    __table_args__ = (
+        UniqueConstraint("id", "version", name="uq_record_version"),
+        # A collaborator's pull: one area's records in (txn, seq) order, without a scan.
+        Index("ix_record_versions_area_position", "area_code", "txn", "seq"),
+    )
 
     seq: int | None = Field(default=None, primary_key=True)
     # The writing transaction's id on PostgreSQL (0 on SQLite), set by the database: pulls
