@@ -10,7 +10,7 @@ import json
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Table, or_
+from sqlalchemy import Table, insert, or_
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from sync.ids import new_id, utc_now
@@ -252,6 +252,8 @@ def apply_pulled(session: Session, response: PullResponse) -> int:
     held = {row.id: row for row in session.exec(
         select(LocalRecord).where(col(LocalRecord.id).in_(ids))).all()} if ids else {}
     changed = 0
+    # Records new to this device (most of a first pull) go in with one executemany.
+    fresh: dict[str, dict[str, Any]] = {}
     for record in response.changes:
         row = held.get(record.id)
         if row is not None and row.version > record.version:
@@ -262,17 +264,20 @@ def apply_pulled(session: Session, response: PullResponse) -> int:
                 changed += 1
             continue
         if row is None:
-            row = LocalRecord.model_validate(record.model_dump())
-            held[record.id] = row
-        elif (row.version == record.version and row.payload == record.payload
-              and row.deleted == record.deleted and row.conflicts == record.conflicts):
+            if record.id not in fresh or fresh[record.id]["version"] < record.version:
+                changed += record.id not in fresh
+                fresh[record.id] = record.model_dump() | {"sync_state": "synced"}
             continue
-        else:
-            for key, value in record.model_dump().items():
-                setattr(row, key, value)
+        if (row.version == record.version and row.payload == record.payload
+                and row.deleted == record.deleted and row.conflicts == record.conflicts):
+            continue
+        for key, value in record.model_dump().items():
+            setattr(row, key, value)
         row.sync_state = "synced"
         session.add(row)
         changed += 1
+    if fresh:
+        session.execute(insert(LocalRecord.__table__), list(fresh.values()))  # type: ignore[attr-defined]
     set_setting(session, PULL_CURSOR, response.next_cursor)
     session.commit()
     return changed

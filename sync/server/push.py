@@ -32,16 +32,20 @@ ATTEMPTS = 3
 RECORDS: Table = ServerRecord.__table__  # type: ignore[attr-defined]
 
 
-def apply_push(*, session: Session, caller: Caller, storage: Storage,
-               request: PushRequest) -> PushResponse:
+def apply_push(*, session: Session, caller: Caller, storage: Storage, request: PushRequest,
+               body_hash: str | None = None) -> PushResponse:
     """Apply a batch and store its result; a replay returns that result, a different body
-    under a known ``batch_id`` is a conflict. Concurrent writers of the same record retry."""
+    under a known ``batch_id`` is a conflict. Concurrent writers of the same record retry.
+
+    ``body_hash`` identifies the body (the route passes a digest of the bytes received);
+    by default it is computed from ``request``."""
+    body_hash = body_hash or request.body_hash()
     if request.device_id != caller.device_id:
         raise DomainError("batch device_id does not match the signed-in device")
     for attempt in range(ATTEMPTS):
         try:
             with storage.writer():
-                return _apply(session, caller, storage, request)
+                return _apply(session, caller, storage, request, body_hash)
         except IntegrityError:
             # Another transaction wrote the same record version or batch id first (PostgreSQL):
             # start again from what it committed.
@@ -51,9 +55,8 @@ def apply_push(*, session: Session, caller: Caller, storage: Storage,
     raise AssertionError("unreachable")
 
 
-def _apply(session: Session, caller: Caller, storage: Storage,
-           request: PushRequest) -> PushResponse:
-    body_hash = request.body_hash()
+def _apply(session: Session, caller: Caller, storage: Storage, request: PushRequest,
+           body_hash: str) -> PushResponse:
     stored = session.get(SyncBatch, request.batch_id)
     if stored is not None:
         if stored.device_id != caller.device_id or stored.body_hash != body_hash:
