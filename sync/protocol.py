@@ -11,9 +11,9 @@ import hashlib
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ModelWrapValidatorHandler, model_validator
 
-from sync.records import RecordData, reject_nul
+from sync.records import RecordData, checked_for_nul
 
 PROTOCOL_VERSION = 1
 SCHEMA_VERSION = 1
@@ -25,10 +25,10 @@ class Message(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    @model_validator(mode="before")
+    @model_validator(mode="wrap")
     @classmethod
-    def _no_nul(cls, data: Any) -> Any:
-        return reject_nul(data)
+    def _no_nul(cls, data: Any, handler: ModelWrapValidatorHandler[Any]) -> Any:
+        return checked_for_nul(data, handler)
 
 
 class RegisterRequest(Message):

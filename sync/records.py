@@ -10,11 +10,19 @@ payload). Storage and sync stay kind-agnostic; each kind's payload is a typed mo
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextvars import ContextVar
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    ModelWrapValidatorHandler,
+    field_validator,
+    model_validator,
+)
 from sqlalchemy import JSON, String
 from sqlmodel import Field, SQLModel
 
@@ -62,6 +70,22 @@ def reject_nul(data: Any) -> Any:
     return data
 
 
+_NUL_CHECKED: ContextVar[bool] = ContextVar("nul_checked", default=False)
+
+
+def checked_for_nul(data: Any, handler: Callable[[Any], Any]) -> Any:
+    """Validate ``data`` with ``handler`` after refusing NULs in it — once per top-level
+    model: the models nested inside it are covered by that one check."""
+    if _NUL_CHECKED.get():
+        return handler(data)
+    reject_nul(data)
+    token = _NUL_CHECKED.set(True)
+    try:
+        return handler(data)
+    finally:
+        _NUL_CHECKED.reset(token)
+
+
 def _walk_for_nul(data: Any) -> None:
     if isinstance(data, str):
         if "\x00" in data:
@@ -80,10 +104,10 @@ class Payload(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    @model_validator(mode="before")
+    @model_validator(mode="wrap")
     @classmethod
-    def _no_nul(cls, data: Any) -> Any:
-        return reject_nul(data)
+    def _no_nul(cls, data: Any, handler: ModelWrapValidatorHandler[Any]) -> Any:
+        return checked_for_nul(data, handler)
 
 
 # --- administrative information (shared by the person profile and the declaration) -----------

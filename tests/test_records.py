@@ -109,3 +109,19 @@ def test_nul_characters_are_refused_everywhere():
         parse_payload("household", {"address": "1 Lê Lợi", "area_code": "a\x00"})
     with pytest.raises(ValidationError):
         LoginRequest(phone="0903123456", password="x\x00y", device_id="d" * 10)
+    # Deep inside a batch (checked once at the top, for speed) and in JSON input.
+    import json
+
+    from sync.protocol import PushRequest
+    admin = {"full_name": "Bà\x00Tư", "birth_date": "1950", "sex": "female"}
+    body = {"device_id": "d" * 10, "batch_id": "b", "mutations": [{
+        "mutation_id": "m", "op": "create", "record": {
+            "kind": "declaration", "person_id": "p", "device_id": "d" * 10,
+            "payload": {"declared_on": "2026-11-23", "administrative": admin}}}]}
+    with pytest.raises(ValidationError, match="NUL"):
+        PushRequest.model_validate(body)
+    with pytest.raises(ValidationError, match="NUL"):
+        PushRequest.model_validate_json(json.dumps(body))
+    admin["full_name"] = "Bà Tư"
+    assert PushRequest.model_validate_json(json.dumps(body)).mutations[0].record.payload[
+        "administrative"]["full_name"] == "Bà Tư"
