@@ -162,6 +162,8 @@ async def test_a_grant_back_fills_and_a_revocation_removes_and_quarantines(
             (mother, "access_revoked", relative.account_id)
         assert "Hẻm 5, Bến Thành" in kept.mutation_json
     engine.dispose()
+    listed = live_server.admin("quarantine", "list")
+    assert mother in listed and "access_revoked" in listed and "Hẻm 5" not in listed
     # A second grant brings everything back.
     again = httpx.post(f"{url}/v1/persons/{mother}/grants", headers=auth, json={
         "grantee_phone": "0903200002", "scope": "read", "agreed": True,

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from sync.ids import utc_now
 from sync.qrcodes import CampaignClaims, encode_campaign
@@ -16,7 +16,7 @@ from sync.server import accounts, areas, audit, crud, keys, pull
 from sync.server.config import Settings
 from sync.server.db import UnmanagedDatabase, make_engine, migrate
 from sync.server.errors import DomainError, NotFound
-from sync.server.models import Area, Campaign
+from sync.server.models import Area, AuditEntry, Campaign, Quarantine
 
 app = typer.Typer(help="HSSK central server and its administration.", no_args_is_help=True)
 keys_app = typer.Typer(help="Issuer signing keys.", no_args_is_help=True)
@@ -29,6 +29,9 @@ users_app = typer.Typer(help="Accounts.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 audit_app = typer.Typer(help="The audit log of health-data access.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
+quarantine_app = typer.Typer(help="Changes pushed after access was withdrawn, kept for review.",
+                             no_args_is_help=True)
+app.add_typer(quarantine_app, name="quarantine")
 
 DataDir = Annotated[Path | None,
                     typer.Option(help="Data directory (default $HSSK_DATA_DIR or ./data).")]
@@ -252,6 +255,24 @@ def users_disable(phone: str, data_dir: DataDir = None) -> None:
         except DomainError as exc:
             raise _fail(str(exc)) from None
     typer.echo(f"disabled {phone}")
+
+
+@quarantine_app.command("list")
+def quarantine_list(data_dir: DataDir = None) -> None:
+    """Changes kept aside (never applied): when, by which account and device, which record.
+
+    The changes themselves are health data and stay in the database; this lists only where
+    they are, and reading the list is audited."""
+    _, session = _session(data_dir)
+    with session:
+        rows = session.exec(select(Quarantine).order_by(col(Quarantine.id))).all()
+        session.add(AuditEntry(action="quarantine_list", detail=f"{len(rows)} entries"))
+        session.commit()
+        typer.echo(f"{'received (UTC)':<20} {'account':<36} {'record':<36} reason")
+        for row in rows:
+            typer.echo(f"{row.received_at:%Y-%m-%d %H:%M:%S} {row.account_id:<36} "
+                       f"{row.record_id:<36} {row.reason}")
+        typer.echo(f"{len(rows)} kept for review")
 
 
 @audit_app.command("export")
