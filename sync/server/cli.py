@@ -202,6 +202,38 @@ def campaign_qr(campaign_id: str,
     typer.echo(text)
 
 
+@app.command()
+def sheet(campaign_id: str,
+          output: Annotated[Path, typer.Option("-o", "--output",
+                                               help="FILE.pdf or FILE.png to write.")],
+          paper: Annotated[str, typer.Option(help="A4 or A5.")] = "A4",
+          dpi: Annotated[int, typer.Option(help="Resolution of a PNG.")] = 150,
+          data_dir: DataDir = None) -> None:
+    """Write a campaign's printable instruction sheet (QR, ward, steps, hotline, short code)."""
+    from sync.server import sheets
+
+    if paper not in sheets.PAPER_MM:
+        raise _fail("--paper must be A4 or A5")
+    if output.suffix.lower() not in (".pdf", ".png"):
+        raise _fail("the output file must end in .pdf or .png")
+    if not 72 <= dpi <= 600:
+        raise _fail("--dpi must be between 72 and 600")
+    settings, session = _session(data_dir)
+    with session:
+        try:
+            text = campaign_code(session, settings, campaign_id)
+        except (DomainError, keys.NoSigningKey) as exc:
+            raise _fail(str(exc)) from None
+        campaign = session.get(Campaign, campaign_id)
+        area = session.get(Area, campaign.area_code) if campaign else None
+        assert campaign is not None and area is not None
+        content = sheets.SheetText(code=text, ward=area.name, hotline=campaign.hotline,
+                                   short_code=sheets.short_code(campaign.id),
+                                   valid_until=campaign.expires_at)
+    sheets.write(content, output, paper, dpi)  # type: ignore[arg-type]
+    typer.echo(f"{paper} sheet for {area.name} written to {output}")
+
+
 def write_qr_png(text: str, path: Path) -> None:
     """Render QR text to a PNG (alphanumeric mode suits Base45)."""
     import qrcode
