@@ -9,15 +9,22 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlmodel import Session
 
 from app import store
+from sync.errors import QrOtherServer
 from sync.qrcodes import CampaignClaims, read_campaign
 
 CAMPAIGN_KEY = "campaign"
 
 
-def read_code(text: str, trusted: Mapping[str, Ed25519PublicKey], *,
-              now: datetime) -> CampaignClaims:
-    """Verify a pasted or scanned campaign code offline; raises the specific ``QrError``."""
-    return read_campaign(text, trusted, now=now)
+def read_code(text: str, trusted: Mapping[str, Ed25519PublicKey], *, now: datetime,
+              joined: CampaignClaims | None = None) -> CampaignClaims:
+    """Verify a pasted or scanned campaign code offline; raises the specific ``QrError``.
+
+    A device that already syncs with a server refuses a genuine code for another one: its
+    records and outbox belong to the first, and moving them is not a scan's business."""
+    claims = read_campaign(text, trusted, now=now)
+    if joined is not None and claims.url != joined.url:
+        raise QrOtherServer(claims.url)
+    return claims
 
 
 def join(*, session: Session, claims: CampaignClaims) -> None:

@@ -99,7 +99,7 @@ class AppState:
     def _accept_code(self, text: str) -> None:
         try:
             claims = campaigns.read_code(text, self.services.trusted_keys,
-                                         now=self.services.now())
+                                         now=self.services.now(), joined=self.campaign)
         except HsskError as exc:
             self.code_error = exc.message(self.lang)
             return

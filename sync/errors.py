@@ -9,7 +9,8 @@
     │   ├── QrBadSignature    signature does not match (tampered or re-signed)
     │   ├── QrExpired         past its expiry date
     │   ├── QrNotYetValid     issued in the future
-    │   └── QrWrongType       a valid code, but not the kind expected here
+    │   ├── QrWrongType       a valid code, but not the kind expected here
+    │   └── QrOtherServer     a valid code for another server than this device's
     ├── ImageUnreadable       not an image, truncated, or too large to decode safely
     ├── NoCodeInImage         an image with no QR code we could read
     └── SyncError             a sync round did not complete; the outbox is kept
@@ -141,6 +142,20 @@ class QrWrongType(QrError):
         super().__init__(
             f"Đây là mã loại “{got}”, không phải mã “{expected}” cần dùng ở đây.",
             f"This is a “{got}” code, not the “{expected}” code needed here.",
+        )
+
+
+class QrOtherServer(QrError):
+    """A genuine code, but for another server than the one this device already uses."""
+
+    code = "qr_other_server"
+
+    def __init__(self, server: str) -> None:
+        super().__init__(
+            f"Mã QR này thuộc máy chủ khác ({server}), không phải máy chủ máy này đang dùng. "
+            "Hãy hỏi đường dây nóng của phường.",
+            f"This QR code belongs to another server ({server}) than the one this device uses. "
+            "Please call your ward's hotline.",
         )
 
 

@@ -48,6 +48,13 @@ CLOCK_SKEW_SECONDS = 300
 CodeType = Literal["campaign", "invite", "handover"]
 
 
+def http_url(value: str) -> str:
+    """A server address must be http(s); its trailing slash is dropped."""
+    if not value.startswith(("https://", "http://")):
+        raise ValueError("server url must be http(s)")
+    return value.rstrip("/")
+
+
 class CampaignClaims(BaseModel):
     """What a ward's instruction sheet says: where to sync and how to remind. No personal data."""
 
@@ -67,9 +74,37 @@ class CampaignClaims(BaseModel):
     @field_validator("url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        if not value.startswith(("https://", "http://")):
-            raise ValueError("server url must be http(s)")
-        return value.rstrip("/")
+        return http_url(value)
+
+    @property
+    def expires_at(self) -> datetime:
+        return datetime.fromtimestamp(self.exp, UTC)
+
+
+# An invite or handover is shown on a screen and scanned at once: it lives minutes, not months.
+MAX_TOKEN_CODE_SECONDS = 24 * 3600
+
+
+class TokenClaims(BaseModel):
+    """A one-time, short-lived token for the server to redeem, and where to redeem it.
+
+    ``invite``: a person lets a relative manage their record; ``handover``: a collaborator hands
+    a resident's record to the resident's own phone. The token is the only secret, it is
+    single-use, and the server keeps only its hash; no personal data travels in the code.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    typ: Literal["invite", "handover"]
+    tok: str = Field(min_length=22, max_length=64)
+    url: str = Field(min_length=1, max_length=200)
+    iat: int
+    exp: int
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        return http_url(value)
 
     @property
     def expires_at(self) -> datetime:
@@ -233,6 +268,24 @@ def read_campaign(text: str, trusted: Mapping[str, Ed25519PublicKey], *,
         return CampaignClaims.model_validate(verified.claims)
     except ValidationError:
         raise QrMalformed("campaign fields") from None
+
+
+def encode_token(claims: TokenClaims, private_key: Ed25519PrivateKey) -> str:
+    """Sign an invite or handover code."""
+    return encode_code(claims.model_dump(), private_key)
+
+
+def read_token(text: str, trusted: Mapping[str, Ed25519PublicKey], *, now: datetime,
+               expect: Literal["invite", "handover"]) -> TokenClaims:
+    """Verify an invite or handover code and return its claims."""
+    verified = verify_code(text, trusted, now=now, expect=expect)
+    try:
+        claims = TokenClaims.model_validate(verified.claims)
+    except ValidationError:
+        raise QrMalformed(f"{expect} fields") from None
+    if claims.exp - claims.iat > MAX_TOKEN_CODE_SECONDS:
+        raise QrMalformed(f"{expect} lifetime")
+    return claims
 
 
 def _day(timestamp: int) -> str:

@@ -1,6 +1,7 @@
 """The HS1 signed QR format: round trip, and one specific error per kind of failure."""
 
 import contextlib
+import secrets
 import zlib
 from datetime import UTC, datetime, timedelta
 
@@ -15,10 +16,13 @@ from sync.base45 import b45decode, b45encode
 from sync.qrcodes import (
     PREFIX,
     CampaignClaims,
+    TokenClaims,
     encode_campaign,
     encode_code,
+    encode_token,
     key_id,
     read_campaign,
+    read_token,
     verify_code,
 )
 
@@ -132,3 +136,42 @@ def test_any_text_raises_only_our_errors(text):
     for candidate in (text, PREFIX + text):
         with contextlib.suppress(errors.QrError):
             verify_code(candidate, TRUSTED, now=NOW)
+
+
+def _token(typ: str = "invite", **changes) -> TokenClaims:
+    base = {"typ": typ, "tok": secrets.token_urlsafe(24), "url": "https://hssk.example.vn",
+            "iat": int(NOW.timestamp()) - 60, "exp": int(NOW.timestamp()) + 600}
+    return TokenClaims(**(base | changes))
+
+
+@pytest.mark.parametrize("typ", ["invite", "handover"])
+def test_invite_and_handover_codes_round_trip_and_are_told_apart(typ):
+    token = _token(typ)
+    code = encode_token(token, KEY)
+    assert read_token(code, TRUSTED, now=NOW, expect=typ) == token
+    other = "handover" if typ == "invite" else "invite"
+    with pytest.raises(errors.QrWrongType):
+        read_token(code, TRUSTED, now=NOW, expect=other)
+    with pytest.raises(errors.QrWrongType):
+        read_campaign(code, TRUSTED, now=NOW)
+    with pytest.raises(errors.QrExpired):
+        read_token(code, TRUSTED, now=NOW + timedelta(minutes=11), expect=typ)
+
+
+def test_a_long_lived_invite_is_refused():
+    code = encode_token(_token(exp=int(NOW.timestamp()) + 30 * 86400), KEY)
+    with pytest.raises(errors.QrMalformed):
+        read_token(code, TRUSTED, now=NOW, expect="invite")
+
+
+def test_a_genuine_code_for_another_server_is_refused_once_a_device_has_joined():
+    from app import campaigns
+
+    joined = claims()
+    ours = encode_campaign(claims(cid="c-2"), KEY)
+    assert campaigns.read_code(ours, TRUSTED, now=NOW, joined=joined).cid == "c-2"
+    elsewhere = encode_campaign(claims(url="https://other-city.example.vn"), KEY)
+    with pytest.raises(errors.QrOtherServer) as info:
+        campaigns.read_code(elsewhere, TRUSTED, now=NOW, joined=joined)
+    assert "máy chủ khác" in info.value.message("vi")
+    assert campaigns.read_code(elsewhere, TRUSTED, now=NOW).url.endswith("other-city.example.vn")

@@ -74,3 +74,36 @@ def test_a_decompression_bomb_is_refused_before_decoding(side):
 def test_any_bytes_raise_only_our_errors(data):
     with contextlib.suppress(ImageUnreadable, NoCodeInImage):
         decode_qr_image(data)
+
+
+def _jpeg(image: Image.Image, quality: int = 80) -> bytes:
+    out = io.BytesIO()
+    image.convert("RGB").save(out, format="JPEG", quality=quality)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("encode", [_png, _jpeg])
+def test_a_truncated_photo_is_unreadable_or_codeless_never_a_crash(encode):
+    whole = encode(_qr().resize((600, 600)))
+    for cut in (len(whole) // 3, len(whole) // 2, len(whole) - 10):
+        with contextlib.suppress(ImageUnreadable, NoCodeInImage):
+            decode_qr_image(whole[:cut])
+
+
+@settings(max_examples=40, deadline=None)
+@given(width=st.integers(1, 900), height=st.integers(1, 900),
+       mode=st.sampled_from(["1", "L", "P", "RGB", "RGBA", "I;16", "CMYK"]),
+       seed=st.integers(0, 2**32 - 1),
+       fmt=st.sampled_from(["PNG", "JPEG", "BMP", "GIF", "TIFF", "WEBP"]))
+def test_any_real_image_raises_only_our_errors(width, height, mode, seed, fmt):
+    import random
+
+    rng = random.Random(seed)
+    image = Image.frombytes("L", (width, height), rng.randbytes(width * height)).convert(mode)
+    out = io.BytesIO()
+    try:
+        image.save(out, format=fmt)
+    except (OSError, ValueError, KeyError):
+        return  # a mode this format cannot hold: nothing to decode
+    with contextlib.suppress(ImageUnreadable, NoCodeInImage):
+        assert isinstance(decode_qr_image(out.getvalue()), list)
