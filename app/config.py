@@ -34,6 +34,9 @@ def default_key_dirs() -> tuple[Path, ...]:
 class AppConfig:
     data_dir: Path = field(default_factory=default_data_dir)
     key_dirs: tuple[Path, ...] = field(default_factory=default_key_dirs)
+    # The city's server, for typed short codes before any campaign is joined (a device build
+    # sets it; `make run` points it at the local server).
+    server_url: str | None = field(default_factory=lambda: os.environ.get("HSSK_SERVER_URL"))
 
     @property
     def database_path(self) -> Path:

@@ -8,8 +8,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "app_title": ("Hồ sơ sức khỏe", "Health record"),
     "welcome": ("Chào mừng bạn đến với Hồ sơ sức khỏe điện tử",
                 "Welcome to your electronic health record"),
-    "scan_intro": ("Quét hoặc dán mã QR trên tờ hướng dẫn của phường để bắt đầu.",
-                   "Scan or paste the QR code on your ward's instruction sheet to begin."),
+    "scan_intro": ("Quét hoặc dán mã QR trên tờ hướng dẫn của phường để bắt đầu. Không quét "
+                   "được? Nhập mã ngắn in dưới mã QR (ví dụ AB12-CD34-EF56).",
+                   "Scan or paste the QR code on your ward's instruction sheet to begin. Cannot "
+                   "scan? Type the short code printed under it (e.g. AB12-CD34-EF56)."),
     "code_label": ("Mã QR (dán vào đây)", "QR code (paste here)"),
     "check_code": ("Kiểm tra mã", "Check code"),
     "pick_image": ("Chọn ảnh mã QR", "Choose a QR image"),

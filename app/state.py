@@ -83,8 +83,17 @@ class AppState:
         self.code_input.values["code"] = text
 
     async def check_code(self) -> None:
-        """Verify the pasted text offline and, if genuine, join its campaign."""
-        self._accept_code(self.code_input.get("code"))
+        """Verify the pasted text offline and, if genuine, join its campaign. A short code
+        typed from the sheet is first exchanged for the signed code (needs a connection)."""
+        text = self.code_input.get("code").strip()
+        if campaigns.looks_like_short_code(text):
+            server = self.campaign.url if self.campaign else self.services.config.server_url
+            try:
+                text = await campaigns.fetch_by_short_code(text, server)
+            except HsskError as exc:
+                self.code_error = exc.message(self.lang)
+                return
+        self._accept_code(text)
 
     async def accept_image(self, data: bytes) -> None:
         """Decode a picked image (off the event loop) and check the first code found."""

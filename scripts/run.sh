@@ -25,6 +25,7 @@ trap stop INT TERM EXIT
 pids+=($!)
 # The app is a separate "device": its own data directory, trusting the demo server's key.
 HSSK_APP_DATA_DIR="$DATA_DIR/app" HSSK_TRUSTED_KEYS="$DATA_DIR/keys" \
+  HSSK_SERVER_URL="http://127.0.0.1:$SERVER_PORT" \
   "$BIN/hssk" --web --host 127.0.0.1 --port "$APP_PORT" >/dev/null &
 pids+=($!)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import TypeVar
+from urllib.parse import quote
 
 import httpx
 from pydantic import BaseModel, ValidationError
@@ -13,8 +14,10 @@ from sync.errors import (
     NotRegistered,
     ServerRejected,
     ServerUnreachable,
+    UnknownShortCode,
 )
 from sync.protocol import (
+    CampaignCode,
     ErrorResponse,
     PullResponse,
     PushRequest,
@@ -50,6 +53,17 @@ class SyncClient:
     async def register(self, request: RegisterRequest) -> RegisterResponse:
         """Join a campaign; afterwards ``device_secret`` is this device's bearer token."""
         return await self._post("/v1/devices", request, RegisterResponse, auth=False)
+
+    async def campaign_code(self, short_code: str) -> CampaignCode:
+        """A campaign's signed text by the short code on its sheet (to verify like a scan)."""
+        try:
+            response = await self._http.get(
+                f"{self.base_url}/v1/campaigns/{quote(short_code, safe='')}/code")
+        except httpx.TransportError as exc:
+            raise ServerUnreachable() from exc
+        if response.status_code in (404, 422):
+            raise UnknownShortCode(short_code)
+        return self._parse(response, CampaignCode)
 
     async def push(self, request: PushRequest) -> PushResponse:
         """Send one batch; safe to call again with the same batch after any failure."""

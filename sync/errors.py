@@ -11,6 +11,7 @@
     │   ├── QrNotYetValid     issued in the future
     │   ├── QrWrongType       a valid code, but not the kind expected here
     │   └── QrOtherServer     a valid code for another server than this device's
+    ├── UnknownShortCode      a typed short code that no campaign has
     ├── ImageUnreadable       not an image, truncated, or too large to decode safely
     ├── NoCodeInImage         an image with no QR code we could read
     └── SyncError             a sync round did not complete; the outbox is kept
@@ -156,6 +157,20 @@ class QrOtherServer(QrError):
             "Hãy hỏi đường dây nóng của phường.",
             f"This QR code belongs to another server ({server}) than the one this device uses. "
             "Please call your ward's hotline.",
+        )
+
+
+class UnknownShortCode(HsskError):
+    """No campaign has the short code typed from a sheet."""
+
+    code = "unknown_short_code"
+
+    def __init__(self, short_code: str) -> None:
+        super().__init__(
+            f"Không tìm thấy mã {short_code}. Hãy kiểm tra lại mã in dưới mã QR, hoặc gọi "
+            "đường dây nóng của phường.",
+            f"No campaign has the code {short_code}. Check the code printed under the QR code, "
+            "or call your ward's hotline.",
         )
 
 

@@ -49,6 +49,12 @@ class RegisterResponse(Message):
     area_name: str
 
 
+class CampaignCode(Message):
+    """A campaign's signed ``HS1:`` text, fetched by its short code; verified like a scan."""
+
+    code: str
+
+
 class Mutation(Message):
     mutation_id: str = Field(min_length=1, max_length=64)
     op: Literal["create", "update", "delete"]

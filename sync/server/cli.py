@@ -10,12 +10,10 @@ import typer
 from sqlmodel import Session, col, select
 
 from sync.ids import utc_now
-from sync.qrcodes import CampaignClaims, encode_campaign
-from sync.records import FORM_VERSION
-from sync.server import accounts, areas, audit, crud, keys, pull
+from sync.server import accounts, areas, audit, campaign_codes, crud, keys, pull
 from sync.server.config import Settings
 from sync.server.db import UnmanagedDatabase, make_engine, migrate
-from sync.server.errors import DomainError, NotFound
+from sync.server.errors import DomainError
 from sync.server.models import Area, AuditEntry, Campaign, Quarantine
 
 app = typer.Typer(help="HSSK central server and its administration.", no_args_is_help=True)
@@ -170,21 +168,6 @@ def campaign_create(area: Annotated[str, typer.Option(help="Ward code.")],
         typer.echo(campaign.id)
 
 
-def campaign_code(session: Session, settings: Settings, campaign_id: str) -> str:
-    """The signed ``HS1:`` text of a campaign's QR code."""
-    campaign = session.get(Campaign, campaign_id)
-    if campaign is None:
-        raise NotFound(f"unknown campaign {campaign_id}")
-    area = session.get(Area, campaign.area_code)
-    assert area is not None
-    claims = CampaignClaims(
-        cid=campaign.id, area=area.code, area_name=area.name, url=campaign.server_url,
-        form=FORM_VERSION, remind=campaign.remind_months,
-        hotline=campaign.hotline, iat=int(campaign.created_at.timestamp()),
-        exp=int(campaign.expires_at.timestamp()))
-    return encode_campaign(claims, keys.active_key(settings.keys_dir))
-
-
 @campaign_app.command("qr")
 def campaign_qr(campaign_id: str,
                 png: Annotated[Path | None,
@@ -194,7 +177,7 @@ def campaign_qr(campaign_id: str,
     settings, session = _session(data_dir)
     with session:
         try:
-            text = campaign_code(session, settings, campaign_id)
+            text = campaign_codes.signed_code(session, settings.keys_dir, campaign_id)
         except (DomainError, keys.NoSigningKey) as exc:
             raise _fail(str(exc)) from None
     if png is not None:
@@ -221,7 +204,7 @@ def sheet(campaign_id: str,
     settings, session = _session(data_dir)
     with session:
         try:
-            text = campaign_code(session, settings, campaign_id)
+            text = campaign_codes.signed_code(session, settings.keys_dir, campaign_id)
         except (DomainError, keys.NoSigningKey) as exc:
             raise _fail(str(exc)) from None
         campaign = session.get(Campaign, campaign_id)
@@ -351,7 +334,7 @@ def demo_seed(server_url: Annotated[str, typer.Option(help="Address the app will
             crud.add_campaign(session=session, campaign_id="demo", area_code="26734",
                               server_url=server_url, hotline="1900 0000", valid_days=365,
                               now=utc_now())
-        text = campaign_code(session, settings, "demo")
+        text = campaign_codes.signed_code(session, settings.keys_dir, "demo")
     (settings.data_dir / "demo-campaign.txt").write_text(text + "\n")
     write_qr_png(text, settings.data_dir / "demo-campaign.png")
     typer.echo(text)

@@ -15,7 +15,7 @@ from sync.protocol import PROTOCOL_VERSION, ErrorBody, ErrorResponse
 from sync.server.config import Settings
 from sync.server.db import make_engine, migrate
 from sync.server.errors import DomainError, TooManyAttempts
-from sync.server.routes import areas, auth, devices, health, persons, sync
+from sync.server.routes import areas, auth, campaigns, devices, health, persons, sync
 from sync.server.storage import storage_for
 
 log = logging.getLogger("hssk.server")
@@ -76,7 +76,7 @@ def create_app(settings: Settings) -> FastAPI:
         log.exception("unhandled error", exc_info=exc)
         return _error(500, "internal_error", "internal server error")
 
-    for router in (health.router, auth.router, devices.router, sync.router, persons.router,
-                   areas.router):
+    for router in (health.router, auth.router, devices.router, campaigns.router, sync.router,
+                   persons.router, areas.router):
         app.include_router(router, prefix="/v1")
     return app

@@ -1,0 +1,37 @@
+"""A campaign's signed code: the text of the QR on its instruction sheet, and of its short code.
+
+Campaign codes are public (they are printed and pinned on walls); what makes them safe is the
+issuer's signature, which the app checks offline against its pinned keys.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlmodel import Session
+
+from sync.qrcodes import CampaignClaims, encode_campaign
+from sync.records import FORM_VERSION
+from sync.server import keys
+from sync.server.errors import NotFound
+from sync.server.models import Area, Campaign
+
+
+def normalise_short_code(short: str) -> str:
+    """``DEMO`` or ``ab12-CD34-ef56`` → the campaign id it stands for."""
+    return short.replace("-", "").replace(" ", "").lower()
+
+
+def signed_code(session: Session, keys_dir: Path, campaign_id: str) -> str:
+    """The signed ``HS1:`` text of a campaign's QR code."""
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None:
+        raise NotFound(f"unknown campaign {campaign_id}")
+    area = session.get(Area, campaign.area_code)
+    assert area is not None
+    claims = CampaignClaims(
+        cid=campaign.id, area=area.code, area_name=area.name, url=campaign.server_url,
+        form=FORM_VERSION, remind=campaign.remind_months,
+        hotline=campaign.hotline, iat=int(campaign.created_at.timestamp()),
+        exp=int(campaign.expires_at.timestamp()))
+    return encode_campaign(claims, keys.active_key(keys_dir))
