@@ -15,6 +15,15 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "code_label": ("Mã QR (dán vào đây)", "QR code (paste here)"),
     "check_code": ("Kiểm tra mã", "Check code"),
     "pick_image": ("Chọn ảnh mã QR", "Choose a QR image"),
+    "scan_camera": ("Quét bằng camera", "Scan with the camera"),
+    "camera_hint": ("Đưa mã QR vào giữa khung hình, giữ yên máy.",
+                    "Hold the QR code in the middle of the frame, and keep still."),
+    "camera_failed": ("Không mở được camera. Hãy chọn ảnh chụp tờ hướng dẫn, hoặc nhập mã ngắn.",
+                      "The camera could not be opened. Choose a photo of the sheet, or type "
+                      "the short code."),
+    "camera_gave_up": ("Chưa đọc được mã. Hãy đến chỗ sáng hơn và thử lại, hoặc chọn ảnh.",
+                       "The code could not be read yet. Move to better light and try again, or "
+                       "choose a photo."),
     "reading_image": ("Đang đọc ảnh…", "Reading the image…"),
     "verified": ("Mã hợp lệ, do phường phát hành", "Genuine code, issued by the ward"),
     "ward": ("Phường", "Ward"),

@@ -95,6 +95,22 @@ class AppState:
                 return
         self._accept_code(text)
 
+    async def accept_camera_picture(self, data: bytes) -> bool:
+        """One frame from the camera: True once a code in it was read (genuine or not)."""
+        try:
+            texts = await asyncio.to_thread(scanning.decode_qr_image, data)
+        except HsskError:
+            return False  # nothing readable yet: the person is still aiming
+        self.code_input = Typed({"code": texts[0]})
+        self._accept_code(texts[0])
+        return True
+
+    def camera_failed(self) -> None:
+        self.code_error = t("camera_failed", self.lang)
+
+    def camera_gave_up(self) -> None:
+        self.code_error = t("camera_gave_up", self.lang)
+
     async def accept_image(self, data: bytes) -> None:
         """Decode a picked image (off the event loop) and check the first code found."""
         try:

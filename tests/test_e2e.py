@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from PIL import Image
+from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
 from sqlmodel import Session
 
 from app import store, syncing
@@ -31,16 +32,25 @@ TIMEOUT_MS = 20_000
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
+def playwright() -> Iterator[Playwright]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic",
-                  "--disable-background-networking", "--disable-component-update"])
-        yield browser
-        browser.close()
+    with sync_playwright() as driver:
+        yield driver
+
+
+def launch(playwright: Playwright, *extra_args: str) -> Browser:
+    return playwright.chromium.launch(
+        executable_path=CHROMIUM,
+        args=["--no-sandbox", "--disable-gpu", "--disable-quic",
+              "--disable-background-networking", "--disable-component-update", *extra_args])
+
+
+@pytest.fixture(scope="module")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    browser = launch(playwright)
+    yield browser
+    browser.close()
 
 
 @pytest.fixture
@@ -255,3 +265,47 @@ def test_a_conflict_is_shown_and_resolved_by_a_person(browser, app_url, live_ser
         assert (row.payload["full_name"], row.conflicts) == ("Trần Văn Binh", [])
     finally:
         run(tablet.close())
+
+
+def _y4m(image: Image.Image, path: Path, frames: int = 5) -> None:
+    """A tiny Y4M video (4:2:0, grey) of one still image: Chromium's fake camera plays it."""
+    grey = image.convert("L")
+    width, height = grey.size
+    chroma = bytes([128]) * ((width // 2) * (height // 2))
+    with path.open("wb") as out:
+        out.write(f"YUV4MPEG2 W{width} H{height} F10:1 Ip A1:1 C420jpeg\n".encode())
+        for _ in range(frames):
+            out.write(b"FRAME\n" + grey.tobytes() + chroma + chroma)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_camera_reads_the_sheets_code(playwright, app_url, live_server, tmp_path):
+    """Chromium's fake camera (a phone camera cannot exist here) films the printed sheet's QR;
+    flet-camera's pictures go through our scanner like any photo."""
+    sheet = tmp_path / "sheet.png"
+    live_server.admin("sheet", "demo", "-o", str(sheet), "--paper", "A5", "--dpi", "100")
+    page_image = Image.open(sheet)
+    frame = Image.new("L", (640, 480), 255)
+    crop = page_image.crop((0, 40, page_image.width, 40 + page_image.width * 3 // 4))
+    crop.thumbnail((640, 480))
+    frame.paste(crop, ((640 - crop.width) // 2, 0))
+    video = tmp_path / "camera.y4m"
+    _y4m(frame, video)
+    browser = launch(playwright, "--use-fake-ui-for-media-stream",
+                     "--use-fake-device-for-media-stream",
+                     f"--use-file-for-fake-video-capture={video}")
+    try:
+        context = browser.new_context(locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh",
+                                      viewport={"width": 412, "height": 915},
+                                      permissions=["camera"])
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        page.goto(app_url)
+        page.wait_for_selector("flt-semantics-placeholder", state="attached", timeout=60_000)
+        page.evaluate("document.querySelector('flt-semantics-placeholder').click()")
+        page.get_by_role("button", name="Quét bằng camera").click()
+        expect(page.get_by_text("Phường: Phường Bến Thành (demo)", exact=True)
+               ).to_be_visible(timeout=45_000)
+        expect(page.get_by_role("button", name="Bắt đầu khai báo")).to_be_visible()
+    finally:
+        browser.close()

@@ -1,15 +1,55 @@
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+
 import flet as ft
+import flet_camera as fc
 
 from app.i18n import t
 from app.state import AppState
 from app.views.common import BIG_TEXT, big_button, error_text, field
 
+CAMERA_TRIES = 40  # about half a minute of looking before suggesting another way
+CAMERA_PAUSE_SECONDS = 0.6
+
+
+def camera_available(page: ft.Page | ft.BasePage) -> bool:
+    """flet-camera works in browsers and on phones; a desktop window scans picked images."""
+    if not isinstance(page, ft.Page):
+        return False
+    return bool(page.web) or page.platform in {ft.PagePlatform.ANDROID, ft.PagePlatform.IOS}
+
 
 @ft.component
 def Welcome(state: AppState) -> ft.Control:
     lang = state.lang
+    # One camera control for the screen's life: its methods need the instance on the page.
+    camera = ft.use_memo(lambda: fc.Camera(width=320, height=240, key="camera"), [])
+    looking, set_looking = ft.use_state(False)
+
+    async def scan_with_camera() -> AsyncIterator[None]:
+        """Show the preview, then take a picture every moment until a code is read."""
+        set_looking(True)
+        yield  # the preview reaches the page before the camera is started on it
+        try:
+            cameras = await camera.get_available_cameras()
+            backs = [c for c in cameras if c.lens_direction == fc.CameraLensDirection.BACK]
+            if not cameras:
+                state.camera_failed()
+                return
+            await camera.initialize((backs or cameras)[0], fc.ResolutionPreset.HIGH,
+                                    enable_audio=False)
+            for _ in range(CAMERA_TRIES):
+                if await state.accept_camera_picture(await camera.take_picture()):
+                    return
+                yield
+                await asyncio.sleep(CAMERA_PAUSE_SECONDS)
+            state.camera_gave_up()
+        except RuntimeError:
+            state.camera_failed()  # no permission, no device, or the page went away
+        finally:
+            set_looking(False)
 
     async def pick_image() -> None:
         files = await ft.FilePicker().pick_files(file_type=ft.FilePickerFileType.IMAGE,
@@ -25,8 +65,13 @@ def Welcome(state: AppState) -> ft.Control:
               lambda e: state.set_code_text(e.control.value), key="code"),
         error_text(state.code_error, key="code_error"),
         ft.Row([big_button(t("check_code", lang), state.check_code, key="check_code"),
-                big_button(t("pick_image", lang), pick_image, key="pick_image")], wrap=True),
+                big_button(t("pick_image", lang), pick_image, key="pick_image"),
+                *([big_button(t("scan_camera", lang), scan_with_camera, key="scan_camera",
+                              disabled=looking)]
+                  if camera_available(ft.context.page) else [])], wrap=True),
     ]
+    if looking:
+        controls.insert(2, ft.Column([ft.Text(t("camera_hint", lang), size=BIG_TEXT), camera]))
     if campaign is not None:
         controls += [
             ft.Divider(),
