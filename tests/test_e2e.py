@@ -29,6 +29,9 @@ from tests.processes import BIN, free_port, hssk_server, running
 pytestmark = pytest.mark.e2e
 CHROMIUM = "/usr/bin/chromium"
 TIMEOUT_MS = 20_000
+# Two cores shared with a database and a server: an upload and a decode can take more than
+# Playwright's default 5 s when the machine is busy, so assertions wait as long as actions do.
+expect.set_options(timeout=TIMEOUT_MS)
 
 
 @pytest.fixture(scope="module")
