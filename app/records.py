@@ -1,91 +1,126 @@
-"""Domain operations on the device: declare, list, read. Views and state call these."""
+"""Domain operations on the device: declare, update, correct, add facts, and read a person's
+record and reminders. Views and state call these; only ``store`` writes SQL.
+
+A correction never overwrites: it is a new fact whose ``supersedes`` names the one it
+replaces, and the replaced fact drops out of what ``current`` returns (it stays in history).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from sqlmodel import Session
 
-from app import store
+from app import reminders, store
+from app.store import LocalRecord
 from sync import validators as v
-from sync.errors import InvalidValue
 from sync.ids import new_id
 from sync.records import (
-    Administrative,
+    ChronicCondition,
     Declaration,
     EnteredBy,
     FieldConflict,
     PersonProfile,
     RecordData,
     RecordKind,
-    VitalSigns,
-    invalid_values,
 )
 
 DECLARATION_DRAFT = "declaration:new"
-FORM_FIELDS = ("full_name", "birth_date", "sex", "blood_pressure")
+PROFILE_FIELDS = ("full_name", "birth_date", "sex", "cccd", "bhyt", "phone", "address",
+                  "ethnicity", "occupation")
 
 
-class FormInvalid(Exception):
-    """The form has errors; ``errors`` maps each field to what is wrong with it."""
-
-    def __init__(self, errors: dict[str, InvalidValue]) -> None:
-        super().__init__(", ".join(errors))
-        self.errors = errors
-
-
-def check_declaration_form(values: dict[str, str], *, today: date) -> Declaration:
-    """Turn what was typed into a ``Declaration``, or raise ``FormInvalid`` listing every error."""
-    errors: dict[str, InvalidValue] = {}
-    name = (values.get("full_name") or "").strip()
-    if not name:
-        errors["full_name"] = InvalidValue("full_name", "Hãy nhập họ và tên.",
-                                           "Enter the full name.")
-    birth: str | None = None
-    try:
-        birth = v.parse_birth_date(values.get("birth_date", ""), today=today)
-    except InvalidValue as exc:
-        errors["birth_date"] = exc
-    sex = values.get("sex") or ""
-    if sex not in ("male", "female"):
-        errors["sex"] = InvalidValue("sex", "Hãy chọn giới tính.", "Choose the sex.")
-    vitals: VitalSigns | None = None
-    bp_text = (values.get("blood_pressure") or "").strip()
-    if bp_text:
-        try:
-            systolic, diastolic = v.parse_blood_pressure(bp_text)
-            vitals = VitalSigns(systolic=systolic, diastolic=diastolic)
-        except InvalidValue as exc:
-            errors["blood_pressure"] = exc
-    if errors:
-        raise FormInvalid(errors)
-    assert birth is not None
-    try:
-        administrative = Administrative(full_name=name, birth_date=birth, sex=sex)
-    except ValueError as exc:
-        raise FormInvalid({e.field: e for e in invalid_values(exc)}) from exc
-    return Declaration(declared_on=today, administrative=administrative, vital_signs=vitals)
+def draft_key(person_id: str | None, corrects: str | None = None) -> str:
+    """Where the form's draft is kept: one per new person, update, or correction."""
+    if corrects:
+        return f"declaration:correct:{corrects}"
+    return f"declaration:update:{person_id}" if person_id else DECLARATION_DRAFT
 
 
 def declare(*, session: Session, declaration: Declaration, device_id: str,
             area_code: str | None, person_id: str | None = None,
             entered_by: EnteredBy = EnteredBy.SELF) -> tuple[str, str]:
-    """Save a declaration (and, for a new person, their profile) with their outbox entries in one
-    transaction. Returns (person_id, declaration_id)."""
+    """Save a declaration with its outbox entries in one transaction: for a new person their
+    profile too; for a known one, the profile fields that changed. Returns (person, record)."""
     if person_id is None:
         person_id = new_id()
-        profile = PersonProfile(**declaration.administrative.model_dump(), area_code=area_code)
         store.put_record(session, RecordData(
             id=person_id, kind=RecordKind.PERSON, person_id=person_id, device_id=device_id,
-            entered_by=entered_by, payload=profile.model_dump(mode="json")))
+            entered_by=entered_by, payload={**declaration.administrative.model_dump(mode="json"),
+                                            "area_code": area_code}))
+        store.delete_draft(session, DECLARATION_DRAFT)
+    else:
+        _update_profile(session, person_id, declaration, device_id)
+        store.delete_draft(session, draft_key(person_id))
     record = RecordData(kind=RecordKind.DECLARATION, person_id=person_id, device_id=device_id,
                         entered_by=entered_by, payload=declaration.model_dump(mode="json"))
     store.put_record(session, record)
-    store.delete_draft(session, DECLARATION_DRAFT)
     session.commit()
     return person_id, record.id
+
+
+def _update_profile(session: Session, person_id: str, declaration: Declaration,
+                    device_id: str) -> None:
+    typed = declaration.administrative.model_dump(mode="json")
+    changes = {k: typed[k] for k in PROFILE_FIELDS if typed.get(k) is not None}
+    store.update_document(session, person_id, changes, device_id=device_id)
+
+
+def correct(*, session: Session, old_id: str, payload: dict[str, Any], device_id: str,
+            entered_by: EnteredBy = EnteredBy.SELF) -> str:
+    """Record a correction of a fact: a new fact superseding ``old_id``. Returns its id."""
+    old = session.get(LocalRecord, old_id)
+    if old is None or old.kind in (RecordKind.PERSON, RecordKind.HOUSEHOLD):
+        raise store.NotEditable(old_id)
+    record = RecordData(kind=old.kind, person_id=old.person_id, device_id=device_id,
+                        entered_by=entered_by, supersedes=old_id, payload=payload)
+    store.put_record(session, record)
+    if old.kind == RecordKind.DECLARATION and old.person_id:
+        _update_profile(session, old.person_id, Declaration.model_validate(payload), device_id)
+    store.delete_draft(session, draft_key(None, old_id))
+    session.commit()
+    return record.id
+
+
+def add_fact(*, session: Session, person_id: str, kind: RecordKind, payload: dict[str, Any],
+             device_id: str, entered_by: EnteredBy = EnteredBy.SELF) -> str:
+    """Save a vaccination, check-up, hospital stay or measurement for a person."""
+    record = RecordData(kind=kind, person_id=person_id, device_id=device_id,
+                        entered_by=entered_by, payload=payload)
+    store.put_record(session, record)
+    session.commit()
+    return record.id
+
+
+def current(rows: Iterable[LocalRecord]) -> list[LocalRecord]:
+    """The facts still in force: not deleted and not superseded by another of ``rows``."""
+    rows = list(rows)
+    replaced = {r.supersedes for r in rows if r.supersedes and not r.deleted}
+    return [r for r in rows if not r.deleted and r.id not in replaced]
+
+
+def _declarations(session: Session, person_id: str) -> list[tuple[LocalRecord, Declaration]]:
+    """A person's declarations in force, oldest first by the day they describe."""
+    rows = current(store.records_of_person(session, person_id, RecordKind.DECLARATION))
+    pairs = [(r, Declaration.model_validate(r.payload)) for r in rows]
+    return sorted(pairs, key=lambda p: (p[1].declared_on, p[0].created_at))
+
+
+def person_reminder(profile: PersonProfile, person_id: str,
+                    declarations: list[Declaration], *, today: date,
+                    default_months: int) -> reminders.Reminder:
+    """The reminder rule fed from a person's record: the latest declaration sets the clock,
+    conditions count from any declaration still in force (a later one may leave them blank)."""
+    latest = declarations[-1] if declarations else None
+    conditions: set[ChronicCondition] = {c for d in declarations for c in d.chronic_conditions}
+    pregnant = bool(latest and latest.reproductive and latest.reproductive.pregnant)
+    return reminders.reminder(
+        person_id=person_id, name=profile.full_name, birth_date=profile.birth_date,
+        last_declared=latest.declared_on if latest else None, conditions=conditions,
+        pregnant=pregnant, today=today, default_months=default_months)
 
 
 @dataclass(frozen=True)
@@ -99,20 +134,21 @@ class PersonSummary:
     blood_pressure: str | None
     synced: bool
     rejected_reason: str | None
+    reminder: reminders.Reminder
     # Fields of the profile changed differently on two devices: (field, candidate values).
     conflicts: tuple[tuple[str, tuple[Any, ...]], ...] = ()
 
 
-def people(*, session: Session) -> list[PersonSummary]:
-    """Every person this device manages, with their latest declaration and sync state."""
+def people(*, session: Session, today: date,
+           default_months: int = reminders.DEFAULT_MONTHS) -> list[PersonSummary]:
+    """Every person this device manages, with their latest declaration, reminder and sync state."""
     summaries = []
     rejected = {e.record_id: e.reason for e in store.outbox(session, "rejected")}
     for person in store.records_of_kind(session, RecordKind.PERSON):
         profile = PersonProfile.model_validate(person.payload)
-        declarations = store.records_of_person(session, person.id, RecordKind.DECLARATION)
-        latest = (Declaration.model_validate(declarations[-1].payload)
-                  if declarations else None)
-        rows = [person, *declarations]
+        pairs = _declarations(session, person.id)
+        latest = pairs[-1][1] if pairs else None
+        rows = [person, *(r for r, _ in pairs)]
         reasons = [rejected[r.id] for r in rows if r.id in rejected]
         vitals = latest.vital_signs if latest else None
         summaries.append(PersonSummary(
@@ -124,6 +160,8 @@ def people(*, session: Session) -> list[PersonSummary]:
                             if vitals and vitals.systolic else None),
             synced=all(r.sync_state == "synced" for r in rows),
             rejected_reason=reasons[0] if reasons else None,
+            reminder=person_reminder(profile, person.id, [d for _, d in pairs], today=today,
+                                     default_months=default_months),
             conflicts=tuple((c.field, tuple(v.value for v in c.values))
                             for c in (FieldConflict.model_validate(d) for d in person.conflicts)),
         ))

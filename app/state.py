@@ -10,7 +10,7 @@ from typing import Any, Literal
 import flet as ft
 from sqlmodel import Session
 
-from app import campaigns, records, scanning, store, syncing
+from app import campaigns, forms, records, scanning, store, syncing
 from app.i18n import t
 from app.services import Services
 from sync.errors import HsskError, Lang, SyncError
@@ -147,8 +147,8 @@ class AppState:
 
     async def save_declaration(self) -> None:
         try:
-            declaration = records.check_declaration_form(self.form.values, today=self.today())
-        except records.FormInvalid as exc:
+            declaration = forms.check_declaration_form(self.form.values, today=self.today())
+        except forms.FormInvalid as exc:
             self.form_errors = {k: e.message(self.lang) for k, e in exc.errors.items()}
             return
         with Session(self.services.engine) as session:

@@ -10,7 +10,7 @@ import httpx
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from app import campaigns, records, store, syncing
+from app import campaigns, forms, records, store, syncing
 from app.config import AppConfig
 from app.db import open_engine
 from app.services import Services
@@ -35,7 +35,7 @@ def declared_device(tmp_path: Path, server: object, form: dict[str, str], *,
         campaigns.join(session=session, claims=claims)
         device_id, _ = syncing.device_identity(session)
         records.declare(session=session,
-                        declaration=records.check_declaration_form(form, today=TODAY),
+                        declaration=forms.check_declaration_form(form, today=TODAY),
                         device_id=device_id, area_code=claims.area)
     return services
 
@@ -64,7 +64,7 @@ class SignedInDevice:
         with Session(self.engine) as session:
             form = {"full_name": name, "birth_date": birth, "sex": sex}
             person_id, _ = records.declare(
-                session=session, declaration=records.check_declaration_form(form, today=TODAY),
+                session=session, declaration=forms.check_declaration_form(form, today=TODAY),
                 device_id=self.device_id, area_code=None)
         return person_id
 

@@ -127,7 +127,7 @@ async def test_the_app_declares_offline_then_syncs_when_the_server_is_there(
     assert (result.accepted, result.rejected) == (2, 0)
     with Session(services.engine) as session:
         assert store.outbox(session) == []
-        [person] = records.people(session=session)
+        [person] = records.people(session=session, today=TODAY)
         assert person.synced and person.blood_pressure == "140/90"
         assert syncing.status(session=session).last_sync_at is not None
     assert next(line for line in live_server.admin("report").splitlines()

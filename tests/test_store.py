@@ -5,7 +5,7 @@ from datetime import date
 import pytest
 from sqlmodel import Session, select
 
-from app import records, store
+from app import forms, records, store
 from sync.protocol import MutationResult, PullResponse, PushResponse
 from sync.records import Administrative, Declaration, RecordData, RecordKind
 
@@ -86,7 +86,7 @@ def test_settling_removes_accepted_entries_and_keeps_rejected_ones_with_reason(d
                                                              "out_of_scope")
         assert session.get(store.LocalRecord, person_id).sync_state == "synced"
         assert session.get(store.LocalRecord, declaration_id).sync_state == "rejected"
-        [summary] = records.people(session=session)
+        [summary] = records.people(session=session, today=TODAY)
         assert not summary.synced and summary.rejected_reason == "out_of_scope"
         # The rejected change is not resent blindly; nothing else is pending.
         assert store.claim_batch(session, limit=10) is None
@@ -104,13 +104,13 @@ def test_drafts_survive_a_restart(device_engine, tmp_path):
 
 
 def test_form_errors_are_reported_per_field_in_both_languages():
-    with pytest.raises(records.FormInvalid) as info:
-        records.check_declaration_form(
+    with pytest.raises(forms.FormInvalid) as info:
+        forms.check_declaration_form(
             {"full_name": "", "birth_date": "31/02/1950", "sex": "", "blood_pressure": "80/120"},
             today=TODAY)
     assert set(info.value.errors) == {"full_name", "birth_date", "sex", "blood_pressure"}
     assert "Hãy nhập họ và tên" in info.value.errors["full_name"].message("vi")
-    declaration = records.check_declaration_form(
+    declaration = forms.check_declaration_form(
         {"full_name": "An", "birth_date": "1950", "sex": "male", "blood_pressure": "120/80"},
         today=TODAY)
     assert declaration.vital_signs is not None and declaration.vital_signs.systolic == 120
