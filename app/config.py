@@ -37,6 +37,9 @@ class AppConfig:
     # The city's server, for typed short codes before any campaign is joined (a device build
     # sets it; `make run` points it at the local server).
     server_url: str | None = field(default_factory=lambda: os.environ.get("HSSK_SERVER_URL"))
+    # Tests and demos only: the device's clock starts at this ISO moment and runs on from it
+    # (reminders fall due months ahead without waiting months).
+    clock_start: str | None = field(default_factory=lambda: os.environ.get("HSSK_CLOCK"))
 
     @property
     def database_path(self) -> Path:

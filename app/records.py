@@ -166,3 +166,27 @@ def people(*, session: Session, today: date,
                             for c in (FieldConflict.model_validate(d) for d in person.conflicts)),
         ))
     return summaries
+
+
+@dataclass(frozen=True)
+class PendingChange:
+    """One change not yet accepted by the server, as the pending-changes screen lists it."""
+
+    kind: RecordKind
+    person_name: str
+    status: str  # pending | sent | rejected
+    reason: str | None
+
+
+def pending_changes(session: Session) -> list[PendingChange]:
+    """The outbox in the order it will be sent, named for people (not by record id)."""
+    names = {p.id: PersonProfile.model_validate(p.payload).full_name
+             for p in store.records_of_kind(session, RecordKind.PERSON)}
+    changes = []
+    for entry in store.outbox(session):
+        row = session.get(LocalRecord, entry.record_id)
+        kind = RecordKind(row.kind) if row else RecordKind.PERSON
+        owner = row.person_id if row else None
+        changes.append(PendingChange(kind, names.get(owner or "", "—"), entry.status,
+                                     entry.reason))
+    return changes

@@ -34,4 +34,13 @@ class Services:
 
     @classmethod
     def start(cls, config: AppConfig) -> Services:
-        return cls(config=config, engine=open_engine(config.database_path))
+        engine = open_engine(config.database_path)
+        if config.clock_start is None:
+            return cls(config=config, engine=engine)
+        return cls(config=config, engine=engine, now=shifted_clock(config.clock_start))
+
+
+def shifted_clock(start: str) -> Callable[[], datetime]:
+    """A clock that reads ``start`` (ISO, with its zone) now and runs on in real time."""
+    offset = datetime.fromisoformat(start) - utc_now()
+    return lambda: utc_now() + offset

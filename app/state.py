@@ -8,16 +8,21 @@ from datetime import date
 from typing import Any, Literal
 
 import flet as ft
+from pydantic import ValidationError
 from sqlmodel import Session
 
-from app import campaigns, forms, records, scanning, store, syncing
+from app import campaigns, fhir, forms, person_page, records, reminders, scanning, store, syncing
 from app.i18n import t
 from app.services import Services
-from sync.errors import HsskError, Lang, SyncError
+from sync import validators as v
+from sync.errors import HsskError, InvalidValue, Lang, SyncError
 from sync.qrcodes import CampaignClaims
-from sync.validators import format_date_vn
+from sync.records import PAYLOAD_MODELS, RecordKind, invalid_values
 
-Screen = Literal["welcome", "declare", "home"]
+Screen = Literal["welcome", "declare", "home", "person", "fact", "pending", "settings"]
+FactKind = Literal["immunization", "encounter"]
+LANG_SETTING, SCALE_SETTING = "lang", "text_scale"
+TEXT_SCALES = (1.0, 1.3, 1.6)
 
 
 class Typed:
@@ -36,46 +41,100 @@ class Typed:
 class AppState:
     services: Services
     lang: Lang = "vi"
+    text_scale: float = 1.0
     screen: Screen = "welcome"
     code_input: Typed = field(default_factory=Typed)
     code_error: str | None = None
     campaign: CampaignClaims | None = None
     form: Typed = field(default_factory=Typed)
     form_errors: dict[str, str] = field(default_factory=dict)
+    # Whom the declaration form is for (None: a new person) and which declaration it corrects.
+    declaring_for: str | None = None
+    correcting: str | None = None
+    open_sections: list[str] = field(default_factory=lambda: ["basic"])
+    bmi: str | None = None
     people: list[records.PersonSummary] = field(default_factory=list)
+    record: person_page.PersonRecord | None = None
+    fact_kind: FactKind = "immunization"
+    fact_corrects: str | None = None
+    fact_form: Typed = field(default_factory=Typed)
+    fact_errors: dict[str, str] = field(default_factory=dict)
+    pending: list[records.PendingChange] = field(default_factory=list)
     notice: str | None = None
     sync_busy: bool = False
     sync_error: str | None = None
     sync_status: syncing.SyncStatus | None = None
     sync_progress: syncing.Progress | None = None
 
-    # --- start-up --------------------------------------------------------------------------
+    # --- start-up and settings -----------------------------------------------------------
 
     def load(self) -> None:
-        """Restore what the device holds: campaign, draft, people, sync status."""
+        """Restore what the device holds: settings, campaign, draft, people, sync status."""
         self.services.sync.subscribe(self.sync_finished)
         self.services.sync.subscribe_progress(self.sync_moved)
         with Session(self.services.engine) as session:
+            self.lang = "en" if store.get_setting(session, LANG_SETTING) == "en" else "vi"
+            self.text_scale = float(store.get_setting(session, SCALE_SETTING) or 1.0)
             self.campaign = campaigns.current(session=session)
-            self.form = Typed({k: str(v) for k, v in
-                               store.load_draft(session, records.DECLARATION_DRAFT).items()})
             self._refresh(session)
         if self.campaign is None:
             self.screen = "welcome"
         elif not self.people:
-            self.screen = "declare"
+            self._open_form(None)
         else:
             self.screen = "home"
 
     def _refresh(self, session: Session) -> None:
-        self.people = records.people(session=session)
+        self.people = records.people(session=session, today=self.today(),
+                                     default_months=self._default_months())
         self.sync_status = syncing.status(session=session)
+        self.pending = records.pending_changes(session)
+        if self.record is not None:
+            self.record = person_page.load(session, self.record.person_id, today=self.today(),
+                                           default_months=self._default_months())
+
+    def _default_months(self) -> int:
+        return self.campaign.remind if self.campaign else reminders.DEFAULT_MONTHS
 
     def today(self) -> date:
         return self.services.now().astimezone().date()
 
+    def size(self, points: float) -> float:
+        """A text size at the chosen text scale (elderly users pick larger)."""
+        return round(points * self.text_scale, 1)
+
     def toggle_language(self) -> None:
-        self.lang = "en" if self.lang == "vi" else "vi"
+        self.set_language("en" if self.lang == "vi" else "vi")
+
+    def set_language(self, lang: Lang) -> None:
+        self.lang = lang
+        self._save_setting(LANG_SETTING, lang)
+
+    def set_text_scale(self, scale: float) -> None:
+        self.text_scale = scale
+        self._save_setting(SCALE_SETTING, str(scale))
+
+    def _save_setting(self, key: str, value: str) -> None:
+        with Session(self.services.engine) as session:
+            store.set_setting(session, key, value)
+            session.commit()
+
+    def go(self, screen: Screen) -> None:
+        """Plain navigation (home, settings, pending changes)."""
+        self.notice = None
+        if screen == "home":
+            self.record = None
+        self.screen = screen
+
+    def due_digest(self) -> str | None:
+        """One line for everyone due ("2 people are due…"), shown at start-up and on resume:
+        one digest, not one alert per person."""
+        urgent = reminders.needing_update(p.reminder for p in self.people)
+        if not urgent:
+            return None
+        if len(urgent) == 1:
+            return t("digest_one", self.lang).format(name=urgent[0].name)
+        return t("digest_many", self.lang).format(count=len(urgent))
 
     # --- joining a campaign ----------------------------------------------------------------
 
@@ -134,32 +193,182 @@ class AppState:
         self.code_error = None
 
     def start_declaring(self) -> None:
-        self.notice = None
+        self._open_form(None)
+
+    # --- declaring, updating, correcting ---------------------------------------------------
+
+    def _open_form(self, person_id: str | None, corrects: str | None = None,
+                   start_from: dict[str, str] | None = None) -> None:
+        """Show the form, restoring its draft if one was left, else ``start_from``."""
+        with Session(self.services.engine) as session:
+            draft = store.load_draft(session, records.draft_key(person_id, corrects))
+        self.form = Typed({k: str(x) for k, x in draft.items()} if draft else start_from)
+        self.declaring_for, self.correcting = person_id, corrects
+        self.form_errors, self.notice = {}, None
+        self.open_sections = ["basic"] + [
+            s.key for s in forms.SECTIONS[1:] if any(self.form.get(f.name) for f in s.fields)]
+        self.bmi = forms.bmi_text(self.form.values)
         self.screen = "declare"
 
-    # --- declaring -------------------------------------------------------------------------
+    def update_declaration(self, person_id: str) -> None:
+        """A new declaration for a known person, starting from their latest one."""
+        latest = self.record.latest if self.record else None
+        self._open_form(person_id, start_from=forms.form_from_declaration(latest)
+                        if latest else None)
+
+    def correct_declaration(self, record_id: str) -> None:
+        """Correct a past declaration: the form starts from it; saving supersedes it."""
+        assert self.record is not None
+        entry = next(e for e in self.record.history if e.record_id == record_id)
+        self._open_form(self.record.person_id, corrects=record_id,
+                        start_from=forms.form_from_declaration(entry.payload))
+
+    def toggle_section(self, key: str) -> None:
+        self.open_sections = ([k for k in self.open_sections if k != key]
+                              if key in self.open_sections else [*self.open_sections, key])
 
     def set_field(self, name: str, value: str) -> None:
         """Keep what was typed and save it as the draft, so nothing is lost if the app closes."""
         self.form.values[name] = value
         with Session(self.services.engine) as session:
-            store.save_draft(session, records.DECLARATION_DRAFT, self.form.values)
+            store.save_draft(session, records.draft_key(self.declaring_for, self.correcting),
+                             self.form.values)
+        if name in ("height_cm", "weight_kg"):
+            self.bmi = forms.bmi_text(self.form.values)
+
+    def cancel_form(self) -> None:
+        """Leave the form; its draft stays for next time."""
+        self.screen = "person" if self.record is not None else "home"
 
     async def save_declaration(self) -> None:
+        correcting = self._correcting_entry()
         try:
-            declaration = forms.check_declaration_form(self.form.values, today=self.today())
+            declaration = forms.check_declaration_form(
+                self.form.values, today=self.today(),
+                declared_on=correcting.day if correcting else None)
         except forms.FormInvalid as exc:
             self.form_errors = {k: e.message(self.lang) for k, e in exc.errors.items()}
             return
         with Session(self.services.engine) as session:
             device_id, _ = syncing.device_identity(session)
-            records.declare(session=session, declaration=declaration, device_id=device_id,
-                            area_code=self.campaign.area if self.campaign else None)
+            if correcting is not None:
+                records.correct(session=session, old_id=correcting.record_id,
+                                payload=declaration.model_dump(mode="json"), device_id=device_id)
+                self.notice = t("corrected", self.lang)
+            else:
+                person_id, _ = records.declare(
+                    session=session, declaration=declaration, device_id=device_id,
+                    area_code=self.campaign.area if self.campaign else None,
+                    person_id=self.declaring_for)
+                self.notice = t("saved", self.lang)
+                if self.declaring_for is None:
+                    self.record = None
             self._refresh(session)
         self.form, self.form_errors = Typed(), {}
-        self.notice = t("saved", self.lang)
-        self.screen = "home"
+        self.declaring_for = self.correcting = None
+        self.screen = "person" if self.record is not None else "home"
         await self.sync_now()
+
+    def _correcting_entry(self) -> person_page.Entry | None:
+        if self.correcting is None or self.record is None:
+            return None
+        return next(e for e in self.record.history if e.record_id == self.correcting)
+
+    # --- a person's page -------------------------------------------------------------------
+
+    def open_person(self, person_id: str) -> None:
+        with Session(self.services.engine) as session:
+            self.record = person_page.load(session, person_id, today=self.today(),
+                                           default_months=self._default_months())
+        self.notice = None
+        self.screen = "person"
+
+    def add_fact(self, kind: FactKind) -> None:
+        self.fact_kind, self.fact_corrects = kind, None
+        self.fact_form, self.fact_errors = Typed(), {}
+        self.screen = "fact"
+
+    def correct_fact(self, kind: FactKind, record_id: str) -> None:
+        """Correct a vaccination or a visit: the form starts from it; saving supersedes it."""
+        assert self.record is not None
+        entries = self.record.immunizations + self.record.encounters
+        payload = next(e for e in entries if e.record_id == record_id).payload
+        values = {k: (v.format_date_vn(x) if isinstance(x, date) else str(x))
+                  for k, x in payload.model_dump().items() if x is not None}
+        self.fact_kind, self.fact_corrects = kind, record_id
+        self.fact_form, self.fact_errors = Typed(values), {}
+        self.screen = "fact"
+
+    def set_fact_field(self, name: str, value: str) -> None:
+        self.fact_form.values[name] = value
+
+    async def save_fact(self) -> None:
+        """Check and save a vaccination or a visit (or its correction)."""
+        assert self.record is not None
+        try:
+            payload = self._fact_payload()
+        except forms.FormInvalid as exc:
+            self.fact_errors = {k: e.message(self.lang) for k, e in exc.errors.items()}
+            return
+        kind = RecordKind(self.fact_kind)
+        with Session(self.services.engine) as session:
+            device_id, _ = syncing.device_identity(session)
+            if self.fact_corrects:
+                records.correct(session=session, old_id=self.fact_corrects, payload=payload,
+                                device_id=device_id)
+            else:
+                records.add_fact(session=session, person_id=self.record.person_id, kind=kind,
+                                 payload=payload, device_id=device_id)
+            self._refresh(session)
+        self.notice = t("saved_fact", self.lang)
+        self.screen = "person"
+        await self.sync_now()
+
+    def _fact_payload(self) -> dict[str, Any]:
+        values, errors = self.fact_form.values, {}
+        dates: dict[str, str | None] = {}
+        date_fields = ("given_on",) if self.fact_kind == "immunization" else ("start_on",
+                                                                             "end_on")
+        for name in date_fields:
+            text = (values.get(name) or "").strip()
+            if not text and name == "end_on":
+                dates[name] = None
+                continue
+            try:
+                dates[name] = v.parse_date(text, field=name, today=self.today()).isoformat()
+            except InvalidValue as exc:
+                errors[name] = exc
+        if errors:
+            raise forms.FormInvalid(errors)
+        typed = {k: (x.strip() or None) for k, x in values.items() if k not in date_fields}
+        if self.fact_kind == "immunization":
+            dose = typed.get("dose_number")
+            payload: dict[str, Any] = {"vaccine": typed.get("vaccine") or "",
+                                       "given_on": dates["given_on"], "place": typed.get("place"),
+                                       "dose_number": int(dose) if dose and dose.isdigit()
+                                       else None}
+        else:
+            payload = {"type": typed.get("type") or "periodic_checkup", **dates,
+                       "facility": typed.get("facility"), "diagnosis": typed.get("diagnosis")}
+        model = PAYLOAD_MODELS[RecordKind(self.fact_kind)]
+        try:
+            return model.model_validate(payload).model_dump(mode="json")
+        except ValidationError as exc:
+            found = {e.field: e for e in invalid_values(exc)}
+            for detail in exc.errors():
+                name = str(detail["loc"][0]) if detail["loc"] else "vaccine"
+                found.setdefault(name, InvalidValue(name, t("check_value", "vi"),
+                                                    t("check_value", "en")))
+            raise forms.FormInvalid(found) from exc
+
+    def fhir_export(self) -> tuple[str, bytes]:
+        """The open person's record as a FHIR R4 Bundle: (file name, JSON bytes)."""
+        assert self.record is not None
+        text = fhir.bundle_json(self.record, generated_on=self.today())
+        return f"hssk-{self.record.person_id}.fhir.json", text.encode()
+
+    def exported(self) -> None:
+        self.notice = t("exported", self.lang)
 
     # --- sync ------------------------------------------------------------------------------
 
@@ -201,4 +410,4 @@ class AppState:
         if status is None or status.last_sync_at is None:
             return t("never", self.lang)
         local = status.last_sync_at.astimezone()
-        return f"{local:%H:%M} {format_date_vn(local.date())}"
+        return f"{local:%H:%M} {v.format_date_vn(local.date())}"

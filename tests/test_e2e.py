@@ -7,22 +7,28 @@ beside the field, the draft kept) → saved on the device → pushed → the ser
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import re
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from fhir.resources.R4B.bundle import Bundle
 from PIL import Image
 from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
 from sqlmodel import Session
 
 from app import store, syncing
 from app.db import open_engine
+from app.reminders import add_months
 from sync.qrcodes import CampaignClaims, encode_campaign
+from sync.validators import format_date_vn as vn
 from tests.factories import PASSWORD, signed_in_device
 from tests.processes import BIN, free_port, hssk_server, running
 
@@ -109,6 +115,20 @@ def type_into(page: Page, label: str, text: str, *, paste: bool = False) -> None
     expect(box).to_have_value(text)
 
 
+def seen(page: Page, text: str) -> Any:
+    """Text on the screen, whether a text node or folded into a group's accessible name (a
+    card's lines are read out as one label once the card holds a button)."""
+    return page.get_by_text(text, exact=False).or_(page.get_by_label(text, exact=False)).first
+
+
+def holds(page: Page, label: str) -> Any:
+    """A text field, focused: Flutter fills the hidden input with a value shown from state only
+    once the field has focus."""
+    box = page.get_by_role("textbox", name=label)
+    box.click()
+    return box
+
+
 def test_scan_declare_save_and_sync(browser, app_url, live_server):
     page = open_app(browser, app_url)
 
@@ -119,7 +139,7 @@ def test_scan_declare_save_and_sync(browser, app_url, live_server):
         Ed25519PrivateKey.generate())
     type_into(page, "Mã QR (dán vào đây)", phishing, paste=True)
     page.get_by_role("button", name="Kiểm tra mã").click()
-    expect(page.get_by_text("Mã QR được ký bởi một đơn vị không xác định", exact=False)
+    expect(seen(page, "Mã QR được ký bởi một đơn vị không xác định")
            ).to_be_visible()
     expect(page.get_by_role("button", name="Bắt đầu khai báo")).to_have_count(0)
 
@@ -132,20 +152,21 @@ def test_scan_declare_save_and_sync(browser, app_url, live_server):
     type_into(page, "Họ và tên", "Nguyễn Văn An")
     type_into(page, "Ngày sinh (dd/mm/yyyy hoặc năm sinh)", "07/03/1950")
     page.get_by_role("radio", name="Nam").click()
+    page.get_by_role("button", name="Thêm: Chỉ số sức khỏe").click()
     type_into(page, "Huyết áp (ví dụ 120/80)", "300/80")
     page.get_by_role("button", name="Lưu khai báo").click()
-    expect(page.get_by_text("Huyết áp 300/80 không hợp lý", exact=False)).to_be_visible()
+    expect(seen(page, "Huyết áp 300/80 không hợp lý")).to_be_visible()
     # The draft is kept: the other fields still hold what was typed.
     expect(page.get_by_role("textbox", name="Họ và tên")).to_have_value("Nguyễn Văn An")
 
     type_into(page, "Huyết áp (ví dụ 120/80)", "135/85")
     page.get_by_role("button", name="Lưu khai báo").click()
-    expect(page.get_by_text("Đã lưu khai báo trên máy", exact=False)).to_be_visible()
-    expect(page.get_by_text("Nguyễn Văn An", exact=False)).to_be_visible()
-    expect(page.get_by_text("Sinh: 07/03/1950", exact=False)).to_be_visible()
-    expect(page.get_by_text("Huyết áp: 135/85", exact=False)).to_be_visible()
-    expect(page.get_by_text("Đã gửi lên máy chủ", exact=False)).to_be_visible()
-    expect(page.get_by_text("Thay đổi chờ gửi: 0", exact=False)).to_be_visible()
+    expect(seen(page, "Đã lưu khai báo trên máy")).to_be_visible()
+    expect(seen(page, "Nguyễn Văn An")).to_be_visible()
+    expect(seen(page, "Sinh: 07/03/1950")).to_be_visible()
+    expect(seen(page, "Huyết áp: 135/85")).to_be_visible()
+    expect(seen(page, "Đã gửi lên máy chủ")).to_be_visible()
+    expect(seen(page, "Thay đổi chờ gửi: 0")).to_be_visible()
 
     ward = next(line for line in live_server.admin("report").splitlines()
                 if line.startswith("26734"))
@@ -160,7 +181,7 @@ def test_a_picked_image_is_decoded_and_a_non_image_is_refused(browser, app_url, 
     with page.expect_file_chooser() as chooser:
         page.get_by_role("button", name="Chọn ảnh mã QR").click()
     chooser.value.set_files(str(not_an_image))
-    expect(page.get_by_text("Không đọc được ảnh", exact=False)).to_be_visible()
+    expect(seen(page, "Không đọc được ảnh")).to_be_visible()
 
     png = tmp_path / "campaign.png"
     live_server.admin("campaign", "qr", "demo", "--png", str(png))
@@ -193,17 +214,17 @@ def test_declared_offline_then_synced_on_its_own_when_the_server_starts(browser,
         type_into(page, "Ngày sinh (dd/mm/yyyy hoặc năm sinh)", "1952")
         page.get_by_role("radio", name="Nam").click()
         page.get_by_role("button", name="Lưu khai báo").click()
-        expect(page.get_by_text("Đã lưu khai báo trên máy", exact=False)).to_be_visible()
-        expect(page.get_by_text("Chưa kết nối được máy chủ", exact=False)).to_be_visible()
-        expect(page.get_by_text("Chưa gửi", exact=False)).to_be_visible()
-        expect(page.get_by_text("Thay đổi chờ gửi: 2", exact=False)).to_be_visible()
+        expect(seen(page, "Đã lưu khai báo trên máy")).to_be_visible()
+        expect(seen(page, "Chưa kết nối được máy chủ")).to_be_visible()
+        expect(seen(page, "Chưa gửi")).to_be_visible()
+        expect(seen(page, "Thay đổi chờ gửi: 2")).to_be_visible()
         with running([str(BIN / "hssk-server"), "serve", "--port", str(port)],
                      url=f"{server_url}/v1/health", env=env, log=tmp_path / "server.log"):
             # The scheduled runner's back-off is at most a minute by now.
-            expect(page.get_by_text("Đã gửi lên máy chủ", exact=False)).to_be_visible(
+            expect(seen(page, "Đã gửi lên máy chủ")).to_be_visible(
                 timeout=90_000)
-            expect(page.get_by_text("Thay đổi chờ gửi: 0", exact=False)).to_be_visible()
-            expect(page.get_by_text("Chưa kết nối được máy chủ", exact=False)).to_have_count(0)
+            expect(seen(page, "Thay đổi chờ gửi: 0")).to_be_visible()
+            expect(seen(page, "Chưa kết nối được máy chủ")).to_have_count(0)
             ward = next(line for line in hssk_server("report", data_dir=data_dir, env=env)
                         .splitlines() if line.startswith("26734"))
             assert ward.split()[-2:] == ["1", "1"], ward
@@ -235,7 +256,7 @@ def test_a_conflict_is_shown_and_resolved_by_a_person(browser, app_url, live_ser
     type_into(page, "Ngày sinh (dd/mm/yyyy hoặc năm sinh)", "1952")
     page.get_by_role("radio", name="Nam").click()
     page.get_by_role("button", name="Lưu khai báo").click()
-    expect(page.get_by_text("Đã gửi lên máy chủ", exact=False)).to_be_visible()
+    expect(seen(page, "Đã gửi lên máy chủ")).to_be_visible()
 
     live_server.admin("users", "add", "0906000001", "--role", "collaborator", "--area", "26734",
                       "--password", PASSWORD)
@@ -256,12 +277,12 @@ def test_a_conflict_is_shown_and_resolved_by_a_person(browser, app_url, live_ser
         page.get_by_role("button", name="Đồng bộ ngay").click()
         card = page.get_by_role("group", name=re.compile("Hai máy đã sửa khác nhau"))
         expect(card).to_be_visible()
-        expect(page.get_by_text("Chỗ cần chọn: 1", exact=False)).to_be_visible()
+        expect(seen(page, "Chỗ cần chọn: 1")).to_be_visible()
         expect(card.get_by_role("button", name="Chọn: Trần Văn Bính")).to_be_visible()
         card.get_by_role("button", name="Chọn: Trần Văn Binh").click()
         expect(page.get_by_role("button", name=re.compile("^Chọn: "))).to_have_count(0)
-        expect(page.get_by_text("Thay đổi chờ gửi: 0", exact=False)).to_be_visible()
-        expect(page.get_by_text("Trần Văn Binh", exact=False)).to_be_visible()
+        expect(seen(page, "Thay đổi chờ gửi: 0")).to_be_visible()
+        expect(seen(page, "Trần Văn Binh")).to_be_visible()
 
         run(tablet.sync())
         row = tablet.held()[person]
@@ -312,3 +333,160 @@ def test_the_camera_reads_the_sheets_code(playwright, app_url, live_server, tmp_
         expect(page.get_by_role("button", name="Bắt đầu khai báo")).to_be_visible()
     finally:
         browser.close()
+
+
+def _shot(page: Page, name: str) -> None:
+    """With HSSK_SCREENSHOTS=DIR, keep a phone-size picture of this screen (docs/ has them)."""
+    folder = os.environ.get("HSSK_SCREENSHOTS")
+    if folder:
+        page.wait_for_timeout(1200)  # the last frame painted, not the one before
+        page.screenshot(path=str(Path(folder) / f"{name}.png"))
+
+
+def test_a_resident_alone_offline_then_synced(browser, tmp_path):
+    """First run, a full declaration, a correction, a vaccination, the record exported, the app
+    closed mid-draft and reopened three months later (the device clock is set), the reminder
+    due, an update that resets it — all with the server down; then the server starts and
+    everything reaches it."""
+    port = free_port()
+    server_url = f"http://127.0.0.1:{port}"
+    data_dir = tmp_path / "server"
+    env = {"HSSK_DATA_DIR": str(data_dir), "HSSK_DATABASE_URL": f"sqlite:///{tmp_path / 's.db'}"}
+    code = hssk_server("demo-seed", "--server-url", server_url, data_dir=data_dir,
+                       env=env).strip()
+    app_port = free_port()
+    app_url = f"http://127.0.0.1:{app_port}/"
+    device = {"HSSK_APP_DATA_DIR": str(tmp_path / "device"),
+              "HSSK_TRUSTED_KEYS": str(data_dir / "keys")}
+    app = [str(BIN / "hssk"), "--web", "--port", str(app_port)]
+    # Dates follow the real clock (the ward's code is signed now); 76 years old: every 3 months.
+    now = datetime.now().astimezone()
+    day0, later = now.date(), (now + timedelta(days=98)).date()
+    due0, due1 = vn(add_months(day0, 3)), vn(add_months(later, 3))
+    shot_day = vn(day0 - timedelta(days=30))
+
+    with running(app, url=app_url, env=device, log=tmp_path / "app.log"):
+        page = open_app(browser, app_url)
+        _shot(page, "1-welcome")
+        type_into(page, "Mã QR (dán vào đây)", code, paste=True)
+        page.get_by_role("button", name="Kiểm tra mã").click()
+        expect(page.get_by_text("Phường: Phường Bến Thành (demo)", exact=True)).to_be_visible()
+        expect(page.get_by_text("Đường dây nóng: 1900 0000", exact=True)).to_be_visible()
+        page.get_by_role("button", name="Bắt đầu khai báo").click()
+
+        type_into(page, "Họ và tên", "Nguyễn Văn An")
+        type_into(page, "Ngày sinh (dd/mm/yyyy hoặc năm sinh)", "07/03/1950")
+        page.get_by_role("radio", name="Nam").click()
+        page.get_by_role("button", name="Thêm: Chỉ số sức khỏe").click()
+        type_into(page, "Chiều cao (cm)", "165")
+        type_into(page, "Cân nặng (kg)", "62,5")
+        expect(page.get_by_text("Chỉ số BMI: 23", exact=True)).to_be_visible()
+        type_into(page, "Huyết áp (ví dụ 120/80)", "135/85")
+        type_into(page, "Đường huyết (mmol/L)", "abc")
+        page.get_by_role("button", name="Thêm: Bệnh mạn tính").click()
+        page.get_by_role("checkbox", name="Tăng huyết áp").click()
+        _shot(page, "2-declaration")
+        page.get_by_role("button", name="Lưu khai báo").click()
+        expect(page.get_by_text("Hãy nhập một số, ví dụ 65,5.", exact=True)).to_be_visible()
+        type_into(page, "Đường huyết (mmol/L)", "6,1")
+        page.get_by_role("button", name="Lưu khai báo").click()
+
+        expect(seen(page, "Đã lưu khai báo trên máy")).to_be_visible()
+        expect(seen(page, f"Đã cập nhật — hạn cập nhật {due0}")
+               ).to_be_visible()
+        expect(seen(page, "Chưa gửi — đang chờ kết nối")).to_be_visible()
+        expect(seen(page, "Chưa kết nối được máy chủ")).to_be_visible()
+        _shot(page, "3-home")
+
+        page.get_by_role("button", name="Xem hồ sơ: Nguyễn Văn An").click()
+        expect(page.get_by_text("Chỉ số BMI: 23", exact=True)).to_be_visible()
+        expect(page.get_by_text("Bệnh mạn tính: Tăng huyết áp", exact=True)).to_be_visible()
+        expect(page.get_by_text(f"Huyết áp tâm thu: 135 ({vn(day0)})", exact=True)
+               ).to_be_visible()
+
+        # A correction supersedes the declaration; the first stays in the history.
+        page.get_by_role("button", name=f"Đính chính {vn(day0)}").click()
+        expect(page.get_by_text(f"Đính chính khai báo ngày {vn(day0)}", exact=True)
+               ).to_be_visible()
+        # Sections that hold values open already.
+        expect(page.get_by_role("button", name="Thu gọn: Chỉ số sức khỏe")).to_be_visible()
+        type_into(page, "Huyết áp (ví dụ 120/80)", "130/80")
+        page.get_by_role("button", name="Lưu khai báo").click()
+        expect(seen(page, "Đã lưu bản đính chính")).to_be_visible()
+        expect(page.get_by_text("Huyết áp: 130/80", exact=True)).to_be_visible()
+        expect(page.get_by_text(f"Khai báo ngày {vn(day0)} (đã được đính chính)", exact=True)
+               ).to_be_visible()
+
+        page.get_by_role("button", name="Thêm mũi tiêm").click()
+        type_into(page, "Tên vắc-xin", "Cúm mùa")
+        type_into(page, "Ngày tiêm (dd/mm/yyyy)", shot_day)
+        page.get_by_role("button", name="Lưu", exact=True).click()
+        expect(page.get_by_text(f"Cúm mùa — {shot_day}", exact=True)).to_be_visible()
+        _shot(page, "4-record")
+
+        with page.expect_download() as download:
+            page.get_by_role("button", name="Lưu hồ sơ (FHIR)").click()
+        bundle = json.loads(Path(download.value.path()).read_text())
+        Bundle.model_validate(bundle)
+        kinds = {e["resource"]["resourceType"] for e in bundle["entry"]}
+        assert {"Patient", "Observation", "Condition", "Immunization"} <= kinds, kinds
+
+        page.get_by_role("button", name="Trang chính").click()
+        page.get_by_role("button", name="Xem thay đổi chờ gửi").click()
+        expect(page.get_by_text("Tiêm chủng — Nguyễn Văn An — chưa gửi", exact=True)
+               ).to_be_visible()
+        _shot(page, "5-pending")
+        page.get_by_role("button", name="Trang chính").click()
+
+        # A second person begun and left mid-way: the app is closed with the draft open.
+        page.get_by_role("button", name="Khai báo thêm").click()
+        type_into(page, "Họ và tên", "Trần Thị Bình")
+        page.wait_for_timeout(500)
+        page.context.close()
+
+    # 98 days later (the device clock is set) the app is opened again, still offline.
+    with running(app, url=app_url, env={**device, "HSSK_CLOCK": (now + timedelta(days=98))
+                                        .isoformat()}, log=tmp_path / "app.log"):
+        page = open_app(browser, app_url)
+        expect(page.get_by_text("Nguyễn Văn An đến hạn cập nhật khai báo sức khỏe.",
+                                exact=True)).to_be_visible()
+        expect(seen(page, f"Đến hạn cập nhật — hạn cập nhật {due0}")
+               ).to_be_visible()
+        _shot(page, "6-reminder")
+        page.get_by_role("button", name="Khai báo thêm").click()
+        expect(holds(page, "Họ và tên")).to_have_value("Trần Thị Bình")
+        page.get_by_role("button", name="Quay lại").click()
+
+        page.get_by_role("button", name="Xem hồ sơ: Nguyễn Văn An").click()
+        page.get_by_role("button", name="Cập nhật khai báo").click()
+        # The update starts from the latest declaration.
+        expect(holds(page, "Cân nặng (kg)")).to_have_value("62,5")
+        type_into(page, "Cân nặng (kg)", "60")
+        page.get_by_role("button", name="Lưu khai báo").click()
+        expect(page.get_by_text(f"Đã cập nhật — hạn cập nhật {due1}", exact=True)
+               ).to_be_visible()
+        expect(page.get_by_text(f"Cân nặng (kg): 62,5 ({vn(day0)}), 60 ({vn(later)})",
+                                exact=True)).to_be_visible()
+        page.mouse.wheel(0, 900)
+        _shot(page, "7-charts")
+
+        with running([str(BIN / "hssk-server"), "serve", "--port", str(port)],
+                     url=f"{server_url}/v1/health", env=env, log=tmp_path / "server.log"):
+            page.get_by_role("button", name="Trang chính").click()
+            page.get_by_role("button", name="Đồng bộ ngay").click()
+            expect(seen(page, "Đã gửi lên máy chủ")).to_be_visible(
+                timeout=90_000)
+            expect(page.get_by_text("Thay đổi chờ gửi: 0", exact=True)).to_be_visible()
+            report = hssk_server("report", data_dir=data_dir, env=env)
+            ward = next(line for line in report.splitlines() if line.startswith("26734"))
+            # One person; two declarations in force (the corrected one and the update).
+            assert ward.split()[-2:] == ["1", "2"], ward
+
+        page.get_by_role("button", name="Cài đặt").click()
+        page.get_by_role("radio", name="English").click()
+        page.get_by_role("radio", name="Rất lớn").click()
+        expect(page.get_by_text("Text size", exact=True)).to_be_visible()
+        page.get_by_role("button", name="Home").click()
+        expect(page.get_by_text("My records", exact=True)).to_be_visible()
+        expect(seen(page, f"Up to date — next update by {due1}")
+               ).to_be_visible()

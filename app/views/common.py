@@ -8,20 +8,23 @@ BIG_TEXT = 20
 BUTTON_HEIGHT = 56
 
 
-def big_button(label: str, on_click: Any, *, key: str, disabled: bool = False) -> ft.Control:
+def big_button(label: str, on_click: Any, *, key: str, disabled: bool = False,
+               size: float = BIG_TEXT, icon: ft.IconData | None = None) -> ft.Control:
     """A large touch target; its text is also its accessible name."""
     return ft.Button(
         label,
+        icon=icon,
         on_click=on_click,
-        height=BUTTON_HEIGHT,
+        height=max(BUTTON_HEIGHT, size * 2.6),
         disabled=disabled,
         key=key,
-        style=ft.ButtonStyle(text_style=ft.TextStyle(size=BIG_TEXT)),
+        style=ft.ButtonStyle(text_style=ft.TextStyle(size=size)),
     )
 
 
 def field(label: str, value: str, on_change: Any, *, key: str, error: str | None = None,
-          keyboard: ft.KeyboardType = ft.KeyboardType.TEXT) -> ft.Control:
+          keyboard: ft.KeyboardType = ft.KeyboardType.TEXT, size: float = BIG_TEXT,
+          multiline: bool = False) -> ft.Control:
     """A large text field whose label is its accessible name; its error shows beside it."""
     return ft.TextField(
         label=label,
@@ -30,11 +33,17 @@ def field(label: str, value: str, on_change: Any, *, key: str, error: str | None
         error=error,
         error_max_lines=4,
         keyboard_type=keyboard,
-        text_size=BIG_TEXT,
+        text_size=size,
+        label_style=ft.TextStyle(size=size * 0.8),
+        multiline=multiline,
         key=key,
     )
 
 
-def error_text(message: str | None, *, key: str) -> ft.Control:
-    return ft.Text(message or "", color=ft.Colors.ERROR, size=BIG_TEXT - 2,
+def error_text(message: str | None, *, key: str, size: float = BIG_TEXT - 2) -> ft.Control:
+    return ft.Text(message or "", color=ft.Colors.ERROR, size=size,
                    visible=bool(message), key=key)
+
+
+def heading(text: str, *, size: float) -> ft.Control:
+    return ft.Text(text, size=size, weight=ft.FontWeight.BOLD)

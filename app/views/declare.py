@@ -1,47 +1,94 @@
+"""The declaration form: the required section first, each further section opened on demand;
+every keystroke goes to the draft, errors show beside their fields."""
+
 from __future__ import annotations
+
+from functools import partial
+from typing import Any
 
 import flet as ft
 
+from app.forms import SECTIONS, FormField, Section
 from app.i18n import t
 from app.state import AppState
-from app.views.common import BIG_TEXT, big_button, error_text, field
+from app.views.common import BIG_TEXT, big_button, error_text, field, heading
+from sync.validators import format_date_vn
+
+KEYBOARDS = {"name": ft.KeyboardType.NAME, "date": ft.KeyboardType.DATETIME,
+             "number": ft.KeyboardType.NUMBER, "integer": ft.KeyboardType.NUMBER,
+             # "120/80" needs the slash, which the number pad lacks on many phones.
+             "bp": ft.KeyboardType.DATETIME, "phone": ft.KeyboardType.PHONE}
+MULTILINE = {"surgical_history", "family_history", "disabilities", "address"}
+
+
+def _input(state: AppState, f: FormField) -> list[ft.Control]:
+    lang, form, errors, size = state.lang, state.form, state.form_errors, state.size(BIG_TEXT)
+
+    def changed(name: str, e: Any) -> None:
+        state.set_field(name, e.control.value)
+
+    def flag_changed(name: str, e: Any) -> None:
+        state.set_field(name, "1" if e.control.value else "")
+
+    if f.kind == "flag":
+        return [ft.Checkbox(label=t(f.name, lang), value=form.get(f.name) == "1",
+                            on_change=partial(flag_changed, f.name), key=f.name,
+                            label_style=ft.TextStyle(size=size))]
+    if f.kind == "choice":
+        return [
+            ft.Text(t(f.name, lang), size=size),
+            ft.RadioGroup(
+                content=ft.Row([ft.Radio(value=c, label=t(c if f.name == "sex" else
+                                                             f"{f.name}_{c}", lang),
+                                         label_style=ft.TextStyle(size=size))
+                                for c in f.choices], wrap=True),
+                value=form.get(f.name) or None, on_change=partial(changed, f.name), key=f.name),
+            error_text(errors.get(f.name), key=f"{f.name}_error", size=size - 2),
+        ]
+    return [field(t("blood_pressure" if f.kind == "bp" else f.name, lang), form.get(f.name),
+                  partial(changed, f.name), key=f.name, error=errors.get(f.name),
+                  keyboard=KEYBOARDS.get(f.kind, ft.KeyboardType.TEXT), size=size,
+                  multiline=f.name in MULTILINE)]
+
+
+def _section(state: AppState, section: Section) -> list[ft.Control]:
+    lang, size = state.lang, state.size(BIG_TEXT)
+    is_open = section.key in state.open_sections
+    title = t(f"section_{section.key}", lang)
+    if section.key == "basic":
+        controls: list[ft.Control] = [heading(title, size=state.size(22)),
+                                      ft.Text(t("required_note", lang), size=size - 2)]
+    else:
+        verb = t("close_section" if is_open else "open_section", lang)
+        controls = [ft.Divider(), big_button(f"{verb}: {title}",
+                                             partial(state.toggle_section, section.key),
+                                             key=f"section-{section.key}", size=size)]
+    if is_open:
+        for f in section.fields:
+            controls += _input(state, f)
+        if section.key == "vitals" and state.bmi:
+            controls.append(ft.Text(f"{t('bmi', lang)}: {state.bmi}", size=size,
+                                    weight=ft.FontWeight.BOLD, key="bmi"))
+    return controls
 
 
 @ft.component
 def Declare(state: AppState) -> ft.Control:
-    lang, form, errors = state.lang, state.form, state.form_errors
-
-    def setter(name: str):  # type: ignore[no-untyped-def]
-        return lambda e: state.set_field(name, e.control.value)
-
-    return ft.Column(
-        [
-            ft.Text(t("declaration_title", lang), size=26, weight=ft.FontWeight.BOLD),
-            ft.Text(t("required_note", lang), size=BIG_TEXT - 2),
-            field(t("full_name", lang), form.get("full_name"), setter("full_name"),
-                  key="full_name", error=errors.get("full_name"),
-                  keyboard=ft.KeyboardType.NAME),
-            field(t("birth_date", lang), form.get("birth_date"), setter("birth_date"),
-                  key="birth_date", error=errors.get("birth_date"),
-                  keyboard=ft.KeyboardType.DATETIME),
-            ft.Text(t("sex", lang), size=BIG_TEXT),
-            ft.RadioGroup(
-                content=ft.Row([
-                    ft.Radio(value="male", label=t("male", lang),
-                             label_style=ft.TextStyle(size=BIG_TEXT)),
-                    ft.Radio(value="female", label=t("female", lang),
-                             label_style=ft.TextStyle(size=BIG_TEXT)),
-                ]),
-                value=form.get("sex") or None,
-                on_change=setter("sex"),
-                key="sex",
-            ),
-            error_text(errors.get("sex"), key="sex_error"),
-            field(t("blood_pressure", lang), form.get("blood_pressure"),
-                  setter("blood_pressure"), key="blood_pressure",
-                  error=errors.get("blood_pressure"), keyboard=ft.KeyboardType.DATETIME),
-            big_button(t("save", lang), state.save_declaration, key="save"),
-        ],
-        spacing=16,
-        scroll=ft.ScrollMode.AUTO,
-    )
+    lang = state.lang
+    if state.correcting and state.record:
+        entry = next(e for e in state.record.history if e.record_id == state.correcting)
+        title = f"{t('correct_title', lang)} {format_date_vn(entry.day)}"
+    elif state.declaring_for:
+        title = t("update_title", lang)
+    else:
+        title = t("declaration_title", lang)
+    controls: list[ft.Control] = [heading(title, size=state.size(26))]
+    for section in SECTIONS:
+        controls += _section(state, section)
+    controls.append(ft.Row([
+        big_button(t("save", lang), state.save_declaration, key="save",
+                   size=state.size(BIG_TEXT)),
+        *([big_button(t("cancel", lang), state.cancel_form, key="cancel",
+                      size=state.size(BIG_TEXT))] if state.people else []),
+    ], wrap=True))
+    return ft.Column(controls, spacing=14, scroll=ft.ScrollMode.AUTO, expand=True)

@@ -5,18 +5,24 @@ import flet as ft
 from app.i18n import t
 from app.state import AppState
 from app.views.declare import Declare
+from app.views.fact import Fact
 from app.views.home import Home
+from app.views.pending import Pending
+from app.views.person import Person
+from app.views.settings import Settings
 from app.views.welcome import Welcome
 
 
 @ft.component
 def Root(state: AppState) -> ft.Control:
-    screens = {"welcome": Welcome, "declare": Declare, "home": Home}
+    screens = {"welcome": Welcome, "declare": Declare, "home": Home, "person": Person,
+               "fact": Fact, "pending": Pending, "settings": Settings}
     return ft.SafeArea(
         ft.Column(
             [
                 ft.Row([
-                    ft.Text(t("app_title", state.lang), size=18, color=ft.Colors.PRIMARY),
+                    ft.Text(t("app_title", state.lang), size=state.size(18),
+                            color=ft.Colors.PRIMARY),
                     ft.TextButton(t("language", state.lang), on_click=state.toggle_language,
                                   key="language"),
                 ], alignment=ft.MainAxisAlignment.SPACE_BETWEEN),

@@ -1,0 +1,39 @@
+"""Every change not yet accepted by the server, and the values waiting for a choice."""
+
+from __future__ import annotations
+
+from functools import partial
+
+import flet as ft
+
+from app.i18n import t
+from app.state import AppState
+from app.views.common import BIG_TEXT, big_button, heading
+from app.views.home import conflicts, sync_status
+
+
+@ft.component
+def Pending(state: AppState) -> ft.Control:
+    lang, size = state.lang, state.size(BIG_TEXT)
+    controls: list[ft.Control] = [
+        big_button(t("home", lang), partial(state.go, "home"), key="back", size=size,
+                   icon=ft.Icons.ARROW_BACK),
+        heading(t("pending_title", lang), size=state.size(26)),
+    ]
+    for person in state.people:
+        if person.conflicts:
+            controls.append(ft.Text(person.full_name, size=size, weight=ft.FontWeight.BOLD))
+            controls += conflicts(person.person_id, person.conflicts, state)
+    if not state.pending:
+        controls.append(ft.Text(t("nothing_pending", lang), size=size,
+                                color=ft.Colors.GREEN_800))
+    for change in state.pending:
+        status = t(f"sync_{change.status}", lang)
+        line = f"{t(f'kind_{change.kind.value}', lang)} — {change.person_name} — {status}"
+        controls.append(ft.Text(line, size=size,
+                                color=ft.Colors.ERROR if change.reason else None))
+        if change.reason:
+            controls.append(ft.Text(f"{t('state_rejected', lang)}: {change.reason}",
+                                    size=size - 2, color=ft.Colors.ERROR))
+    controls += [ft.Divider(), *sync_status(state)]
+    return ft.Column(controls, spacing=10, scroll=ft.ScrollMode.AUTO, expand=True)

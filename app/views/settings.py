@@ -1,0 +1,35 @@
+"""Language and text size, kept on the device."""
+
+from __future__ import annotations
+
+from functools import partial
+
+import flet as ft
+
+from app.i18n import t
+from app.state import TEXT_SCALES, AppState
+from app.views.common import BIG_TEXT, big_button, heading
+
+SCALE_NAMES = dict(zip(TEXT_SCALES, ("text_normal", "text_large", "text_larger"), strict=True))
+
+
+@ft.component
+def Settings(state: AppState) -> ft.Control:
+    lang, size = state.lang, state.size(BIG_TEXT)
+    return ft.Column([
+        big_button(t("home", lang), partial(state.go, "home"), key="back", size=size,
+                   icon=ft.Icons.ARROW_BACK),
+        heading(t("settings", lang), size=state.size(26)),
+        ft.Text(t("language_title", lang), size=size),
+        ft.RadioGroup(content=ft.Row([
+            ft.Radio(value="vi", label="Tiếng Việt", label_style=ft.TextStyle(size=size)),
+            ft.Radio(value="en", label="English", label_style=ft.TextStyle(size=size))]),
+            value=lang, on_change=lambda e: state.set_language(e.control.value), key="lang"),
+        ft.Text(t("text_size", lang), size=size),
+        ft.RadioGroup(content=ft.Column([
+            ft.Radio(value=str(scale), label=t(name, lang),
+                     label_style=ft.TextStyle(size=BIG_TEXT * scale))
+            for scale, name in SCALE_NAMES.items()]),
+            value=str(state.text_scale),
+            on_change=lambda e: state.set_text_scale(float(e.control.value)), key="scale"),
+    ], spacing=14, scroll=ft.ScrollMode.AUTO, expand=True)
