@@ -205,6 +205,21 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "text_large": ("Lớn", "Large"),
     "text_larger": ("Rất lớn", "Very large"),
     "language_title": ("Ngôn ngữ", "Language"),
+    # --- account ---
+    "account_intro": ("Tài khoản không bắt buộc: có tài khoản (số điện thoại và mật khẩu), bạn "
+                      "mở lại được hồ sơ trên máy khác. Có thể tạo sau trong Cài đặt.",
+                      "An account is optional: with one (phone number and password) you can "
+                      "open your record on another phone. You can make it later in Settings."),
+    "create_account": ("Tạo tài khoản", "Create an account"),
+    "account_title": ("Tạo tài khoản", "Create an account"),
+    "account_needs_connection": ("Cần có kết nối mạng để tạo tài khoản.",
+                                 "Creating an account needs a connection."),
+    "password": ("Mật khẩu (ít nhất 8 ký tự)", "Password (at least 8 characters)"),
+    "later": ("Để sau", "Later"),
+    "account_created": ("Đã tạo tài khoản cho số {phone}", "Account created for {phone}"),
+    "account_line": ("Tài khoản", "Account"),
+    "no_account": ("Chưa có tài khoản (máy vẫn đồng bộ bình thường)",
+                   "No account yet (this device syncs all the same)"),
 }
 
 

@@ -29,6 +29,7 @@ def make_main(services: Services):  # type: ignore[no-untyped-def]
         state = AppState(services=services)
         state.load()
         page.render(lambda: Root(state))
+        page.on_app_lifecycle_state_change = partial(_lifecycle_changed, state)
         page.data = ft.Connectivity(on_change=partial(_connectivity_changed, services))
         if not services.sync.started:
             # One scheduled sync loop per device, started with its first screen.
@@ -36,6 +37,12 @@ def make_main(services: Services):  # type: ignore[no-untyped-def]
             page.run_task(services.sync.run_forever)
 
     return main
+
+
+def _lifecycle_changed(state: AppState, event: ft.AppLifecycleStateChangeEvent) -> None:
+    """Back to the app (maybe days later): reminders are recomputed for today."""
+    if event.state == ft.AppLifecycleState.RESUME:
+        state.resumed()
 
 
 async def _connectivity_changed(services: Services, event: ft.ConnectivityChangeEvent) -> None:

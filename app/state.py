@@ -19,7 +19,8 @@ from sync.errors import HsskError, InvalidValue, Lang, SyncError
 from sync.qrcodes import CampaignClaims
 from sync.records import PAYLOAD_MODELS, RecordKind, invalid_values
 
-Screen = Literal["welcome", "declare", "home", "person", "fact", "pending", "settings"]
+Screen = Literal["welcome", "declare", "home", "person", "fact", "pending", "settings",
+                 "account"]
 FactKind = Literal["immunization", "encounter"]
 LANG_SETTING, SCALE_SETTING = "lang", "text_scale"
 TEXT_SCALES = (1.0, 1.3, 1.6)
@@ -60,6 +61,10 @@ class AppState:
     fact_form: Typed = field(default_factory=Typed)
     fact_errors: dict[str, str] = field(default_factory=dict)
     pending: list[records.PendingChange] = field(default_factory=list)
+    account_form: Typed = field(default_factory=Typed)
+    account_errors: dict[str, str] = field(default_factory=dict)
+    account_phone: str | None = None
+    account_busy: bool = False
     notice: str | None = None
     sync_busy: bool = False
     sync_error: str | None = None
@@ -75,6 +80,7 @@ class AppState:
         with Session(self.services.engine) as session:
             self.lang = "en" if store.get_setting(session, LANG_SETTING) == "en" else "vi"
             self.text_scale = float(store.get_setting(session, SCALE_SETTING) or 1.0)
+            self.account_phone = store.get_setting(session, syncing.ACCOUNT_PHONE)
             self.campaign = campaigns.current(session=session)
             self._refresh(session)
         if self.campaign is None:
@@ -92,6 +98,11 @@ class AppState:
         if self.record is not None:
             self.record = person_page.load(session, self.record.person_id, today=self.today(),
                                            default_months=self._default_months())
+
+    def resumed(self) -> None:
+        """The app came back to the foreground: reminders and sync state as of now."""
+        with Session(self.services.engine) as session:
+            self._refresh(session)
 
     def _default_months(self) -> int:
         return self.campaign.remind if self.campaign else reminders.DEFAULT_MONTHS
@@ -194,6 +205,44 @@ class AppState:
 
     def start_declaring(self) -> None:
         self._open_form(None)
+
+    # --- an account (optional: the device syncs without one) -------------------------------
+
+    def open_account(self) -> None:
+        self.account_form, self.account_errors, self.notice = Typed(), {}, None
+        self.screen = "account"
+
+    def set_account_field(self, name: str, value: str) -> None:
+        self.account_form.values[name] = value
+
+    def skip_account(self) -> None:
+        """Later: the device registers by itself at its first sync; an account can be made
+        from the settings whenever there is a connection."""
+        if self.people:
+            self.go("settings")
+        else:
+            self._open_form(None)
+
+    async def create_account(self) -> None:
+        """Give this device's account the phone number and password typed (needs a connection)."""
+        if self.account_busy:
+            return
+        self.account_busy, self.account_errors = True, {}
+        try:
+            number = await syncing.create_account(
+                self.services.engine, self.account_form.get("phone"),
+                self.account_form.get("password"), http=self.services.sync.http)
+        except InvalidValue as exc:
+            self.account_errors = {exc.field: exc.message(self.lang)}
+            return
+        except HsskError as exc:
+            self.account_errors = {"form": exc.message(self.lang)}
+            return
+        finally:
+            self.account_busy = False
+        self.account_phone, self.account_form = number, Typed()
+        self.skip_account()
+        self.notice = t("account_created", self.lang).format(phone=number)
 
     # --- declaring, updating, correcting ---------------------------------------------------
 

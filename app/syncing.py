@@ -18,10 +18,18 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from app import campaigns, store
+from sync import validators as v
 from sync.client import SyncClient
-from sync.errors import AuthRejected, NotRegistered
+from sync.errors import AuthRejected, InvalidValue, NotRegistered
 from sync.ids import new_id, utc_now
-from sync.protocol import Mutation, PullResponse, PushRequest, PushResponse, RegisterRequest
+from sync.protocol import (
+    ClaimRequest,
+    Mutation,
+    PullResponse,
+    PushRequest,
+    PushResponse,
+    RegisterRequest,
+)
 
 BATCH_SIZE = 200
 PULL_PAGE = 500
@@ -29,6 +37,8 @@ DEVICE_ID = "device_id"
 DEVICE_SECRET = "device_secret"
 REGISTERED_CAMPAIGN = "registered_campaign"
 LAST_SYNC = "last_sync_at"
+ACCOUNT_PHONE = "account_phone"
+MIN_PASSWORD = 8
 
 
 def device_identity(session: Session) -> tuple[str, str]:
@@ -95,16 +105,8 @@ async def sync_once(engine: Engine, *, http: httpx.AsyncClient | None = None,
     """Register if needed, then push everything pending and pull every page of changes.
     Raises a ``SyncError`` (outbox and cursor intact) when it cannot finish."""
 
-    def _prepare() -> tuple[str, str, str, str, bool]:
-        with Session(engine) as session:
-            campaign = campaigns.current(session=session)
-            if campaign is None:
-                raise NotRegistered()
-            device_id, secret = device_identity(session)
-            registered = store.get_setting(session, REGISTERED_CAMPAIGN) == campaign.cid
-            return campaign.url, campaign.cid, device_id, secret, registered
-
-    url, campaign_id, device_id, secret, registered = await asyncio.to_thread(_prepare)
+    url, campaign_id, device_id, secret, registered = await asyncio.to_thread(
+        _joined_device, engine)
     registration = RegisterRequest(device_id=device_id, campaign_id=campaign_id,
                                    device_secret=secret)
     async with SyncClient(url, token=secret, http=http) as client:
@@ -117,6 +119,40 @@ async def sync_once(engine: Engine, *, http: httpx.AsyncClient | None = None,
 
         return await exchange(engine, client, device_id, reconnect=register_again,
                               progress=progress)
+
+
+def check_account_form(phone: str, password: str) -> tuple[str, str]:
+    """The phone number (normalised) and password, or ``InvalidValue`` naming the field."""
+    number = v.check_phone(phone)
+    if len(password) < MIN_PASSWORD:
+        raise InvalidValue("password", f"Mật khẩu cần ít nhất {MIN_PASSWORD} ký tự.",
+                           f"The password needs at least {MIN_PASSWORD} characters.")
+    return number, password
+
+
+async def create_account(engine: Engine, phone: str, password: str, *,
+                         http: httpx.AsyncClient | None = None) -> str:
+    """Give this device's account a phone number and password (registering the device first
+    if it has not synced yet), so the person can sign in on another phone. Needs a connection;
+    raises ``InvalidValue`` or a ``SyncError`` / ``PhoneTaken`` the screen shows."""
+    number, password = check_account_form(phone, password)
+
+    url, campaign_id, device_id, secret, registered = await asyncio.to_thread(
+        _joined_device, engine)
+    async with SyncClient(url, token=secret, http=http) as client:
+        if not registered:
+            await client.register(RegisterRequest(device_id=device_id, campaign_id=campaign_id,
+                                                  device_secret=secret))
+            await asyncio.to_thread(_mark_registered, engine, campaign_id)
+        await client.claim(ClaimRequest(phone=number, password=password))
+
+    def _remember() -> None:
+        with Session(engine) as session:
+            store.set_setting(session, ACCOUNT_PHONE, number)
+            session.commit()
+
+    await asyncio.to_thread(_remember)
+    return number
 
 
 async def exchange(engine: Engine, client: SyncClient, device_id: str, *,
@@ -158,6 +194,17 @@ async def exchange(engine: Engine, client: SyncClient, device_id: str, *,
             break
     await asyncio.to_thread(_mark_synced, engine)
     return RoundResult(accepted=accepted, rejected=rejected, pulled=pulled)
+
+
+def _joined_device(engine: Engine) -> tuple[str, str, str, str, bool]:
+    """Server URL, campaign, device id and secret, and whether the device has registered."""
+    with Session(engine) as session:
+        campaign = campaigns.current(session=session)
+        if campaign is None:
+            raise NotRegistered()
+        device_id, secret = device_identity(session)
+        registered = store.get_setting(session, REGISTERED_CAMPAIGN) == campaign.cid
+        return campaign.url, campaign.cid, device_id, secret, registered
 
 
 def _pending_count(engine: Engine) -> int:

@@ -9,15 +9,19 @@ import httpx
 from pydantic import BaseModel, ValidationError
 
 from sync.errors import (
+    AccountHasPhone,
     AuthRejected,
     BatchConflict,
     NotRegistered,
+    PhoneTaken,
     ServerRejected,
     ServerUnreachable,
     UnknownShortCode,
 )
 from sync.protocol import (
+    AccountInfo,
     CampaignCode,
+    ClaimRequest,
     ErrorResponse,
     PullResponse,
     PushRequest,
@@ -65,6 +69,10 @@ class SyncClient:
             raise UnknownShortCode(short_code)
         return self._parse(response, CampaignCode)
 
+    async def claim(self, request: ClaimRequest) -> AccountInfo:
+        """Give this device's account a phone number and password (once)."""
+        return await self._post("/v1/auth/claim", request, AccountInfo, auth=True)
+
     async def push(self, request: PushRequest) -> PushResponse:
         """Send one batch; safe to call again with the same batch after any failure."""
         return await self._post("/v1/sync/push", request, PushResponse, auth=True)
@@ -103,6 +111,11 @@ class SyncClient:
         if response.status_code == 401:
             raise AuthRejected()
         if response.status_code == 409:
+            code = _code(response)
+            if code == "phone_taken":
+                raise PhoneTaken()
+            if code == "account_has_phone":
+                raise AccountHasPhone()
             raise BatchConflict()
         if response.status_code >= 400:
             raise ServerRejected(response.status_code, _reason(response))
@@ -110,6 +123,13 @@ class SyncClient:
             return model.model_validate_json(response.content)
         except ValidationError:
             raise ServerRejected(response.status_code, "unexpected response") from None
+
+
+def _code(response: httpx.Response) -> str:
+    try:
+        return ErrorResponse.model_validate_json(response.content).error.code
+    except ValidationError:
+        return ""
 
 
 def _reason(response: httpx.Response) -> str:

@@ -12,6 +12,8 @@
     │   ├── QrWrongType       a valid code, but not the kind expected here
     │   └── QrOtherServer     a valid code for another server than this device's
     ├── UnknownShortCode      a typed short code that no campaign has
+    ├── PhoneTaken            another account already has this phone number
+    ├── AccountHasPhone       this device's account already has a phone number
     ├── ImageUnreadable       not an image, truncated, or too large to decode safely
     ├── NoCodeInImage         an image with no QR code we could read
     └── SyncError             a sync round did not complete; the outbox is kept
@@ -172,6 +174,27 @@ class UnknownShortCode(HsskError):
             f"No campaign has the code {short_code}. Check the code printed under the QR code, "
             "or call your ward's hotline.",
         )
+
+
+class PhoneTaken(HsskError):
+    """Creating an account: the phone number belongs to another account already."""
+
+    code = "phone_taken"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Số điện thoại này đã có tài khoản. Hãy dùng số khác, hoặc gọi đường dây nóng.",
+            "This phone number already has an account. Use another, or call the hotline.",
+        )
+
+
+class AccountHasPhone(HsskError):
+    """Creating an account: this device's account has a phone number already."""
+
+    code = "account_has_phone"
+
+    def __init__(self) -> None:
+        super().__init__("Máy này đã có tài khoản rồi.", "This device has an account already.")
 
 
 class ImageUnreadable(HsskError):

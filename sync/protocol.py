@@ -135,6 +135,13 @@ class SignupRequest(Message):
     device_id: str = Field(min_length=8, max_length=64)
 
 
+class ClaimRequest(Message):
+    """A device's anonymous account takes a phone number and password (see ``/auth/claim``)."""
+
+    phone: str = Field(min_length=9, max_length=20)
+    password: str = Field(min_length=8, max_length=200)
+
+
 class TokenResponse(Message):
     """An opaque bearer token bound to one device; only its hash is kept on the server."""
 
@@ -146,7 +153,7 @@ class TokenResponse(Message):
 
 class AccountInfo(Message):
     account_id: str
-    phone: str
+    phone: str | None  # None: a device's account that has not been given one
     role: Role
     area_code: str | None
     areas: list[str]

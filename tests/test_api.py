@@ -9,12 +9,19 @@ from sqlmodel import Session
 
 from app import records, store, syncing
 from sync.client import SyncClient
-from sync.errors import AuthRejected, BatchConflict, ServerUnreachable
+from sync.errors import (
+    AccountHasPhone,
+    AuthRejected,
+    BatchConflict,
+    InvalidValue,
+    PhoneTaken,
+    ServerUnreachable,
+)
 from sync.ids import new_id
 from sync.protocol import Mutation, PushRequest, RegisterRequest
 from sync.qrcodes import load_trusted_keys
 from sync.records import Administrative, Declaration, PersonProfile, RecordData, RecordKind
-from tests.factories import declared_device
+from tests.factories import PASSWORD, declared_device, signed_in_device
 
 TODAY = date(2026, 11, 23)
 
@@ -148,3 +155,35 @@ async def test_an_unreachable_server_keeps_the_outbox(tmp_path, live_server):
 def test_pinned_key_directory_loads(live_server):
     keys = load_trusted_keys([live_server.data_dir / "keys"])
     assert len(keys) == 1
+
+
+async def test_an_account_made_later_opens_the_record_on_another_phone(live_server, tmp_path):
+    """A resident declares without an account; later, online, gives the device's account a
+    phone number and password, and signs in on a second phone, which receives the record."""
+    services = declared_device(tmp_path / "a", live_server, {
+        "full_name": "Phan Văn G", "birth_date": "1948", "sex": "male"})
+    with pytest.raises(InvalidValue) as short:
+        await syncing.create_account(services.engine, "0903 111 222", "ngắn")
+    assert short.value.field == "password"
+    # Never synced yet: making the account registers the device first.
+    assert await syncing.create_account(services.engine, "0903 111 222", PASSWORD) \
+        == "0903111222"
+    with pytest.raises(AccountHasPhone):
+        await syncing.create_account(services.engine, "0903 999 888", PASSWORD)
+    await syncing.sync_once(services.engine)
+
+    other = declared_device(tmp_path / "b", live_server, {
+        "full_name": "Người khác", "birth_date": "1990", "sex": "female"})
+    with pytest.raises(PhoneTaken):
+        await syncing.create_account(other.engine, "0903111222", PASSWORD)
+
+    phone_b = await signed_in_device(live_server.url, tmp_path, "0903111222", signup=False)
+    await phone_b.sync()
+    with Session(phone_b.engine) as session:
+        assert [p.full_name for p in records.people(session=session, today=TODAY)] \
+            == ["Phan Văn G"]
+    await phone_b.close()
+    async with httpx.AsyncClient(base_url=live_server.url) as http:
+        anonymous = await http.post("/v1/auth/claim", json={"phone": "0903222333",
+                                                            "password": PASSWORD})
+    assert anonymous.status_code == 401

@@ -482,7 +482,19 @@ def test_a_resident_alone_offline_then_synced(browser, tmp_path):
             # One person; two declarations in force (the corrected one and the update).
             assert ward.split()[-2:] == ["1", "2"], ward
 
-        page.get_by_role("button", name="Cài đặt").click()
+            # Online now: the optional account, made from the settings.
+            page.get_by_role("button", name="Cài đặt").click()
+            expect(seen(page, "Chưa có tài khoản")).to_be_visible()
+            page.get_by_role("button", name="Tạo tài khoản").click()
+            type_into(page, "Số điện thoại", "0903 123 456")
+            type_into(page, "Mật khẩu (ít nhất 8 ký tự)", "ngắn")
+            page.get_by_role("button", name="Tạo tài khoản").click()
+            expect(seen(page, "Mật khẩu cần ít nhất 8 ký tự.")).to_be_visible()
+            type_into(page, "Mật khẩu (ít nhất 8 ký tự)", "mật khẩu dài")
+            page.get_by_role("button", name="Tạo tài khoản").click()
+            expect(seen(page, "Đã tạo tài khoản cho số 0903123456")).to_be_visible()
+            expect(seen(page, "Tài khoản: 0903123456")).to_be_visible()
+
         page.get_by_role("radio", name="English").click()
         page.get_by_role("radio", name="Rất lớn").click()
         expect(page.get_by_text("Text size", exact=True)).to_be_visible()

@@ -24,7 +24,7 @@ def big_button(label: str, on_click: Any, *, key: str, disabled: bool = False,
 
 def field(label: str, value: str, on_change: Any, *, key: str, error: str | None = None,
           keyboard: ft.KeyboardType = ft.KeyboardType.TEXT, size: float = BIG_TEXT,
-          multiline: bool = False) -> ft.Control:
+          multiline: bool = False, password: bool = False) -> ft.Control:
     """A large text field whose label is its accessible name; its error shows beside it."""
     return ft.TextField(
         label=label,
@@ -36,6 +36,8 @@ def field(label: str, value: str, on_change: Any, *, key: str, error: str | None
         text_size=size,
         label_style=ft.TextStyle(size=size * 0.8),
         multiline=multiline,
+        password=password,
+        can_reveal_password=password,
         key=key,
     )
 

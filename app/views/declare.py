@@ -83,6 +83,9 @@ def Declare(state: AppState) -> ft.Control:
     else:
         title = t("declaration_title", lang)
     controls: list[ft.Control] = [heading(title, size=state.size(26))]
+    if state.notice:
+        controls.append(ft.Text(state.notice, size=state.size(BIG_TEXT),
+                                color=ft.Colors.GREEN_800))
     for section in SECTIONS:
         controls += _section(state, section)
     controls.append(ft.Row([

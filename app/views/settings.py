@@ -32,4 +32,11 @@ def Settings(state: AppState) -> ft.Control:
             for scale, name in SCALE_NAMES.items()]),
             value=str(state.text_scale),
             on_change=lambda e: state.set_text_scale(float(e.control.value)), key="scale"),
+        ft.Divider(),
+        *([ft.Text(state.notice, size=size, color=ft.Colors.GREEN_800)] if state.notice else []),
+        ft.Text(f"{t('account_line', lang)}: {state.account_phone}" if state.account_phone
+                else t("no_account", lang), size=size),
+        *([] if state.account_phone else
+          [big_button(t("create_account", lang), state.open_account, key="create-account",
+                      size=size)]),
     ], spacing=14, scroll=ft.ScrollMode.AUTO, expand=True)

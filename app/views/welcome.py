@@ -79,6 +79,9 @@ def Welcome(state: AppState) -> ft.Control:
             ft.Text(f"{t('ward', lang)}: {campaign.area_name}", size=22,
                     weight=ft.FontWeight.BOLD),
             ft.Text(f"{t('hotline', lang)}: {campaign.hotline}", size=BIG_TEXT),
-            big_button(t("start_declaring", lang), state.start_declaring, key="start"),
+            ft.Text(t("account_intro", lang), size=BIG_TEXT - 2),
+            ft.Row([big_button(t("start_declaring", lang), state.start_declaring, key="start"),
+                    big_button(t("create_account", lang), state.open_account,
+                               key="create-account")], wrap=True),
         ]
     return ft.Column(controls, spacing=16, scroll=ft.ScrollMode.AUTO)

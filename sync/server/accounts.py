@@ -15,10 +15,12 @@ from sync.errors import InvalidValue
 from sync.ids import as_utc, new_id, utc_now
 from sync.protocol import Role
 from sync.server.errors import (
+    AlreadyClaimed,
     Conflict,
     Gone,
     InvalidInput,
     NotFound,
+    PhoneTaken,
     TooManyAttempts,
     Unauthorized,
 )
@@ -70,7 +72,7 @@ def create_account(*, session: Session, phone: str, password: str, role: Role,
         raise InvalidInput(f"password must have at least {MIN_PASSWORD} characters")
     phone = _phone(phone)
     if session.exec(select(Account).where(Account.phone == phone)).first() is not None:
-        raise Conflict("an account with this phone number exists")
+        raise PhoneTaken("an account with this phone number exists")
     for code in [c for c in [area_code, *(areas or [])] if c]:
         if session.get(Area, code) is None:
             raise NotFound(f"unknown area {code}")
@@ -81,6 +83,26 @@ def create_account(*, session: Session, phone: str, password: str, role: Role,
     for code in areas or []:
         session.add(AccountArea(account_id=account.id, area_code=code))
     session.add(AuditEntry(action="account_create", account_id=account.id, detail=role))
+    session.commit()
+    return account
+
+
+def claim_account(*, session: Session, caller: Caller, phone: str, password: str) -> Account:
+    """Give a device's anonymous account a phone number and password, so that the person can
+    sign in on another phone and find their records there. Once only."""
+    account = session.get(Account, caller.account.id)
+    assert account is not None  # the caller was resolved from it
+    if account.phone is not None:
+        raise AlreadyClaimed("this account already has a phone number")
+    if len(password) < MIN_PASSWORD:
+        raise InvalidInput(f"password must have at least {MIN_PASSWORD} characters")
+    phone = _phone(phone)
+    if session.exec(select(Account).where(Account.phone == phone)).first() is not None:
+        raise PhoneTaken("an account with this phone number exists")
+    account.phone, account.password_hash = phone, _hasher.hash(password)
+    session.add(account)
+    session.add(AuditEntry(action="account_claim", account_id=account.id,
+                           device_id=caller.device_id))
     session.commit()
     return account
 

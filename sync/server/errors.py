@@ -5,6 +5,8 @@
     ├── Forbidden        403 forbidden (signed in, but not allowed this)
     ├── NotFound         404 not_found
     ├── Conflict         409 conflict
+    │   ├── PhoneTaken       409 phone_taken (another account has this phone number)
+    │   └── AlreadyClaimed   409 account_has_phone (this account has one already)
     ├── Gone             410 gone (e.g. a campaign that ended)
     ├── InvalidInput     422 invalid_input
     └── TooManyAttempts  429 too_many_attempts (with Retry-After)
@@ -38,6 +40,14 @@ class NotFound(DomainError):
 class Conflict(DomainError):
     status = 409
     code = "conflict"
+
+
+class PhoneTaken(Conflict):
+    code = "phone_taken"
+
+
+class AlreadyClaimed(Conflict):
+    code = "account_has_phone"
 
 
 class Gone(DomainError):

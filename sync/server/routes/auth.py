@@ -6,7 +6,14 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from sync.protocol import AccountInfo, ErrorResponse, LoginRequest, SignupRequest, TokenResponse
+from sync.protocol import (
+    AccountInfo,
+    ClaimRequest,
+    ErrorResponse,
+    LoginRequest,
+    SignupRequest,
+    TokenResponse,
+)
 from sync.server import accounts
 from sync.server.auth import CallerDep, SessionDep
 
@@ -34,6 +41,16 @@ def login(body: LoginRequest, session: SessionDep) -> TokenResponse:
                                              password=body.password, device_id=body.device_id)
     return TokenResponse(token=token, expires_at=expires, account_id=account.id,
                          role=account.role)
+
+
+@router.post("/claim", response_model=AccountInfo,
+             responses={**ERRORS, 409: {"model": ErrorResponse}})
+def claim(body: ClaimRequest, caller: CallerDep, session: SessionDep) -> AccountInfo:
+    """Give this device's account a phone number and password, to sign in elsewhere later."""
+    account = accounts.claim_account(session=session, caller=caller, phone=body.phone,
+                                     password=body.password)
+    return AccountInfo(account_id=account.id, phone=account.phone, role=account.role,
+                       area_code=account.area_code, areas=list(caller.areas))
 
 
 @router.post("/logout", status_code=204, responses=ERRORS)

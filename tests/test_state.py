@@ -1,0 +1,101 @@
+"""The screens' state, driven directly (no browser): drafts per form, the vaccination form's
+errors, settings that survive a restart, and the due digest's wording."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from sqlmodel import Session
+
+from app import forms, records, store
+from app.config import AppConfig
+from app.services import Services
+from app.state import AppState
+from sync.records import RecordKind
+
+TODAY = date(2026, 11, 23)
+
+
+def _state(tmp_path: Path, *, now: datetime = datetime(2026, 11, 23, 3, tzinfo=UTC)) -> AppState:
+    services = Services.start(AppConfig(data_dir=tmp_path / "app", key_dirs=()))
+    services.now = lambda: now
+    state = AppState(services=services)
+    state.load()
+    return state
+
+
+def _person(state: AppState, name: str = "Lê Văn C", on: date = date(2026, 5, 1)) -> str:
+    with Session(state.services.engine) as session:
+        person_id, _ = records.declare(
+            session=session, device_id="dev", area_code=None,
+            declaration=forms.check_declaration_form(
+                {"full_name": name, "birth_date": "1950", "sex": "male", "weight_kg": "60"},
+                today=on))
+    return person_id
+
+
+def test_each_form_keeps_its_own_draft(tmp_path: Path) -> None:
+    state = _state(tmp_path)
+    person_id = _person(state)
+    state.start_declaring()
+    state.set_field("full_name", "Người mới")
+    state.open_person(person_id)
+    state.update_declaration(person_id)
+    assert state.form.get("weight_kg") == "60"           # starts from the latest declaration
+    state.set_field("weight_kg", "58")
+    state.cancel_form()
+    reopened = _state(tmp_path)                           # the app closed and opened again
+    reopened.start_declaring()
+    assert reopened.form.values == {"full_name": "Người mới"}
+    reopened.open_person(person_id)
+    reopened.update_declaration(person_id)
+    assert reopened.form.get("weight_kg") == "58" and reopened.declaring_for == person_id
+    assert "vitals" in reopened.open_sections             # a section holding values opens
+
+
+async def test_a_vaccination_with_errors_is_refused_beside_its_fields(tmp_path: Path) -> None:
+    state = _state(tmp_path)
+    person_id = _person(state)
+    state.open_person(person_id)
+    state.add_fact("immunization")
+    state.set_fact_field("given_on", "31/02/2026")
+    await state.save_fact()
+    assert set(state.fact_errors) == {"given_on"}
+    state.set_fact_field("given_on", "01/10/2026")
+    await state.save_fact()
+    assert set(state.fact_errors) == {"vaccine"}
+    assert state.screen == "fact"
+    state.set_fact_field("vaccine", "Cúm mùa")
+    state.set_fact_field("dose_number", "2")
+    await state.save_fact()                               # no server: kept, queued
+    assert state.screen == "person" and state.record is not None
+    [shot] = state.record.immunizations
+    assert (shot.payload.vaccine, shot.payload.dose_number) == ("Cúm mùa", 2)
+    name, data = state.fhir_export()
+    assert name.endswith(".fhir.json") and b'"Immunization"' in data
+    with Session(state.services.engine) as session:
+        assert [c.kind for c in records.pending_changes(session)].count(
+            RecordKind.IMMUNIZATION) == 1
+        assert store.outbox(session)[-1].status == "pending"
+
+
+def test_language_and_text_size_survive_a_restart(tmp_path: Path) -> None:
+    state = _state(tmp_path)
+    state.set_language("en")
+    state.set_text_scale(1.6)
+    again = _state(tmp_path)
+    assert (again.lang, again.text_scale, again.size(20)) == ("en", 1.6, 32.0)
+
+
+def test_one_digest_for_everyone_due(tmp_path: Path) -> None:
+    state = _state(tmp_path)
+    assert state.due_digest() is None
+    _person(state, "Lê Văn C", on=date(2026, 5, 1))
+    _person(state, "Lê Thị D", on=TODAY)
+    state.resumed()
+    assert state.due_digest() == "Lê Văn C đến hạn cập nhật khai báo sức khỏe."
+    _person(state, "Lê Văn E", on=date(2026, 1, 1))
+    state.resumed()
+    state.set_language("en")
+    assert state.due_digest() == "2 people in your family are due to update their declarations."
