@@ -192,6 +192,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "nothing_pending": ("Mọi thay đổi đã được gửi lên máy chủ.",
                         "Every change has reached the server."),
     "kind_person": ("Thông tin cá nhân", "Personal details"),
+    "correction_word": ("đính chính", "correction"),
     "kind_declaration": ("Khai báo", "Declaration"),
     "kind_immunization": ("Tiêm chủng", "Vaccination"),
     "kind_encounter": ("Lần khám", "Visit"),

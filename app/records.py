@@ -176,6 +176,7 @@ class PendingChange:
     person_name: str
     status: str  # pending | sent | rejected
     reason: str | None
+    correction: bool = False  # supersedes an earlier fact
 
 
 def pending_changes(session: Session) -> list[PendingChange]:
@@ -188,5 +189,5 @@ def pending_changes(session: Session) -> list[PendingChange]:
         kind = RecordKind(row.kind) if row else RecordKind.PERSON
         owner = row.person_id if row else None
         changes.append(PendingChange(kind, names.get(owner or "", "—"), entry.status,
-                                     entry.reason))
+                                     entry.reason, bool(row and row.supersedes)))
     return changes

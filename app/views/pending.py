@@ -29,7 +29,10 @@ def Pending(state: AppState) -> ft.Control:
                                 color=ft.Colors.GREEN_800))
     for change in state.pending:
         status = t(f"sync_{change.status}", lang)
-        line = f"{t(f'kind_{change.kind.value}', lang)} — {change.person_name} — {status}"
+        kind = t(f"kind_{change.kind.value}", lang)
+        if change.correction:
+            kind += f" ({t('correction_word', lang)})"
+        line = f"{kind} — {change.person_name} — {status}"
         controls.append(ft.Text(line, size=size,
                                 color=ft.Colors.ERROR if change.reason else None))
         if change.reason:
