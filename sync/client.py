@@ -23,9 +23,13 @@ from sync.protocol import (
     CampaignCode,
     ClaimRequest,
     ErrorResponse,
+    GrantInfo,
+    InviteCode,
+    InviteRequest,
     PullResponse,
     PushRequest,
     PushResponse,
+    RedeemRequest,
     RegisterRequest,
     RegisterResponse,
 )
@@ -72,6 +76,15 @@ class SyncClient:
     async def claim(self, request: ClaimRequest) -> AccountInfo:
         """Give this device's account a phone number and password (once)."""
         return await self._post("/v1/auth/claim", request, AccountInfo, auth=True)
+
+    async def invite(self, person_id: str, request: InviteRequest) -> InviteCode:
+        """The owner's one-time invite code for a relative (to show as a QR code)."""
+        return await self._post(f"/v1/persons/{quote(person_id, safe='')}/invites", request,
+                                InviteCode, auth=True)
+
+    async def redeem(self, request: RedeemRequest) -> GrantInfo:
+        """Accept a relative's invite; the person's records arrive with the next pull."""
+        return await self._post("/v1/invites/redeem", request, GrantInfo, auth=True)
 
     async def push(self, request: PushRequest) -> PushResponse:
         """Send one batch; safe to call again with the same batch after any failure."""

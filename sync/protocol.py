@@ -191,6 +191,27 @@ class GrantRequest(Message):
     consent_text_version: str = Field(min_length=1, max_length=40)
 
 
+class InviteRequest(Message):
+    """The owner asks for an invite code to show a relative; ``agreed`` is their consent."""
+
+    scope: Literal["read", "manage"] = "manage"
+    agreed: Literal[True]
+    consent_text_version: str = Field(min_length=1, max_length=40)
+
+
+class InviteCode(Message):
+    """The signed ``HS1:`` text to show as a QR code, one-time, until ``expires_at``."""
+
+    code: str
+    expires_at: datetime
+
+
+class RedeemRequest(Message):
+    """The relative's phone redeems the token read from the invite code."""
+
+    token: str = Field(min_length=22, max_length=64)
+
+
 class GrantInfo(Message):
     person_id: str
     grantee_account_id: str

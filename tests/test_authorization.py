@@ -157,6 +157,10 @@ def _call(http: httpx.Client, world: World, role: str, endpoint: str) -> bool:
         response = http.get("/v1/persons", headers=_auth(token))
         if response.status_code == 200:
             return person in {p["person_id"] for p in response.json()}
+    elif endpoint == "invite a relative to P":
+        response = http.post(f"/v1/persons/{person}/invites", headers=_auth(token),
+                             json={"scope": "manage", "agreed": True,
+                                   "consent_text_version": "2026-11"})
     elif endpoint == "grant access to P":
         response = http.post(f"/v1/persons/{person}/grants", headers=_auth(token),
                              json={"grantee_phone": "0901000009", "scope": "read",
@@ -193,6 +197,7 @@ ALLOWED: dict[str, set[str]] = {
     "list my persons (P listed)": {"owner", "grantee", "collaborator_same_area"},
     "push a record for P": {"owner", "grantee", "collaborator_same_area"},
     "grant access to P": {"owner"},
+    "invite a relative to P": {"owner"},
     "ward progress": {"supervisor", "collaborator_same_area"},
     "ward persons": {"supervisor", "collaborator_same_area"},
     "city progress": {"supervisor"},
@@ -213,6 +218,6 @@ def test_every_person_and_area_endpoint_is_in_the_matrix(world: World) -> None:
     spec = httpx.get(f"{world.url}/openapi.json").json()
     guarded = {path for path in spec["paths"] if path.startswith(("/v1/persons", "/v1/areas"))}
     assert guarded == {"/v1/persons", "/v1/persons/{person_id}",
-                       "/v1/persons/{person_id}/grants",
+                       "/v1/persons/{person_id}/grants", "/v1/persons/{person_id}/invites",
                        "/v1/persons/{person_id}/grants/{grantee_account_id}",
                        "/v1/areas/{area_code}/progress", "/v1/areas/{area_code}/persons"}

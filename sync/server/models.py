@@ -198,6 +198,23 @@ class Quarantine(SQLModel, table=True):
     mutation_json: str
 
 
+class Invite(SQLModel, table=True):
+    """A one-time invitation to see or manage a person's record, shown as a signed QR code on
+    the owner's phone. Only the token's hash is kept; redeeming it makes the grant."""
+
+    __tablename__ = "invites"
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    person_id: str = Field(max_length=36, index=True)
+    inviter_account_id: str = Field(max_length=36)
+    scope: str = Field(max_length=16)  # read | manage
+    consent_text_version: str = Field(max_length=40)
+    created_at: datetime = Field(default_factory=utc_now)
+    expires_at: datetime
+    redeemed_at: datetime | None = None
+    redeemed_by: str | None = Field(default=None, max_length=36)
+
+
 class ScopeEvent(SQLModel, table=True):
     """A person entering or leaving an account's scope (a grant or its revocation).
 
@@ -228,7 +245,7 @@ class ServerMeta(SQLModel, table=True):
 SERVER_TABLES = frozenset(
     {"areas", "campaigns", "devices", "record_versions", "sync_batches", "audit_log",
      "accounts", "account_areas", "sessions", "login_throttle", "person_links",
-     "area_parents", "server_meta", "quarantine", "scope_events"}
+     "area_parents", "server_meta", "quarantine", "scope_events", "invites"}
 )
 
 

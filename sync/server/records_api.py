@@ -123,7 +123,8 @@ def area_progress(*, session: Session, caller: Caller, area_code: str) -> AreaPr
                         declarations=len(counted[RecordKind.DECLARATION]))
 
 
-def _require_owner(session: Session, caller: Caller, person_id: str) -> None:
+def require_owner(session: Session, caller: Caller, person_id: str) -> None:
+    """Only the person themself (their account: the record's owner) grants and revokes."""
     link = scopes.active_link(session, person_id, caller.account.id)
     if link is not None and link.relation == "owner":
         return
@@ -135,8 +136,7 @@ def _require_owner(session: Session, caller: Caller, person_id: str) -> None:
 def grant(*, session: Session, caller: Caller, person_id: str, grantee_phone: str,
           scope: str, consent_text_version: str, now: datetime | None = None) -> GrantInfo:
     """The owner grants a relative's account access; the consent is stored as a record."""
-    _require_owner(session, caller, person_id)
-    now = now or utc_now()
+    require_owner(session, caller, person_id)
     try:
         phone = check_phone(grantee_phone)
     except ValueError as exc:
@@ -144,10 +144,21 @@ def grant(*, session: Session, caller: Caller, person_id: str, grantee_phone: st
     grantee = session.exec(select(Account).where(Account.phone == phone)).first()
     if grantee is None or grantee.disabled or grantee.role != "citizen":
         raise NotFound("no citizen account with this phone number")
-    if grantee.id == caller.account.id:
+    info = make_grant(session=session, caller=caller, person_id=person_id, grantee=grantee,
+                      scope=scope, consent_text_version=consent_text_version,
+                      agreed_at=now or utc_now())
+    session.commit()
+    return info
+
+
+def make_grant(*, session: Session, caller: Caller, person_id: str, grantee: Account,
+               scope: str, consent_text_version: str, agreed_at: datetime) -> GrantInfo:
+    """Store the consent, link the grantee to the person and tell the grantee's devices to
+    back-fill the record. Not committed here."""
+    if grantee.id == scopes.owner_account(session, person_id):
         raise InvalidInput("you already own this record")
     consent = Consent(person_id=person_id, purpose="family_access", grantee=grantee.id,
-                      agreed_at=now, text_version=consent_text_version)
+                      agreed_at=agreed_at, text_version=consent_text_version)
     consent_id = new_id()
     area = scopes.person_area(session, person_id) or ""
     session.add(ServerRecord(id=consent_id, kind=RecordKind.CONSENT, person_id=person_id,
@@ -155,21 +166,20 @@ def grant(*, session: Session, caller: Caller, person_id: str, grantee_phone: st
                              payload=consent.model_dump(mode="json"), area_code=area))
     link = session.get(PersonLink, (person_id, grantee.id)) or PersonLink(
         person_id=person_id, account_id=grantee.id, relation="grantee")
-    link.scope, link.revoked_at, link.consent_id, link.created_at = scope, None, consent_id, now
+    link.scope, link.revoked_at, link.consent_id = scope, None, consent_id
+    link.created_at = utc_now()
     session.add(link)
     # The grantee's devices back-fill this person's earlier records on their next pull.
     session.add(ScopeEvent(account_id=grantee.id, person_id=person_id, action="grant"))
     _audit(session, caller, "grant", person_id, f"{grantee.id} {scope}")
-    session.commit()
-    return GrantInfo(person_id=person_id, grantee_account_id=grantee.id,
-                     scope=scope,
+    return GrantInfo(person_id=person_id, grantee_account_id=grantee.id, scope=scope,
                      consent_id=consent_id)
 
 
 def revoke(*, session: Session, caller: Caller, person_id: str, grantee_account_id: str,
            now: datetime | None = None) -> None:
     """The owner withdraws a relative's access, at once."""
-    _require_owner(session, caller, person_id)
+    require_owner(session, caller, person_id)
     link = session.get(PersonLink, (person_id, grantee_account_id))
     if link is None or link.relation != "grantee" or link.revoked_at is not None:
         raise NotFound("no such grant")

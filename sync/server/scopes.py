@@ -28,6 +28,15 @@ def person_area(session: Session, person_id: str) -> str | None:
     ).first()
 
 
+def owner_account(session: Session, person_id: str) -> str | None:
+    """The account that owns a person's record (the person themself)."""
+    return session.exec(
+        select(PersonLink.account_id).where(PersonLink.person_id == person_id,
+                                            PersonLink.relation == "owner",
+                                            col(PersonLink.revoked_at).is_(None))
+    ).first()
+
+
 def active_link(session: Session, person_id: str, account_id: str) -> PersonLink | None:
     link = session.get(PersonLink, (person_id, account_id))
     return link if link is not None and link.revoked_at is None else None

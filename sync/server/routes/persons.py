@@ -4,10 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Request
 
-from sync.protocol import ErrorResponse, GrantInfo, GrantRequest, PersonListItem, PersonRecords
-from sync.server import records_api
+from sync.protocol import (
+    ErrorResponse,
+    GrantInfo,
+    GrantRequest,
+    InviteCode,
+    InviteRequest,
+    PersonListItem,
+    PersonRecords,
+    RedeemRequest,
+)
+from sync.server import invites, records_api
 from sync.server.auth import CallerDep, SessionDep
 
 router = APIRouter(tags=["persons"])
@@ -38,6 +47,23 @@ def grant(body: GrantRequest, caller: CallerDep, session: SessionDep,
     return records_api.grant(session=session, caller=caller, person_id=person_id,
                              grantee_phone=body.grantee_phone, scope=body.scope,
                              consent_text_version=body.consent_text_version)
+
+
+@router.post("/persons/{person_id}/invites", response_model=InviteCode, responses=ERRORS)
+def invite(body: InviteRequest, caller: CallerDep, session: SessionDep, request: Request,
+           person_id: str = PersonId) -> InviteCode:
+    """The owner's invite code for a relative: signed, one-time, valid for 30 minutes."""
+    return invites.issue(session=session, caller=caller, person_id=person_id, scope=body.scope,
+                         consent_text_version=body.consent_text_version,
+                         server_url=str(request.base_url).rstrip("/"),
+                         keys_dir=request.app.state.settings.keys_dir)
+
+
+@router.post("/invites/redeem", response_model=GrantInfo,
+             responses={**ERRORS, 410: {"model": ErrorResponse}})
+def redeem(body: RedeemRequest, caller: CallerDep, session: SessionDep) -> GrantInfo:
+    """A relative accepts an invite: their account gets the access the owner consented to."""
+    return invites.redeem(session=session, caller=caller, token=body.token)
 
 
 @router.delete("/persons/{person_id}/grants/{grantee_account_id}", status_code=204,

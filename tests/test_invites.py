@@ -1,0 +1,136 @@
+"""Family access by invite, against the real server on both engines: the owner's phone gets a
+signed one-time code, the relative's phone verifies it offline and redeems it, the record
+arrives, the relative edits it, the owner revokes, and the record leaves the relative's phone.
+Every refusal on the way has its own answer."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import update
+from sqlmodel import Session, create_engine, select
+
+from app import records
+from app.store import LocalRecord
+from sync.errors import ServerRejected
+from sync.ids import utc_now
+from sync.protocol import InviteRequest, RedeemRequest
+from sync.qrcodes import load_trusted_keys, read_token
+from sync.server.models import AuditEntry, Invite, PersonLink, ServerRecord
+from tests.factories import TODAY, signed_in_device
+
+CONSENT = InviteRequest(scope="manage", agreed=True, consent_text_version="family-2026.1")
+
+
+def _names(device) -> list[str]:
+    with Session(device.engine) as session:
+        return [p.full_name for p in records.people(session=session, today=TODAY)]
+
+
+async def test_invite_redeem_edit_revoke(live_server, tmp_path: Path) -> None:
+    mother = await signed_in_device(live_server.url, tmp_path, "0903000001", signup=True)
+    son = await signed_in_device(live_server.url, tmp_path, "0903000002", signup=True)
+    person_id = mother.declare("Bà Nguyễn Thị Hoa", birth="1945")
+    await mother.sync()
+
+    invite = await mother.client.invite(person_id, CONSENT)
+    assert invite.expires_at - utc_now() <= timedelta(minutes=30)
+    # The son's phone checks the signature offline, as it would for a scanned code.
+    claims = read_token(invite.code, load_trusted_keys([live_server.data_dir / "keys"]),
+                        now=utc_now(), expect="invite")
+    assert claims.url == live_server.url
+    grant = await son.client.redeem(RedeemRequest(token=claims.tok))
+    assert (grant.person_id, grant.grantee_account_id, grant.scope) == (
+        person_id, son.account_id, "manage")
+    await son.sync()
+    assert _names(son) == ["Bà Nguyễn Thị Hoa"]
+
+    son.edit(person_id, phone="0912345678")
+    await son.sync()
+    await mother.sync()
+    with Session(mother.engine) as session:
+        row = session.get(LocalRecord, person_id)
+        assert row is not None and row.payload["phone"] == "0912345678"
+
+    with pytest.raises(ServerRejected) as again:
+        await son.client.redeem(RedeemRequest(token=claims.tok))
+    assert again.value.status == 410                      # one-time
+
+    async with httpx.AsyncClient(base_url=live_server.url) as http:
+        revoked = await http.delete(
+            f"/v1/persons/{person_id}/grants/{son.account_id}",
+            headers={"Authorization": f"Bearer {mother.client.token}"})
+    assert revoked.status_code == 204
+    await son.sync()
+    assert _names(son) == []
+    assert _names(mother) == ["Bà Nguyễn Thị Hoa"]
+
+    engine = create_engine(live_server.env["HSSK_DATABASE_URL"])
+    with Session(engine) as session:
+        consent = session.exec(select(ServerRecord).where(
+            ServerRecord.id == grant.consent_id)).one()
+        # The consent says who agreed to what, when, under which text.
+        assert consent.payload["grantee"] == son.account_id
+        assert consent.payload["text_version"] == "family-2026.1"
+        link = session.get(PersonLink, (person_id, son.account_id))
+        assert link is not None and link.revoked_at is not None
+        actions = {a.action for a in session.exec(select(AuditEntry)).all()}
+        assert {"invite", "grant", "revoke"} <= actions
+        # Only the token's hash is stored.
+        stored = session.exec(select(Invite)).one()
+        assert claims.tok not in stored.token_hash
+    engine.dispose()
+    await mother.close()
+    await son.close()
+
+
+async def test_what_an_invite_refuses(live_server, tmp_path: Path) -> None:
+    owner = await signed_in_device(live_server.url, tmp_path, "0903000011", signup=True)
+    relative = await signed_in_device(live_server.url, tmp_path, "0903000012", signup=True)
+    stranger = await signed_in_device(live_server.url, tmp_path, "0903000013", signup=True)
+    person_id = owner.declare("Ông Trần Văn Lộc", birth="1940")
+    await owner.sync()
+    keys = load_trusted_keys([live_server.data_dir / "keys"])
+
+    def token(code: str) -> str:
+        return read_token(code, keys, now=utc_now(), expect="invite").tok
+
+    for who in (relative, stranger):                    # not theirs to share (404, not 403)
+        with pytest.raises(ServerRejected) as refused:
+            await who.client.invite(person_id, CONSENT)
+        assert refused.value.status == 404
+
+    own = token((await owner.client.invite(person_id, CONSENT)).code)
+    with pytest.raises(ServerRejected) as mine:
+        await owner.client.redeem(RedeemRequest(token=own))
+    assert mine.value.status == 422
+
+    with pytest.raises(ServerRejected) as unknown:
+        await relative.client.redeem(RedeemRequest(token="x" * 32))
+    assert unknown.value.status == 404
+
+    late = token((await owner.client.invite(person_id, CONSENT)).code)
+    engine = create_engine(live_server.env["HSSK_DATABASE_URL"])
+    with Session(engine) as session:
+        session.exec(update(Invite).values(expires_at=utc_now() - timedelta(seconds=1)))
+        session.commit()
+    engine.dispose()
+    with pytest.raises(ServerRejected) as expired:
+        await relative.client.redeem(RedeemRequest(token=late))
+    assert expired.value.status == 410
+
+    async with httpx.AsyncClient(base_url=live_server.url) as http:
+        anonymous = await http.post(f"/v1/persons/{person_id}/invites",
+                                    json=CONSENT.model_dump())
+        no_consent = await http.post(
+            f"/v1/persons/{person_id}/invites", json={"scope": "manage", "agreed": False,
+                                                      "consent_text_version": "x"},
+            headers={"Authorization": f"Bearer {owner.client.token}"})
+    assert anonymous.status_code == 401
+    assert no_consent.status_code == 422
+    assert _names(relative) == []
+    for device in (owner, relative, stranger):
+        await device.close()
