@@ -206,6 +206,28 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "text_large": ("Lớn", "Large"),
     "text_larger": ("Rất lớn", "Very large"),
     "language_title": ("Ngôn ngữ", "Language"),
+    # --- family ---
+    "family": ("Người thân", "Family"),
+    "invite_relative": ("Mời người thân quản lý hồ sơ", "Invite a relative to manage"),
+    "invite_hint": ("Đưa mã này cho người thân quét (hoặc gửi chữ bên dưới). Mã dùng một lần, "
+                    "hết hạn lúc {time}.",
+                    "Let your relative scan this code (or send the text below). It works once, "
+                    "until {time}."),
+    "invite_text": ("Mã mời (để sao chép)", "Invite code (to copy)"),
+    "show_grants": ("Ai đang có quyền?", "Who has access?"),
+    "no_grants": ("Chưa ai khác có quyền với hồ sơ này.", "Nobody else has access."),
+    "grantee_device": ("máy của người thân", "a relative's phone"),
+    "revoke": ("Thu hồi quyền", "Withdraw access"),
+    "revoked": ("Đã thu hồi quyền; máy của người thân sẽ xóa hồ sơ khi đồng bộ.",
+                "Access withdrawn; the relative's phone drops the record at its next sync."),
+    "relative_record": ("Hồ sơ của người thân (bạn được mời quản lý)",
+                        "A relative's record (you were invited to manage it)"),
+    "accept_invite": ("Nhận lời mời của người thân", "Accept a relative's invite"),
+    "accept_invite_title": ("Nhận lời mời quản lý hồ sơ", "Accept an invite to a record"),
+    "invite_code_label": ("Mã mời (dán vào đây)", "Invite code (paste here)"),
+    "accept": ("Nhận lời mời", "Accept"),
+    "pick_invite_image": ("Chọn ảnh mã mời", "Choose a photo of the code"),
+    "invite_accepted": ("Đã nhận hồ sơ của {name}", "Received the record of {name}"),
     # --- account ---
     "account_intro": ("Tài khoản không bắt buộc: có tài khoản (số điện thoại và mật khẩu), bạn "
                       "mở lại được hồ sơ trên máy khác. Có thể tạo sau trong Cài đặt.",

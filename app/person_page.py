@@ -54,6 +54,7 @@ class PersonRecord:
     immunizations: list[Entry]
     encounters: list[Entry]
     series: dict[str, list[tuple[date, float]]] = field(default_factory=dict)
+    relative: bool = False  # reached through a relative's invite, not this device's own
 
     @property
     def latest(self) -> Declaration | None:
@@ -125,4 +126,5 @@ def load(session: Session, person_id: str, *, today: date,
         reminder=records.person_reminder(profile, person_id, oldest_first, today=today,
                                          default_months=default_months),
         declarations=declarations, history=history, immunizations=immunizations,
-        encounters=encounters, series=vital_series(oldest_first, observations))
+        encounters=encounters, series=vital_series(oldest_first, observations),
+        relative=records.entered_by(session, person_id) == EnteredBy.FAMILY)

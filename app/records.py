@@ -33,6 +33,18 @@ PROFILE_FIELDS = ("full_name", "birth_date", "sex", "cccd", "bhyt", "phone", "ad
                   "ethnicity", "occupation")
 
 
+def relation_key(person_id: str) -> str:
+    """The device setting that marks a person as a relative's (reached through an invite)."""
+    return f"relation:{person_id}"
+
+
+def entered_by(session: Session, person_id: str | None) -> EnteredBy:
+    """Provenance for what this device enters about a person: their own, or a relative's."""
+    if person_id and store.get_setting(session, relation_key(person_id)) == "family":
+        return EnteredBy.FAMILY
+    return EnteredBy.SELF
+
+
 def draft_key(person_id: str | None, corrects: str | None = None) -> str:
     """Where the form's draft is kept: one per new person, update, or correction."""
     if corrects:

@@ -11,16 +11,28 @@ import flet as ft
 from pydantic import ValidationError
 from sqlmodel import Session
 
-from app import campaigns, fhir, forms, person_page, records, reminders, scanning, store, syncing
+from app import (
+    campaigns,
+    family,
+    fhir,
+    forms,
+    person_page,
+    records,
+    reminders,
+    scanning,
+    store,
+    syncing,
+)
 from app.i18n import t
 from app.services import Services
 from sync import validators as v
 from sync.errors import HsskError, InvalidValue, Lang, SyncError
+from sync.protocol import GrantView
 from sync.qrcodes import CampaignClaims
 from sync.records import PAYLOAD_MODELS, RecordKind, invalid_values
 
 Screen = Literal["welcome", "declare", "home", "person", "fact", "pending", "settings",
-                 "account"]
+                 "account", "accept_invite"]
 FactKind = Literal["immunization", "encounter"]
 LANG_SETTING, SCALE_SETTING = "lang", "text_scale"
 TEXT_SCALES = (1.0, 1.3, 1.6)
@@ -65,6 +77,12 @@ class AppState:
     account_errors: dict[str, str] = field(default_factory=dict)
     account_phone: str | None = None
     account_busy: bool = False
+    # Family access: the invite shown on the owner's phone, who holds access, the code typed.
+    invite: family.ShownInvite | None = None
+    grants: list[GrantView] | None = None
+    family_error: str | None = None
+    family_busy: bool = False
+    invite_input: Typed = field(default_factory=Typed)
     notice: str | None = None
     sync_busy: bool = False
     sync_error: str | None = None
@@ -300,15 +318,17 @@ class AppState:
             return
         with Session(self.services.engine) as session:
             device_id, _ = syncing.device_identity(session)
+            who = records.entered_by(session, self.declaring_for)
             if correcting is not None:
                 records.correct(session=session, old_id=correcting.record_id,
-                                payload=declaration.model_dump(mode="json"), device_id=device_id)
+                                payload=declaration.model_dump(mode="json"), device_id=device_id,
+                                entered_by=who)
                 self.notice = t("corrected", self.lang)
             else:
                 person_id, _ = records.declare(
                     session=session, declaration=declaration, device_id=device_id,
                     area_code=self.campaign.area if self.campaign else None,
-                    person_id=self.declaring_for)
+                    person_id=self.declaring_for, entered_by=who)
                 self.notice = t("saved", self.lang)
                 if self.declaring_for is None:
                     self.record = None
@@ -329,8 +349,81 @@ class AppState:
         with Session(self.services.engine) as session:
             self.record = person_page.load(session, person_id, today=self.today(),
                                            default_months=self._default_months())
-        self.notice = None
+        self.notice = self.family_error = None
+        self.invite, self.grants = None, None
         self.screen = "person"
+
+    # --- family access ---------------------------------------------------------------------
+
+    async def invite_relative(self) -> None:
+        """Show a one-time invite code for this person's record (needs a connection)."""
+        assert self.record is not None
+        self.family_busy, self.family_error = True, None
+        try:
+            code = await family.create_invite(self.services.engine, self.record.person_id,
+                                              http=self.services.sync.http)
+            self.invite = family.shown(code)
+        except HsskError as exc:
+            self.family_error = exc.message(self.lang)
+        finally:
+            self.family_busy = False
+
+    async def show_grants(self) -> None:
+        """Who holds access to this person's record now (needs a connection)."""
+        assert self.record is not None
+        try:
+            self.grants = await family.grants(self.services.engine, self.record.person_id,
+                                              http=self.services.sync.http)
+        except HsskError as exc:
+            self.family_error = exc.message(self.lang)
+
+    async def revoke_grant(self, grantee_account_id: str) -> None:
+        assert self.record is not None
+        try:
+            await family.revoke(self.services.engine, self.record.person_id,
+                                grantee_account_id, http=self.services.sync.http)
+        except HsskError as exc:
+            self.family_error = exc.message(self.lang)
+            return
+        self.notice = t("revoked", self.lang)
+        await self.show_grants()
+
+    def open_accept_invite(self) -> None:
+        self.invite_input, self.family_error, self.notice = Typed(), None, None
+        self.screen = "accept_invite"
+
+    def set_invite_text(self, text: str) -> None:
+        self.invite_input.values["code"] = text
+
+    async def accept_invite(self) -> None:
+        """Verify a relative's invite offline, redeem it, and pull their record."""
+        await self._accept_invite_text(self.invite_input.get("code"))
+
+    async def accept_invite_image(self, data: bytes) -> None:
+        try:
+            texts = await asyncio.to_thread(scanning.decode_qr_image, data)
+        except HsskError as exc:
+            self.family_error = exc.message(self.lang)
+            return
+        await self._accept_invite_text(texts[0])
+
+    async def _accept_invite_text(self, text: str) -> None:
+        self.family_busy, self.family_error = True, None
+        try:
+            claims = family.read_invite(text, self.services.trusted_keys,
+                                        now=self.services.now(), engine=self.services.engine)
+            grant = await family.redeem_invite(self.services.engine, claims,
+                                               http=self.services.sync.http)
+        except HsskError as exc:
+            self.family_error = exc.message(self.lang)
+            return
+        finally:
+            self.family_busy = False
+        with Session(self.services.engine) as session:
+            self._refresh(session)
+        name = next((p.full_name for p in self.people if p.person_id == grant.person_id), "")
+        self.notice = t("invite_accepted", self.lang).format(name=name)
+        self.screen = "home"
 
     def add_fact(self, kind: FactKind) -> None:
         self.fact_kind, self.fact_corrects = kind, None
@@ -362,12 +455,13 @@ class AppState:
         kind = RecordKind(self.fact_kind)
         with Session(self.services.engine) as session:
             device_id, _ = syncing.device_identity(session)
+            who = records.entered_by(session, self.record.person_id)
             if self.fact_corrects:
                 records.correct(session=session, old_id=self.fact_corrects, payload=payload,
-                                device_id=device_id)
+                                device_id=device_id, entered_by=who)
             else:
                 records.add_fact(session=session, person_id=self.record.person_id, kind=kind,
-                                 payload=payload, device_id=device_id)
+                                 payload=payload, device_id=device_id, entered_by=who)
             self._refresh(session)
         self.notice = t("saved_fact", self.lang)
         self.screen = "person"

@@ -24,6 +24,7 @@ from sync.protocol import (
     ClaimRequest,
     ErrorResponse,
     GrantInfo,
+    GrantView,
     InviteCode,
     InviteRequest,
     PullResponse,
@@ -85,6 +86,35 @@ class SyncClient:
     async def redeem(self, request: RedeemRequest) -> GrantInfo:
         """Accept a relative's invite; the person's records arrive with the next pull."""
         return await self._post("/v1/invites/redeem", request, GrantInfo, auth=True)
+
+    async def grants(self, person_id: str) -> list[GrantView]:
+        """Who holds access to a person's record (owner only)."""
+        response = await self._send("GET", f"/v1/persons/{quote(person_id, safe='')}/grants")
+        return self._parse_list(response, GrantView)
+
+    async def revoke(self, person_id: str, grantee_account_id: str) -> None:
+        """Withdraw a relative's access, at once."""
+        response = await self._send("DELETE", f"/v1/persons/{quote(person_id, safe='')}/grants/"
+                                              f"{quote(grantee_account_id, safe='')}")
+        if response.status_code != 204:
+            self._parse(response, GrantInfo)  # raises the error it carries
+
+    async def _send(self, method: str, path: str) -> httpx.Response:
+        if not self.token:
+            raise NotRegistered()
+        try:
+            return await self._http.request(method, self.base_url + path,
+                                            headers={"Authorization": f"Bearer {self.token}"})
+        except httpx.TransportError as exc:
+            raise ServerUnreachable() from exc
+
+    def _parse_list(self, response: httpx.Response, model: type[T]) -> list[T]:
+        if response.status_code != 200:
+            self._parse(response, model)  # raises the error it carries
+        try:
+            return [model.model_validate(item) for item in response.json()]
+        except (ValidationError, ValueError, TypeError):
+            raise ServerRejected(response.status_code, "unexpected response") from None
 
     async def push(self, request: PushRequest) -> PushResponse:
         """Send one batch; safe to call again with the same batch after any failure."""

@@ -12,6 +12,7 @@
     │   ├── QrWrongType       a valid code, but not the kind expected here
     │   └── QrOtherServer     a valid code for another server than this device's
     ├── UnknownShortCode      a typed short code that no campaign has
+    ├── InviteRefused         an invite the server will not honour (used, expired, unknown)
     ├── PhoneTaken            another account already has this phone number
     ├── AccountHasPhone       this device's account already has a phone number
     ├── ImageUnreadable       not an image, truncated, or too large to decode safely
@@ -173,6 +174,20 @@ class UnknownShortCode(HsskError):
             "đường dây nóng của phường.",
             f"No campaign has the code {short_code}. Check the code printed under the QR code, "
             "or call your ward's hotline.",
+        )
+
+
+class InviteRefused(HsskError):
+    """A genuine invite code the server will not honour any more."""
+
+    code = "invite_refused"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Lời mời này đã được dùng, đã hết hạn, hoặc không còn hiệu lực. Hãy nhờ người thân "
+            "tạo mã mới.",
+            "This invite has been used, has expired, or is no longer valid. Ask your relative "
+            "for a new code.",
         )
 
 

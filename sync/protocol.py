@@ -219,6 +219,15 @@ class GrantInfo(Message):
     consent_id: str
 
 
+class GrantView(Message):
+    """One relative who holds access to a person's record, as the owner sees it."""
+
+    grantee_account_id: str
+    grantee_phone: str | None  # None: a relative's phone that has no account number
+    scope: Literal["read", "manage"]
+    granted_at: datetime
+
+
 class AreaProgress(Message):
     code: str
     name: str

@@ -290,3 +290,17 @@ def read_token(text: str, trusted: Mapping[str, Ed25519PublicKey], *, now: datet
 
 def _day(timestamp: int) -> str:
     return datetime.fromtimestamp(timestamp, UTC).strftime("%d/%m/%Y")
+
+
+def qr_png(text: str, *, box_size: int = 8) -> bytes:
+    """Render code text as a QR image in PNG (error correction M, which phone cameras read
+    from a screen or paper at arm's length)."""
+    import io
+
+    import qrcode
+
+    image = qrcode.make(text, error_correction=qrcode.constants.ERROR_CORRECT_M,
+                        box_size=box_size)
+    out = io.BytesIO()
+    image.save(out)
+    return out.getvalue()

@@ -168,6 +168,7 @@ def _call(http: httpx.Client, world: World, role: str, endpoint: str) -> bool:
     else:
         method, path = {
             "read P": ("GET", f"/v1/persons/{person}"),
+            "list grants on P": ("GET", f"/v1/persons/{person}/grants"),
             "revoke a grant on P": ("DELETE",
                                     f"/v1/persons/{person}/grants/{world.spare_account_id}"),
             "ward progress": ("GET", "/v1/areas/26734/progress"),
@@ -198,6 +199,7 @@ ALLOWED: dict[str, set[str]] = {
     "push a record for P": {"owner", "grantee", "collaborator_same_area"},
     "grant access to P": {"owner"},
     "invite a relative to P": {"owner"},
+    "list grants on P": {"owner"},
     "ward progress": {"supervisor", "collaborator_same_area"},
     "ward persons": {"supervisor", "collaborator_same_area"},
     "city progress": {"supervisor"},

@@ -7,6 +7,7 @@ beside the field, the draft kept) → saved on the device → pushed → the ser
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -495,10 +496,89 @@ def test_a_resident_alone_offline_then_synced(browser, tmp_path):
             expect(seen(page, "Đã tạo tài khoản cho số 0903123456")).to_be_visible()
             expect(seen(page, "Tài khoản: 0903123456")).to_be_visible()
 
-        page.get_by_role("radio", name="English").click()
         page.get_by_role("radio", name="Rất lớn").click()
+        expect(page.get_by_role("radio", name="Rất lớn")).to_be_checked()
+        page.get_by_role("radio", name="English").click()
         expect(page.get_by_text("Text size", exact=True)).to_be_visible()
+        expect(page.get_by_role("radio", name="Very large")).to_be_checked()
         page.get_by_role("button", name="Home").click()
         expect(page.get_by_text("My records", exact=True)).to_be_visible()
         expect(seen(page, f"Up to date — next update by {due1}")
                ).to_be_visible()
+
+
+def test_a_relative_is_invited_edits_and_loses_access(browser, tmp_path):
+    """Two phones: the mother shows an invite code, the son's phone redeems it and receives her
+    record, adds a vaccination (entered by a relative), the mother sees it, then withdraws his
+    access, and the record leaves the son's phone at its next sync."""
+    port = free_port()
+    server_url = f"http://127.0.0.1:{port}"
+    data_dir = tmp_path / "server"
+    env = {"HSSK_DATA_DIR": str(data_dir), "HSSK_DATABASE_URL": f"sqlite:///{tmp_path / 's.db'}"}
+    code = hssk_server("demo-seed", "--server-url", server_url, data_dir=data_dir,
+                       env=env).strip()
+    shot_day = vn(datetime.now().astimezone().date() - timedelta(days=3))
+    phones = {}
+    with running([str(BIN / "hssk-server"), "serve", "--port", str(port)],
+                 url=f"{server_url}/v1/health", env=env, log=tmp_path / "server.log"), \
+            contextlib.ExitStack() as stack:
+        for who in ("mother", "son"):
+            app_port = free_port()
+            stack.enter_context(running(
+                [str(BIN / "hssk"), "--web", "--port", str(app_port)],
+                url=f"http://127.0.0.1:{app_port}/", log=tmp_path / f"{who}.log",
+                env={"HSSK_APP_DATA_DIR": str(tmp_path / who),
+                     "HSSK_TRUSTED_KEYS": str(data_dir / "keys")}))
+            phones[who] = open_app(browser, f"http://127.0.0.1:{app_port}/")
+            type_into(phones[who], "Mã QR (dán vào đây)", code, paste=True)
+            phones[who].get_by_role("button", name="Kiểm tra mã").click()
+        mother, son = phones["mother"], phones["son"]
+
+        mother.get_by_role("button", name="Bắt đầu khai báo").click()
+        type_into(mother, "Họ và tên", "Lê Thị Mẹ")
+        type_into(mother, "Ngày sinh (dd/mm/yyyy hoặc năm sinh)", "1950")
+        mother.get_by_role("radio", name="Nữ").click()
+        mother.get_by_role("button", name="Lưu khai báo").click()
+        expect(seen(mother, "Đã gửi lên máy chủ")).to_be_visible()
+        mother.get_by_role("button", name="Xem hồ sơ: Lê Thị Mẹ").click()
+        mother.get_by_role("button", name="Mời người thân quản lý hồ sơ").click()
+        expect(seen(mother, "Mã dùng một lần")).to_be_visible()
+        _shot(mother, "8-invite")
+        invite = holds(mother, "Mã mời (để sao chép)").input_value()
+        assert invite.startswith("HS1:"), invite
+
+        son.get_by_role("button", name="Nhận lời mời của người thân").click()
+        type_into(son, "Mã mời (dán vào đây)", "HS1:" + invite[4:-6] + "AAAAAA", paste=True)
+        son.get_by_role("button", name="Nhận lời mời", exact=True).click()
+        expect(seen(son, "Mã QR bị hỏng")).to_be_visible()    # a damaged code: refused, said why
+        type_into(son, "Mã mời (dán vào đây)", invite, paste=True)
+        son.get_by_role("button", name="Nhận lời mời", exact=True).click()
+        expect(seen(son, "Đã nhận hồ sơ của Lê Thị Mẹ")).to_be_visible()
+        son.get_by_role("button", name="Xem hồ sơ: Lê Thị Mẹ").click()
+        expect(seen(son, "Hồ sơ của người thân")).to_be_visible()
+        son.get_by_role("button", name="Thêm mũi tiêm").click()
+        type_into(son, "Tên vắc-xin", "Cúm mùa")
+        type_into(son, "Ngày tiêm (dd/mm/yyyy)", shot_day)
+        son.get_by_role("button", name="Lưu", exact=True).click()
+        expect(seen(son, "Người nhập: người thân · đã gửi")).to_be_visible()
+
+        mother.get_by_role("button", name="Trang chính").click()
+        mother.get_by_role("button", name="Đồng bộ ngay").click()
+        expect(seen(mother, "Thay đổi chờ gửi: 0")).to_be_visible()
+        mother.get_by_role("button", name="Xem hồ sơ: Lê Thị Mẹ").click()
+        expect(seen(mother, f"Cúm mùa — {shot_day}")).to_be_visible()
+        expect(seen(mother, "Người nhập: người thân")).to_be_visible()
+        mother.get_by_role("button", name="Ai đang có quyền?").click()
+        mother.get_by_role("button", name="Thu hồi quyền: máy của người thân").click()
+        expect(seen(mother, "Đã thu hồi quyền")).to_be_visible()
+        expect(seen(mother, "Chưa ai khác có quyền")).to_be_visible()
+
+        son.get_by_role("button", name="Trang chính").click()
+        son.get_by_role("button", name="Đồng bộ ngay").click()
+        expect(son.get_by_role("button", name="Xem hồ sơ: Lê Thị Mẹ")).to_have_count(0)
+        expect(seen(mother, f"Cúm mùa — {shot_day}")).to_be_visible()   # hers, still
+        # The same code again: used once already.
+        son.get_by_role("button", name="Nhận lời mời của người thân").click()
+        type_into(son, "Mã mời (dán vào đây)", invite, paste=True)
+        son.get_by_role("button", name="Nhận lời mời", exact=True).click()
+        expect(seen(son, "Lời mời này đã được dùng")).to_be_visible()

@@ -59,11 +59,10 @@ async def test_invite_redeem_edit_revoke(live_server, tmp_path: Path) -> None:
         await son.client.redeem(RedeemRequest(token=claims.tok))
     assert again.value.status == 410                      # one-time
 
-    async with httpx.AsyncClient(base_url=live_server.url) as http:
-        revoked = await http.delete(
-            f"/v1/persons/{person_id}/grants/{son.account_id}",
-            headers={"Authorization": f"Bearer {mother.client.token}"})
-    assert revoked.status_code == 204
+    [holder] = await mother.client.grants(person_id)
+    assert (holder.grantee_account_id, holder.grantee_phone) == (son.account_id, "0903000002")
+    await mother.client.revoke(person_id, son.account_id)
+    assert await mother.client.grants(person_id) == []
     await son.sync()
     assert _names(son) == []
     assert _names(mother) == ["Bà Nguyễn Thị Hoa"]

@@ -132,6 +132,8 @@ def Home(state: AppState) -> ft.Control:
     controls += [_person_card(p, state) for p in state.people]
     controls += [ft.Divider(), *sync_status(state), ft.Row([
         big_button(t("new_declaration", lang), state.start_declaring, key="new", size=size),
+        big_button(t("accept_invite", lang), state.open_accept_invite, key="accept-invite",
+                   size=size),
         big_button(t("settings", lang), partial(state.go, "settings"), key="settings",
                    size=size),
     ], wrap=True)]

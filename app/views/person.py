@@ -12,7 +12,7 @@ import flet_charts as fch
 from app.i18n import t
 from app.person_page import Entry, PersonRecord
 from app.state import AppState, FactKind
-from app.views.common import BIG_TEXT, big_button, heading
+from app.views.common import BIG_TEXT, big_button, error_text, heading
 from app.views.home import reminder_line
 from sync.records import Declaration, Encounter, Immunization
 from sync.validators import format_date_vn
@@ -121,6 +121,39 @@ def _history(state: AppState, record: PersonRecord) -> list[ft.Control]:
     return controls
 
 
+def _family(state: AppState, record: PersonRecord) -> list[ft.Control]:
+    """The owner invites relatives and withdraws their access; a relative is told whose it is."""
+    lang, size = state.lang, state.size(BIG_TEXT)
+    controls: list[ft.Control] = [heading(t("family", lang), size=state.size(22))]
+    if record.relative:
+        return [*controls, ft.Text(t("relative_record", lang), size=size)]
+    controls.append(ft.Row([
+        big_button(t("invite_relative", lang), state.invite_relative, key="invite",
+                   disabled=state.family_busy, size=size),
+        big_button(t("show_grants", lang), state.show_grants, key="grants", size=size),
+    ], wrap=True))
+    controls.append(error_text(state.family_error, key="family_error", size=size - 2))
+    invite = state.invite
+    if invite is not None:
+        until = invite.expires_at.astimezone().strftime("%H:%M")
+        controls += [
+            ft.Image(src=invite.png, width=280, height=280, key="invite_qr",
+                     semantics_label=t("invite_relative", lang)),
+            ft.Text(t("invite_hint", lang).format(time=until), size=size),
+            ft.TextField(label=t("invite_text", lang), value=invite.text, read_only=True,
+                         text_size=size - 4, key="invite_text"),
+        ]
+    if state.grants is not None:
+        if not state.grants:
+            controls.append(ft.Text(t("no_grants", lang), size=size))
+        for grant in state.grants:
+            who = grant.grantee_phone or t("grantee_device", lang)
+            controls.append(big_button(f"{t('revoke', lang)}: {who}",
+                                       partial(state.revoke_grant, grant.grantee_account_id),
+                                       key=f"revoke-{grant.grantee_account_id}", size=size))
+    return controls
+
+
 def _export_buttons(state: AppState) -> list[ft.Control]:
     size = state.size(BIG_TEXT)
 
@@ -184,5 +217,6 @@ def Person(state: AppState) -> ft.Control:
         controls += ([_fact_card(state, e) for e in entries] if entries
                      else [ft.Text(t("none_yet", lang), size=size)])
     controls += _history(state, record)
+    controls += _family(state, record)
     controls.append(ft.Row(_export_buttons(state), wrap=True))
     return ft.Column(controls, spacing=12, scroll=ft.ScrollMode.AUTO, expand=True)

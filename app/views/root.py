@@ -4,6 +4,7 @@ import flet as ft
 
 from app.i18n import t
 from app.state import AppState
+from app.views.accept_invite import AcceptInvite
 from app.views.account import Account
 from app.views.declare import Declare
 from app.views.fact import Fact
@@ -17,7 +18,8 @@ from app.views.welcome import Welcome
 @ft.component
 def Root(state: AppState) -> ft.Control:
     screens = {"welcome": Welcome, "declare": Declare, "home": Home, "person": Person,
-               "fact": Fact, "pending": Pending, "settings": Settings, "account": Account}
+               "fact": Fact, "pending": Pending, "settings": Settings, "account": Account,
+               "accept_invite": AcceptInvite}
     return ft.SafeArea(
         ft.Column(
             [

@@ -82,6 +82,8 @@ def Welcome(state: AppState) -> ft.Control:
             ft.Text(t("account_intro", lang), size=BIG_TEXT - 2),
             ft.Row([big_button(t("start_declaring", lang), state.start_declaring, key="start"),
                     big_button(t("create_account", lang), state.open_account,
-                               key="create-account")], wrap=True),
+                               key="create-account"),
+                    big_button(t("accept_invite", lang), state.open_accept_invite,
+                               key="accept-invite")], wrap=True),
         ]
     return ft.Column(controls, spacing=16, scroll=ft.ScrollMode.AUTO)

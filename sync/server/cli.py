@@ -10,6 +10,7 @@ import typer
 from sqlmodel import Session, col, select
 
 from sync.ids import utc_now
+from sync.qrcodes import qr_png
 from sync.server import accounts, areas, audit, campaign_codes, crud, keys, pull
 from sync.server.config import Settings
 from sync.server.db import UnmanagedDatabase, make_engine, migrate
@@ -218,11 +219,8 @@ def sheet(campaign_id: str,
 
 
 def write_qr_png(text: str, path: Path) -> None:
-    """Render QR text to a PNG (alphanumeric mode suits Base45)."""
-    import qrcode
-
-    image = qrcode.make(text, error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=8)
-    image.save(str(path))
+    """Render QR text to a PNG file."""
+    path.write_bytes(qr_png(text))
 
 
 @users_app.command("add")

@@ -20,9 +20,17 @@ from sync.qrcodes import TokenClaims, encode_token
 from sync.server import keys, records_api, scopes
 from sync.server.accounts import Caller, hash_token
 from sync.server.errors import Forbidden, Gone, InvalidInput, NotFound
-from sync.server.models import Account, AuditEntry, Invite
+from sync.server.models import Account, AuditEntry, Campaign, Device, Invite
 
 INVITE_LIFETIME = timedelta(minutes=30)
+
+
+def server_url_for(session: Session, caller: Caller) -> str | None:
+    """The address the caller's device syncs with (its campaign's), so that the relative's
+    app, which joined the same ward's campaign, recognises the invite as the same server's."""
+    device = session.get(Device, caller.device_id)
+    campaign = session.get(Campaign, device.campaign_id) if device else None
+    return campaign.server_url if campaign else None
 
 
 def issue(*, session: Session, caller: Caller, person_id: str, scope: str,

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from sqlmodel import Session, col, select
 
 from sync.ids import as_utc, new_id, utc_now
-from sync.protocol import AreaProgress, GrantInfo, PersonListItem, PersonRecords
+from sync.protocol import AreaProgress, GrantInfo, GrantView, PersonListItem, PersonRecords
 from sync.records import Consent, EnteredBy, RecordData, RecordKind
 from sync.server import areas, scopes
 from sync.server.accounts import Caller
@@ -174,6 +174,21 @@ def make_grant(*, session: Session, caller: Caller, person_id: str, grantee: Acc
     _audit(session, caller, "grant", person_id, f"{grantee.id} {scope}")
     return GrantInfo(person_id=person_id, grantee_account_id=grantee.id, scope=scope,
                      consent_id=consent_id)
+
+
+def list_grants(*, session: Session, caller: Caller, person_id: str) -> list[GrantView]:
+    """Who holds access to the owner's record now (revoked grants are left out)."""
+    require_owner(session, caller, person_id)
+    rows = session.exec(
+        select(PersonLink, Account).where(PersonLink.person_id == person_id,
+                                          PersonLink.relation == "grantee",
+                                          col(PersonLink.revoked_at).is_(None),
+                                          PersonLink.account_id == Account.id)
+        .order_by(col(PersonLink.created_at))).all()
+    _audit(session, caller, "grants_read", person_id)
+    session.commit()
+    return [GrantView(grantee_account_id=link.account_id, grantee_phone=account.phone,
+                      scope=link.scope, granted_at=link.created_at) for link, account in rows]
 
 
 def revoke(*, session: Session, caller: Caller, person_id: str, grantee_account_id: str,

@@ -10,6 +10,7 @@ from sync.protocol import (
     ErrorResponse,
     GrantInfo,
     GrantRequest,
+    GrantView,
     InviteCode,
     InviteRequest,
     PersonListItem,
@@ -49,13 +50,21 @@ def grant(body: GrantRequest, caller: CallerDep, session: SessionDep,
                              consent_text_version=body.consent_text_version)
 
 
+@router.get("/persons/{person_id}/grants", response_model=list[GrantView], responses=ERRORS)
+def grants(caller: CallerDep, session: SessionDep,
+           person_id: str = PersonId) -> list[GrantView]:
+    """The owner sees who holds access to their record."""
+    return records_api.list_grants(session=session, caller=caller, person_id=person_id)
+
+
 @router.post("/persons/{person_id}/invites", response_model=InviteCode, responses=ERRORS)
 def invite(body: InviteRequest, caller: CallerDep, session: SessionDep, request: Request,
            person_id: str = PersonId) -> InviteCode:
     """The owner's invite code for a relative: signed, one-time, valid for 30 minutes."""
     return invites.issue(session=session, caller=caller, person_id=person_id, scope=body.scope,
                          consent_text_version=body.consent_text_version,
-                         server_url=str(request.base_url).rstrip("/"),
+                         server_url=invites.server_url_for(session, caller)
+                         or str(request.base_url).rstrip("/"),
                          keys_dir=request.app.state.settings.keys_dir)
 
 
