@@ -14,6 +14,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -193,15 +194,38 @@ def test_a_picked_image_is_decoded_and_a_non_image_is_refused(browser, app_url, 
     expect(page.get_by_role("button", name="Bắt đầu khai báo")).to_be_visible()
 
 
+@dataclass
+class SeededServer:
+    """A server with the demo ward seeded on an SQLite file, started only when asked (the
+    tests that show the app working with the server down)."""
+
+    port: int
+    data_dir: Path
+    env: dict[str, str]
+    code: str
+    log: Path
+
+    @classmethod
+    def make(cls, tmp_path: Path) -> SeededServer:
+        port = free_port()
+        data_dir = tmp_path / "server"
+        env = {"HSSK_DATA_DIR": str(data_dir),
+               "HSSK_DATABASE_URL": f"sqlite:///{tmp_path / 's.db'}"}
+        code = hssk_server("demo-seed", "--server-url", f"http://127.0.0.1:{port}",
+                           data_dir=data_dir, env=env).strip()
+        return cls(port, data_dir, env, code, tmp_path / "server.log")
+
+    def serve(self) -> Any:
+        return running([str(BIN / "hssk-server"), "serve", "--port", str(self.port)],
+                       url=f"http://127.0.0.1:{self.port}/v1/health", env=self.env,
+                       log=self.log)
+
+
 def test_declared_offline_then_synced_on_its_own_when_the_server_starts(browser, tmp_path):
     """The server is down while the person declares; the app keeps it, says so, and sends it
     by itself once the server is up — nobody presses anything."""
-    port = free_port()
-    server_url = f"http://127.0.0.1:{port}"
-    data_dir = tmp_path / "server"
-    env = {"HSSK_DATA_DIR": str(data_dir), "HSSK_DATABASE_URL": f"sqlite:///{tmp_path / 's.db'}"}
-    code = hssk_server("demo-seed", "--server-url", server_url, data_dir=data_dir,
-                       env=env).strip()
+    server = SeededServer.make(tmp_path)
+    code, data_dir, env = server.code, server.data_dir, server.env
     app_port = free_port()
     app_env = {"HSSK_APP_DATA_DIR": str(tmp_path / "device"),
                "HSSK_TRUSTED_KEYS": str(data_dir / "keys")}
@@ -219,8 +243,7 @@ def test_declared_offline_then_synced_on_its_own_when_the_server_starts(browser,
         expect(seen(page, "Chưa kết nối được máy chủ")).to_be_visible()
         expect(seen(page, "Chưa gửi")).to_be_visible()
         expect(seen(page, "Thay đổi chờ gửi: 2")).to_be_visible()
-        with running([str(BIN / "hssk-server"), "serve", "--port", str(port)],
-                     url=f"{server_url}/v1/health", env=env, log=tmp_path / "server.log"):
+        with server.serve():
             # The scheduled runner's back-off is at most a minute by now.
             expect(seen(page, "Đã gửi lên máy chủ")).to_be_visible(
                 timeout=90_000)
@@ -349,12 +372,8 @@ def test_a_resident_alone_offline_then_synced(browser, tmp_path):
     closed mid-draft and reopened three months later (the device clock is set), the reminder
     due, an update that resets it — all with the server down; then the server starts and
     everything reaches it."""
-    port = free_port()
-    server_url = f"http://127.0.0.1:{port}"
-    data_dir = tmp_path / "server"
-    env = {"HSSK_DATA_DIR": str(data_dir), "HSSK_DATABASE_URL": f"sqlite:///{tmp_path / 's.db'}"}
-    code = hssk_server("demo-seed", "--server-url", server_url, data_dir=data_dir,
-                       env=env).strip()
+    server = SeededServer.make(tmp_path)
+    code, data_dir, env = server.code, server.data_dir, server.env
     app_port = free_port()
     app_url = f"http://127.0.0.1:{app_port}/"
     device = {"HSSK_APP_DATA_DIR": str(tmp_path / "device"),
@@ -471,8 +490,7 @@ def test_a_resident_alone_offline_then_synced(browser, tmp_path):
         page.mouse.wheel(0, 900)
         _shot(page, "7-charts")
 
-        with running([str(BIN / "hssk-server"), "serve", "--port", str(port)],
-                     url=f"{server_url}/v1/health", env=env, log=tmp_path / "server.log"):
+        with server.serve():
             page.get_by_role("button", name="Trang chính").click()
             page.get_by_role("button", name="Đồng bộ ngay").click()
             expect(seen(page, "Đã gửi lên máy chủ")).to_be_visible(
@@ -511,16 +529,11 @@ def test_a_relative_is_invited_edits_and_loses_access(browser, tmp_path):
     """Two phones: the mother shows an invite code, the son's phone redeems it and receives her
     record, adds a vaccination (entered by a relative), the mother sees it, then withdraws his
     access, and the record leaves the son's phone at its next sync."""
-    port = free_port()
-    server_url = f"http://127.0.0.1:{port}"
-    data_dir = tmp_path / "server"
-    env = {"HSSK_DATA_DIR": str(data_dir), "HSSK_DATABASE_URL": f"sqlite:///{tmp_path / 's.db'}"}
-    code = hssk_server("demo-seed", "--server-url", server_url, data_dir=data_dir,
-                       env=env).strip()
+    server = SeededServer.make(tmp_path)
+    code, data_dir = server.code, server.data_dir
     shot_day = vn(datetime.now().astimezone().date() - timedelta(days=3))
     phones = {}
-    with running([str(BIN / "hssk-server"), "serve", "--port", str(port)],
-                 url=f"{server_url}/v1/health", env=env, log=tmp_path / "server.log"), \
+    with server.serve(), \
             contextlib.ExitStack() as stack:
         for who in ("mother", "son"):
             app_port = free_port()
