@@ -426,9 +426,18 @@ class AppState:
         self.screen = "home"
 
     def add_fact(self, kind: FactKind) -> None:
+        """A new vaccination or visit; what was typed last time and not saved comes back."""
+        assert self.record is not None
         self.fact_kind, self.fact_corrects = kind, None
-        self.fact_form, self.fact_errors = Typed(), {}
+        with Session(self.services.engine) as session:
+            draft = store.load_draft(session, self._fact_draft_key())
+        self.fact_form, self.fact_errors = Typed({k: str(x) for k, x in draft.items()}), {}
         self.screen = "fact"
+
+    def _fact_draft_key(self) -> str:
+        if self.fact_corrects:
+            return f"{self.fact_kind}:{self.fact_corrects}"
+        return f"{self.fact_kind}:new:{self.record.person_id if self.record else ''}"
 
     def correct_fact(self, kind: FactKind, record_id: str) -> None:
         """Correct a vaccination or a visit: the form starts from it; saving supersedes it."""
@@ -438,11 +447,17 @@ class AppState:
         values = {k: (v.format_date_vn(x) if isinstance(x, date) else str(x))
                   for k, x in payload.model_dump().items() if x is not None}
         self.fact_kind, self.fact_corrects = kind, record_id
-        self.fact_form, self.fact_errors = Typed(values), {}
+        with Session(self.services.engine) as session:
+            draft = store.load_draft(session, self._fact_draft_key())
+        self.fact_form = Typed({k: str(x) for k, x in draft.items()} if draft else values)
+        self.fact_errors = {}
         self.screen = "fact"
 
     def set_fact_field(self, name: str, value: str) -> None:
+        """Keep what was typed, as a draft, like the declaration form."""
         self.fact_form.values[name] = value
+        with Session(self.services.engine) as session:
+            store.save_draft(session, self._fact_draft_key(), self.fact_form.values)
 
     async def save_fact(self) -> None:
         """Check and save a vaccination or a visit (or its correction)."""
@@ -462,6 +477,8 @@ class AppState:
             else:
                 records.add_fact(session=session, person_id=self.record.person_id, kind=kind,
                                  payload=payload, device_id=device_id, entered_by=who)
+            store.delete_draft(session, self._fact_draft_key())
+            session.commit()
             self._refresh(session)
         self.notice = t("saved_fact", self.lang)
         self.screen = "person"

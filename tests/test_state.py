@@ -60,6 +60,10 @@ async def test_a_vaccination_with_errors_is_refused_beside_its_fields(tmp_path: 
     state.open_person(person_id)
     state.add_fact("immunization")
     state.set_fact_field("given_on", "31/02/2026")
+    state.go("home")                                      # left unsaved: the draft stays
+    state.open_person(person_id)
+    state.add_fact("immunization")
+    assert state.fact_form.values == {"given_on": "31/02/2026"}
     await state.save_fact()
     assert set(state.fact_errors) == {"given_on"}
     state.set_fact_field("given_on", "01/10/2026")
@@ -72,6 +76,8 @@ async def test_a_vaccination_with_errors_is_refused_beside_its_fields(tmp_path: 
     assert state.screen == "person" and state.record is not None
     [shot] = state.record.immunizations
     assert (shot.payload.vaccine, shot.payload.dose_number) == ("Cúm mùa", 2)
+    state.add_fact("immunization")
+    assert state.fact_form.values == {}                   # saved: the draft is gone
     name, data = state.fhir_export()
     assert name.endswith(".fhir.json") and b'"Immunization"' in data
     with Session(state.services.engine) as session:
