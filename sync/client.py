@@ -25,6 +25,7 @@ from sync.protocol import (
     ErrorResponse,
     GrantInfo,
     GrantView,
+    HandoverInfo,
     InviteCode,
     InviteRequest,
     PullResponse,
@@ -36,6 +37,10 @@ from sync.protocol import (
 )
 
 T = TypeVar("T", bound=BaseModel)
+
+
+class _Empty(BaseModel):
+    """A POST with no body fields."""
 DEFAULT_TIMEOUT = httpx.Timeout(15.0, connect=5.0)
 
 
@@ -86,6 +91,15 @@ class SyncClient:
     async def redeem(self, request: RedeemRequest) -> GrantInfo:
         """Accept a relative's invite; the person's records arrive with the next pull."""
         return await self._post("/v1/invites/redeem", request, GrantInfo, auth=True)
+
+    async def handover(self, person_id: str) -> InviteCode:
+        """A collaborator's one-time code handing a record to the resident's phone."""
+        return await self._post(f"/v1/persons/{quote(person_id, safe='')}/handovers",
+                                _Empty(), InviteCode, auth=True)
+
+    async def redeem_handover(self, request: RedeemRequest) -> HandoverInfo:
+        """The resident's phone takes the record over."""
+        return await self._post("/v1/handovers/redeem", request, HandoverInfo, auth=True)
 
     async def grants(self, person_id: str) -> list[GrantView]:
         """Who holds access to a person's record (owner only)."""

@@ -212,6 +212,13 @@ class RedeemRequest(Message):
     token: str = Field(min_length=22, max_length=64)
 
 
+class HandoverInfo(Message):
+    """A record handed over: the resident's account is now its owner."""
+
+    person_id: str
+    owner_account_id: str
+
+
 class GrantInfo(Message):
     person_id: str
     grantee_account_id: str

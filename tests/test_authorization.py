@@ -169,6 +169,7 @@ def _call(http: httpx.Client, world: World, role: str, endpoint: str) -> bool:
         method, path = {
             "read P": ("GET", f"/v1/persons/{person}"),
             "list grants on P": ("GET", f"/v1/persons/{person}/grants"),
+            "hand P over": ("POST", f"/v1/persons/{person}/handovers"),
             "revoke a grant on P": ("DELETE",
                                     f"/v1/persons/{person}/grants/{world.spare_account_id}"),
             "ward progress": ("GET", "/v1/areas/26734/progress"),
@@ -200,6 +201,7 @@ ALLOWED: dict[str, set[str]] = {
     "grant access to P": {"owner"},
     "invite a relative to P": {"owner"},
     "list grants on P": {"owner"},
+    "hand P over": {"collaborator_same_area"},
     "ward progress": {"supervisor", "collaborator_same_area"},
     "ward persons": {"supervisor", "collaborator_same_area"},
     "city progress": {"supervisor"},
@@ -221,5 +223,6 @@ def test_every_person_and_area_endpoint_is_in_the_matrix(world: World) -> None:
     guarded = {path for path in spec["paths"] if path.startswith(("/v1/persons", "/v1/areas"))}
     assert guarded == {"/v1/persons", "/v1/persons/{person_id}",
                        "/v1/persons/{person_id}/grants", "/v1/persons/{person_id}/invites",
+                       "/v1/persons/{person_id}/handovers",
                        "/v1/persons/{person_id}/grants/{grantee_account_id}",
                        "/v1/areas/{area_code}/progress", "/v1/areas/{area_code}/persons"}

@@ -13,14 +13,15 @@ import pytest
 from sqlalchemy import update
 from sqlmodel import Session, create_engine, select
 
-from app import records
+from app import forms, records
 from app.store import LocalRecord
 from sync.errors import ServerRejected
 from sync.ids import utc_now
 from sync.protocol import InviteRequest, RedeemRequest
 from sync.qrcodes import load_trusted_keys, read_token
+from sync.records import EnteredBy
 from sync.server.models import AuditEntry, Invite, PersonLink, ServerRecord
-from tests.factories import TODAY, signed_in_device
+from tests.factories import PASSWORD, TODAY, signed_in_device
 
 CONSENT = InviteRequest(scope="manage", agreed=True, consent_text_version="family-2026.1")
 
@@ -133,3 +134,51 @@ async def test_what_an_invite_refuses(live_server, tmp_path: Path) -> None:
     assert _names(relative) == []
     for device in (owner, relative, stranger):
         await device.close()
+
+
+async def test_a_collaborator_hands_a_record_over_to_the_residents_phone(live_server,
+                                                                         tmp_path: Path) -> None:
+    live_server.admin("users", "add", "0977000002", "--role", "collaborator", "--area",
+                      "26734", "--password", PASSWORD)
+    tablet = await signed_in_device(live_server.url, tmp_path, "0977000002", signup=False)
+    resident = await signed_in_device(live_server.url, tmp_path, "0903000021", signup=True)
+    with Session(tablet.engine) as session:
+        person_id, _ = records.declare(
+            session=session, device_id=tablet.device_id, area_code="26734",
+            entered_by=EnteredBy.COLLABORATOR,
+            declaration=forms.check_declaration_form(
+                {"full_name": "Bà Năm", "birth_date": "1944", "sex": "female"}, today=TODAY))
+    await tablet.sync()
+
+    with pytest.raises(ServerRejected) as not_collaborator:
+        await resident.client.handover(person_id)
+    assert not_collaborator.value.status == 404
+    code = (await tablet.client.handover(person_id)).code
+    keys = load_trusted_keys([live_server.data_dir / "keys"])
+    claims = read_token(code, keys, now=utc_now(), expect="handover")
+    with pytest.raises(ServerRejected) as wrong_door:     # a handover is not an invite
+        await resident.client.redeem(RedeemRequest(token=claims.tok))
+    assert wrong_door.value.status == 404
+    taken = await resident.client.redeem_handover(RedeemRequest(token=claims.tok))
+    assert (taken.person_id, taken.owner_account_id) == (person_id, resident.account_id)
+    with pytest.raises(ServerRejected) as twice:
+        await resident.client.redeem_handover(RedeemRequest(token=claims.tok))
+    assert twice.value.status == 410
+
+    await resident.sync()
+    assert _names(resident) == ["Bà Năm"]
+    # The resident owns it now: they may invite a relative; the collaborator no longer may,
+    # but still works on it through their area.
+    await resident.client.invite(person_id, CONSENT)
+    with pytest.raises(ServerRejected) as not_owner:
+        await tablet.client.invite(person_id, CONSENT)
+    assert not_owner.value.status == 403
+    tablet.edit(person_id, address="Hẻm 12, Bến Thành")
+    await tablet.sync()
+    await resident.sync()
+    with Session(resident.engine) as session:
+        row = session.get(LocalRecord, person_id)
+        assert row is not None and row.payload["address"] == "Hẻm 12, Bến Thành"
+        assert row.entered_by == EnteredBy.COLLABORATOR     # who first entered it, kept
+    await tablet.close()
+    await resident.close()

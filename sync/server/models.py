@@ -205,6 +205,9 @@ class Invite(SQLModel, table=True):
     __tablename__ = "invites"
 
     token_hash: str = Field(primary_key=True, max_length=64)
+    # invite: a relative gets access; handover: the resident becomes the record's owner.
+    purpose: str = Field(default="invite", max_length=16,
+                         sa_column_kwargs={"server_default": "invite"})
     person_id: str = Field(max_length=36, index=True)
     inviter_account_id: str = Field(max_length=36)
     scope: str = Field(max_length=16)  # read | manage

@@ -11,6 +11,7 @@ from sync.protocol import (
     GrantInfo,
     GrantRequest,
     GrantView,
+    HandoverInfo,
     InviteCode,
     InviteRequest,
     PersonListItem,
@@ -66,6 +67,24 @@ def invite(body: InviteRequest, caller: CallerDep, session: SessionDep, request:
                          server_url=invites.server_url_for(session, caller)
                          or str(request.base_url).rstrip("/"),
                          keys_dir=request.app.state.settings.keys_dir)
+
+
+@router.post("/persons/{person_id}/handovers", response_model=InviteCode, responses=ERRORS)
+def handover(caller: CallerDep, session: SessionDep, request: Request,
+             person_id: str = PersonId) -> InviteCode:
+    """The ward's collaborator hands a record to the resident's own phone (one-time code)."""
+    return invites.issue_handover(session=session, caller=caller, person_id=person_id,
+                                  server_url=invites.server_url_for(session, caller)
+                                  or str(request.base_url).rstrip("/"),
+                                  keys_dir=request.app.state.settings.keys_dir)
+
+
+@router.post("/handovers/redeem", response_model=HandoverInfo,
+             responses={**ERRORS, 410: {"model": ErrorResponse}})
+def redeem_handover(body: RedeemRequest, caller: CallerDep,
+                    session: SessionDep) -> HandoverInfo:
+    """The resident's phone takes the record over and becomes its owner."""
+    return invites.redeem_handover(session=session, caller=caller, token=body.token)
 
 
 @router.post("/invites/redeem", response_model=GrantInfo,
