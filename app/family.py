@@ -1,5 +1,6 @@
-"""Family access from the device: the owner's phone asks the server for an invite code to show;
-the relative's phone verifies a scanned or pasted invite offline, then redeems it."""
+"""Family access and handover from the device: the owner's phone (or the collaborator's
+tablet) asks the server for a one-time code to show; the other phone verifies the scanned or
+pasted code offline, then redeems it."""
 
 from __future__ import annotations
 
@@ -14,9 +15,8 @@ from sqlmodel import Session
 
 from app import campaigns, store, syncing
 from app.records import relation_key
-from sync.client import SyncClient
-from sync.errors import InviteRefused, NotRegistered, QrOtherServer, ServerRejected
-from sync.protocol import GrantInfo, GrantView, InviteCode, InviteRequest, RedeemRequest
+from sync.errors import InviteRefused, QrOtherServer, QrWrongType, ServerRejected
+from sync.protocol import GrantView, InviteCode, InviteRequest, RedeemRequest
 from sync.qrcodes import TokenClaims, qr_png, read_token
 
 CONSENT_TEXT_VERSION = "family-2026.1"
@@ -41,16 +41,27 @@ async def create_invite(engine: Engine, person_id: str, *,
     """Sync first (the server must hold the person), then get a one-time invite code.
     Calling it is the owner's consent under ``CONSENT_TEXT_VERSION``."""
     await syncing.sync_once(engine, http=http)
-    url, token = _server(engine)
-    async with SyncClient(url, token=token, http=http) as client:
+    async with syncing.connected(engine, http=http) as (client, _device):
         return await client.invite(person_id, InviteRequest(
             scope="manage", agreed=True, consent_text_version=CONSENT_TEXT_VERSION))
 
 
-def read_invite(text: str, trusted: Mapping[str, Ed25519PublicKey], *, now: datetime,
-                engine: Engine) -> TokenClaims:
-    """Verify an invite code offline; refuse one for another server than this device's."""
-    claims = read_token(text.strip(), trusted, now=now, expect="invite")
+async def create_handover(engine: Engine, person_id: str, *,
+                          http: httpx.AsyncClient | None = None) -> InviteCode:
+    """A collaborator's one-time code handing a record to the resident's own phone."""
+    await syncing.sync_once(engine, http=http)
+    async with syncing.connected(engine, http=http) as (client, _device):
+        return await client.handover(person_id)
+
+
+def read_code(text: str, trusted: Mapping[str, Ed25519PublicKey], *, now: datetime,
+              engine: Engine) -> TokenClaims:
+    """Verify an invite or handover code offline; refuse one for another server than this
+    device's."""
+    try:
+        claims = read_token(text.strip(), trusted, now=now, expect="invite")
+    except QrWrongType:
+        claims = read_token(text.strip(), trusted, now=now, expect="handover")
     with Session(engine) as session:
         joined = campaigns.current(session=session)
     if joined is not None and joined.url.rstrip("/") != claims.url.rstrip("/"):
@@ -58,46 +69,42 @@ def read_invite(text: str, trusted: Mapping[str, Ed25519PublicKey], *, now: date
     return claims
 
 
-async def redeem_invite(engine: Engine, claims: TokenClaims, *,
-                        http: httpx.AsyncClient | None = None) -> GrantInfo:
-    """Accept the invite (registering this device first if needed), then pull the record."""
+async def redeem(engine: Engine, claims: TokenClaims, *,
+                 http: httpx.AsyncClient | None = None) -> str:
+    """Accept an invite (a relative's record) or a handover (one's own record from the ward's
+    collaborator), then pull the record. Returns the person's id."""
     await syncing.sync_once(engine, http=http)
-    url, token = _server(engine)
-    async with SyncClient(url, token=token, http=http) as client:
+    request = RedeemRequest(token=claims.tok)
+    async with syncing.connected(engine, http=http) as (client, _device):
         try:
-            grant = await client.redeem(RedeemRequest(token=claims.tok))
+            if claims.typ == "handover":
+                person_id = (await client.redeem_handover(request)).person_id
+            else:
+                person_id = (await client.redeem(request)).person_id
         except ServerRejected as exc:
             if exc.status in (404, 410, 422):
                 raise InviteRefused() from exc
             raise
-    with Session(engine) as session:
-        # What this device enters about the person is marked as entered by a relative.
-        store.set_setting(session, relation_key(grant.person_id), "family")
-        session.commit()
+    if claims.typ == "invite":
+        with Session(engine) as session:
+            # What this device enters about the person is marked as entered by a relative.
+            store.set_setting(session, relation_key(person_id), "family")
+            session.commit()
     await syncing.sync_once(engine, http=http)
-    return grant
+    return person_id
 
 
 async def grants(engine: Engine, person_id: str, *,
                  http: httpx.AsyncClient | None = None) -> list[GrantView]:
     """Who holds access to the person's record (the owner's device asks)."""
-    url, token = _server(engine)
-    async with SyncClient(url, token=token, http=http) as client:
+    async with syncing.connected(engine, http=http) as (client, _device):
         return await client.grants(person_id)
 
 
 async def revoke(engine: Engine, person_id: str, grantee_account_id: str, *,
                  http: httpx.AsyncClient | None = None) -> None:
     """Withdraw a relative's access; their devices drop the record at their next sync."""
-    url, token = _server(engine)
-    async with SyncClient(url, token=token, http=http) as client:
+    async with syncing.connected(engine, http=http) as (client, _device):
         await client.revoke(person_id, grantee_account_id)
 
 
-def _server(engine: Engine) -> tuple[str, str]:
-    with Session(engine) as session:
-        campaign = campaigns.current(session=session)
-        if campaign is None:
-            raise NotRegistered()
-        _, secret = syncing.device_identity(session)
-        return campaign.url, secret

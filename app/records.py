@@ -29,6 +29,7 @@ from sync.records import (
 )
 
 DECLARATION_DRAFT = "declaration:new"
+ROLE_SETTING = "account_role"  # the signed-in account's role (``syncing.ACCOUNT_ROLE``)
 PROFILE_FIELDS = ("full_name", "birth_date", "sex", "cccd", "bhyt", "phone", "address",
                   "ethnicity", "occupation")
 
@@ -39,7 +40,10 @@ def relation_key(person_id: str) -> str:
 
 
 def entered_by(session: Session, person_id: str | None) -> EnteredBy:
-    """Provenance for what this device enters about a person: their own, or a relative's."""
+    """Provenance for what this device enters about a person: a collaborator's tablet, a
+    relative's phone, or the person's own."""
+    if store.get_setting(session, ROLE_SETTING) == "collaborator":
+        return EnteredBy.COLLABORATOR
     if person_id and store.get_setting(session, relation_key(person_id)) == "family":
         return EnteredBy.FAMILY
     return EnteredBy.SELF

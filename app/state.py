@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from sqlmodel import Session
 
 from app import (
+    accounts,
     campaigns,
     family,
     fhir,
@@ -77,6 +78,8 @@ class AppState:
     account_errors: dict[str, str] = field(default_factory=dict)
     account_phone: str | None = None
     account_busy: bool = False
+    account_mode: Literal["create", "sign_in"] = "create"
+    role: str = "citizen"
     # Family access: the invite shown on the owner's phone, who holds access, the code typed.
     invite: family.ShownInvite | None = None
     grants: list[GrantView] | None = None
@@ -99,6 +102,7 @@ class AppState:
             self.lang = "en" if store.get_setting(session, LANG_SETTING) == "en" else "vi"
             self.text_scale = float(store.get_setting(session, SCALE_SETTING) or 1.0)
             self.account_phone = store.get_setting(session, syncing.ACCOUNT_PHONE)
+            self.role = accounts.role(session)
             self.campaign = campaigns.current(session=session)
             self._refresh(session)
         if self.campaign is None:
@@ -228,7 +232,46 @@ class AppState:
 
     def open_account(self) -> None:
         self.account_form, self.account_errors, self.notice = Typed(), {}, None
+        self.account_mode = "create"
         self.screen = "account"
+
+    def open_sign_in(self) -> None:
+        self.open_account()
+        self.account_mode = "sign_in"
+
+    async def sign_in(self) -> None:
+        """Sign this device in to an existing account (a collaborator's tablet, a second
+        phone), then fetch what the account holds."""
+        role = await self._account_request(accounts.sign_in)
+        if role is None:
+            return
+        self.role = role
+        with Session(self.services.engine) as session:
+            self.account_phone = store.get_setting(session, syncing.ACCOUNT_PHONE)
+        self.go("home")
+        await self.sync_now()
+        self.notice = t("signed_in", self.lang).format(phone=self.account_phone)
+
+    async def _account_request(self, call: Any) -> str | None:
+        """Send the phone number and password typed to ``call``; its result, or None with the
+        error shown beside its field (or under the form)."""
+        if self.account_busy:
+            return None
+        self.account_busy, self.account_errors = True, {}
+        try:
+            result: str = await call(self.services.engine, self.account_form.get("phone"),
+                                     self.account_form.get("password"),
+                                     http=self.services.sync.http)
+        except InvalidValue as exc:
+            self.account_errors = {exc.field: exc.message(self.lang)}
+            return None
+        except HsskError as exc:
+            self.account_errors = {"form": exc.message(self.lang)}
+            return None
+        finally:
+            self.account_busy = False
+        self.account_form = Typed()
+        return result
 
     def set_account_field(self, name: str, value: str) -> None:
         self.account_form.values[name] = value
@@ -243,22 +286,10 @@ class AppState:
 
     async def create_account(self) -> None:
         """Give this device's account the phone number and password typed (needs a connection)."""
-        if self.account_busy:
+        number = await self._account_request(accounts.create_account)
+        if number is None:
             return
-        self.account_busy, self.account_errors = True, {}
-        try:
-            number = await syncing.create_account(
-                self.services.engine, self.account_form.get("phone"),
-                self.account_form.get("password"), http=self.services.sync.http)
-        except InvalidValue as exc:
-            self.account_errors = {exc.field: exc.message(self.lang)}
-            return
-        except HsskError as exc:
-            self.account_errors = {"form": exc.message(self.lang)}
-            return
-        finally:
-            self.account_busy = False
-        self.account_phone, self.account_form = number, Typed()
+        self.account_phone = number
         self.skip_account()
         self.notice = t("account_created", self.lang).format(phone=number)
 
@@ -355,13 +386,15 @@ class AppState:
 
     # --- family access ---------------------------------------------------------------------
 
-    async def invite_relative(self) -> None:
-        """Show a one-time invite code for this person's record (needs a connection)."""
+    async def show_code(self) -> None:
+        """A one-time code for this record (needs a connection): on a collaborator's tablet a
+        handover to the resident's phone, on the owner's phone an invite for a relative."""
         assert self.record is not None
+        create = family.create_handover if self.role == "collaborator" else family.create_invite
         self.family_busy, self.family_error = True, None
         try:
-            code = await family.create_invite(self.services.engine, self.record.person_id,
-                                              http=self.services.sync.http)
+            code = await create(self.services.engine, self.record.person_id,
+                                http=self.services.sync.http)
             self.invite = family.shown(code)
         except HsskError as exc:
             self.family_error = exc.message(self.lang)
@@ -410,10 +443,10 @@ class AppState:
     async def _accept_invite_text(self, text: str) -> None:
         self.family_busy, self.family_error = True, None
         try:
-            claims = family.read_invite(text, self.services.trusted_keys,
-                                        now=self.services.now(), engine=self.services.engine)
-            grant = await family.redeem_invite(self.services.engine, claims,
-                                               http=self.services.sync.http)
+            claims = family.read_code(text, self.services.trusted_keys,
+                                      now=self.services.now(), engine=self.services.engine)
+            person_id = await family.redeem(self.services.engine, claims,
+                                            http=self.services.sync.http)
         except HsskError as exc:
             self.family_error = exc.message(self.lang)
             return
@@ -421,7 +454,7 @@ class AppState:
             self.family_busy = False
         with Session(self.services.engine) as session:
             self._refresh(session)
-        name = next((p.full_name for p in self.people if p.person_id == grant.person_id), "")
+        name = next((p.full_name for p in self.people if p.person_id == person_id), "")
         self.notice = t("invite_accepted", self.lang).format(name=name)
         self.screen = "home"
 

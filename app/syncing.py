@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -17,13 +18,11 @@ import httpx
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from app import campaigns, store
-from sync import validators as v
+from app import campaigns, records, store
 from sync.client import SyncClient
-from sync.errors import AuthRejected, InvalidValue, NotRegistered
+from sync.errors import AuthRejected, NotRegistered
 from sync.ids import new_id, utc_now
 from sync.protocol import (
-    ClaimRequest,
     Mutation,
     PullResponse,
     PushRequest,
@@ -38,7 +37,8 @@ DEVICE_SECRET = "device_secret"
 REGISTERED_CAMPAIGN = "registered_campaign"
 LAST_SYNC = "last_sync_at"
 ACCOUNT_PHONE = "account_phone"
-MIN_PASSWORD = 8
+ACCOUNT_ROLE = records.ROLE_SETTING
+LOGIN_TOKEN = "login_token"
 
 
 def device_identity(session: Session) -> tuple[str, str]:
@@ -100,59 +100,66 @@ class Progress:
 ProgressListener = Callable[[Progress], None]
 
 
+@dataclass(frozen=True)
+class JoinedDevice:
+    """What a device needs to talk to its server: where, as whom, and whether it registered."""
+
+    url: str
+    campaign_id: str
+    device_id: str
+    secret: str
+    registered: bool
+    login_token: str | None  # set once an account signed in on this device
+
+    @property
+    def token(self) -> str:
+        return self.login_token or self.secret
+
+
+def joined_device(engine: Engine) -> JoinedDevice:
+    """The device's campaign and credentials; ``NotRegistered`` before it joined a ward."""
+    with Session(engine) as session:
+        campaign = campaigns.current(session=session)
+        if campaign is None:
+            raise NotRegistered()
+        device_id, secret = device_identity(session)
+        return JoinedDevice(
+            url=campaign.url, campaign_id=campaign.cid, device_id=device_id, secret=secret,
+            registered=store.get_setting(session, REGISTERED_CAMPAIGN) == campaign.cid,
+            login_token=store.get_setting(session, LOGIN_TOKEN))
+
+
+@asynccontextmanager
+async def connected(engine: Engine, *, http: httpx.AsyncClient | None = None
+                    ) -> AsyncIterator[tuple[SyncClient, JoinedDevice]]:
+    """A client for the device's server, the device registered first if it has to be."""
+    device = await asyncio.to_thread(joined_device, engine)
+    async with SyncClient(device.url, token=device.token, http=http) as client:
+        if device.login_token is None and not device.registered:
+            await client.register(_registration(device))
+            await asyncio.to_thread(_mark_registered, engine, device.campaign_id)
+        yield client, device
+
+
+def _registration(device: JoinedDevice) -> RegisterRequest:
+    return RegisterRequest(device_id=device.device_id, campaign_id=device.campaign_id,
+                           device_secret=device.secret)
+
+
 async def sync_once(engine: Engine, *, http: httpx.AsyncClient | None = None,
                     progress: ProgressListener | None = None) -> RoundResult:
     """Register if needed, then push everything pending and pull every page of changes.
     Raises a ``SyncError`` (outbox and cursor intact) when it cannot finish."""
-
-    url, campaign_id, device_id, secret, registered = await asyncio.to_thread(
-        _joined_device, engine)
-    registration = RegisterRequest(device_id=device_id, campaign_id=campaign_id,
-                                   device_secret=secret)
-    async with SyncClient(url, token=secret, http=http) as client:
-        if not registered:
-            await client.register(registration)
-            await asyncio.to_thread(_mark_registered, engine, campaign_id)
+    async with connected(engine, http=http) as (client, device):
 
         async def register_again() -> None:
-            await client.register(registration)
+            await client.register(_registration(device))
 
-        return await exchange(engine, client, device_id, reconnect=register_again,
+        # A server restored from a backup may not know an anonymous device: it registers
+        # again. A signed-in account's expired token needs the person to sign in again.
+        return await exchange(engine, client, device.device_id,
+                              reconnect=None if device.login_token else register_again,
                               progress=progress)
-
-
-def check_account_form(phone: str, password: str) -> tuple[str, str]:
-    """The phone number (normalised) and password, or ``InvalidValue`` naming the field."""
-    number = v.check_phone(phone)
-    if len(password) < MIN_PASSWORD:
-        raise InvalidValue("password", f"Mật khẩu cần ít nhất {MIN_PASSWORD} ký tự.",
-                           f"The password needs at least {MIN_PASSWORD} characters.")
-    return number, password
-
-
-async def create_account(engine: Engine, phone: str, password: str, *,
-                         http: httpx.AsyncClient | None = None) -> str:
-    """Give this device's account a phone number and password (registering the device first
-    if it has not synced yet), so the person can sign in on another phone. Needs a connection;
-    raises ``InvalidValue`` or a ``SyncError`` / ``PhoneTaken`` the screen shows."""
-    number, password = check_account_form(phone, password)
-
-    url, campaign_id, device_id, secret, registered = await asyncio.to_thread(
-        _joined_device, engine)
-    async with SyncClient(url, token=secret, http=http) as client:
-        if not registered:
-            await client.register(RegisterRequest(device_id=device_id, campaign_id=campaign_id,
-                                                  device_secret=secret))
-            await asyncio.to_thread(_mark_registered, engine, campaign_id)
-        await client.claim(ClaimRequest(phone=number, password=password))
-
-    def _remember() -> None:
-        with Session(engine) as session:
-            store.set_setting(session, ACCOUNT_PHONE, number)
-            session.commit()
-
-    await asyncio.to_thread(_remember)
-    return number
 
 
 async def exchange(engine: Engine, client: SyncClient, device_id: str, *,
@@ -194,17 +201,6 @@ async def exchange(engine: Engine, client: SyncClient, device_id: str, *,
             break
     await asyncio.to_thread(_mark_synced, engine)
     return RoundResult(accepted=accepted, rejected=rejected, pulled=pulled)
-
-
-def _joined_device(engine: Engine) -> tuple[str, str, str, str, bool]:
-    """Server URL, campaign, device id and secret, and whether the device has registered."""
-    with Session(engine) as session:
-        campaign = campaigns.current(session=session)
-        if campaign is None:
-            raise NotRegistered()
-        device_id, secret = device_identity(session)
-        registered = store.get_setting(session, REGISTERED_CAMPAIGN) == campaign.cid
-        return campaign.url, campaign.cid, device_id, secret, registered
 
 
 def _pending_count(engine: Engine) -> int:

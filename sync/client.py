@@ -28,12 +28,14 @@ from sync.protocol import (
     HandoverInfo,
     InviteCode,
     InviteRequest,
+    LoginRequest,
     PullResponse,
     PushRequest,
     PushResponse,
     RedeemRequest,
     RegisterRequest,
     RegisterResponse,
+    TokenResponse,
 )
 
 T = TypeVar("T", bound=BaseModel)
@@ -78,6 +80,10 @@ class SyncClient:
         if response.status_code in (404, 422):
             raise UnknownShortCode(short_code)
         return self._parse(response, CampaignCode)
+
+    async def login(self, request: LoginRequest) -> TokenResponse:
+        """Sign this device in to an account; the token returned is bound to the device."""
+        return await self._post("/v1/auth/login", request, TokenResponse, auth=False)
 
     async def claim(self, request: ClaimRequest) -> AccountInfo:
         """Give this device's account a phone number and password (once)."""

@@ -13,6 +13,8 @@
     │   └── QrOtherServer     a valid code for another server than this device's
     ├── UnknownShortCode      a typed short code that no campaign has
     ├── InviteRefused         an invite the server will not honour (used, expired, unknown)
+    ├── WrongPassword         signing in: the phone number or password is wrong
+    ├── DeviceHoldsRecords    signing in on a device that holds its own records
     ├── PhoneTaken            another account already has this phone number
     ├── AccountHasPhone       this device's account already has a phone number
     ├── ImageUnreadable       not an image, truncated, or too large to decode safely
@@ -188,6 +190,30 @@ class InviteRefused(HsskError):
             "tạo mã mới.",
             "This invite has been used, has expired, or is no longer valid. Ask your relative "
             "for a new code.",
+        )
+
+
+class WrongPassword(HsskError):
+    """Signing in: the server did not accept the phone number and password."""
+
+    code = "wrong_password"
+
+    def __init__(self) -> None:
+        super().__init__("Số điện thoại hoặc mật khẩu chưa đúng.",
+                         "The phone number or password is wrong.")
+
+
+class DeviceHoldsRecords(HsskError):
+    """Signing in to another account on a device that holds records of its own."""
+
+    code = "device_holds_records"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Máy này đang giữ hồ sơ của tài khoản riêng, nên không đăng nhập tài khoản khác "
+            "được. Hãy dùng một máy khác.",
+            "This device holds records of its own account, so it cannot sign in to another. "
+            "Use another device.",
         )
 
 

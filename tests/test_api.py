@@ -7,7 +7,7 @@ import httpx
 import pytest
 from sqlmodel import Session
 
-from app import records, store, syncing
+from app import accounts, records, store, syncing
 from sync.client import SyncClient
 from sync.errors import (
     AccountHasPhone,
@@ -163,19 +163,19 @@ async def test_an_account_made_later_opens_the_record_on_another_phone(live_serv
     services = declared_device(tmp_path / "a", live_server, {
         "full_name": "Phan Văn G", "birth_date": "1948", "sex": "male"})
     with pytest.raises(InvalidValue) as short:
-        await syncing.create_account(services.engine, "0903 111 222", "ngắn")
+        await accounts.create_account(services.engine, "0903 111 222", "ngắn")
     assert short.value.field == "password"
     # Never synced yet: making the account registers the device first.
-    assert await syncing.create_account(services.engine, "0903 111 222", PASSWORD) \
+    assert await accounts.create_account(services.engine, "0903 111 222", PASSWORD) \
         == "0903111222"
     with pytest.raises(AccountHasPhone):
-        await syncing.create_account(services.engine, "0903 999 888", PASSWORD)
+        await accounts.create_account(services.engine, "0903 999 888", PASSWORD)
     await syncing.sync_once(services.engine)
 
     other = declared_device(tmp_path / "b", live_server, {
         "full_name": "Người khác", "birth_date": "1990", "sex": "female"})
     with pytest.raises(PhoneTaken):
-        await syncing.create_account(other.engine, "0903111222", PASSWORD)
+        await accounts.create_account(other.engine, "0903111222", PASSWORD)
 
     phone_b = await signed_in_device(live_server.url, tmp_path, "0903111222", signup=False)
     await phone_b.sync()

@@ -100,11 +100,15 @@ def type_into(page: Page, label: str, text: str, *, paste: bool = False) -> None
         box.click()
         expect(box).to_be_focused()
         page.wait_for_timeout(150)
-        current = box.input_value()
-        if current:
-            page.keyboard.press("End")
-            for _ in current:
-                page.keyboard.press("Backspace")
+        if box.input_value():
+            # Select all and delete; key by key only if select-all was not honoured (a long
+            # code cleared one key at a time takes minutes on a busy machine).
+            page.keyboard.press("Control+a")
+            page.keyboard.press("Backspace")
+            if remaining := box.input_value():
+                page.keyboard.press("End")
+                for _ in remaining:
+                    page.keyboard.press("Backspace")
         if paste:
             page.keyboard.insert_text(text)
         else:
@@ -359,6 +363,40 @@ def test_the_camera_reads_the_sheets_code(playwright, app_url, live_server, tmp_
         browser.close()
 
 
+def phones(browser: Browser, server: SeededServer, stack: contextlib.ExitStack, tmp_path: Path,
+           *names: str) -> list[Page]:
+    """One app per person, each its own device, each having joined the ward by its code."""
+    pages = []
+    for who in names:
+        app_port = free_port()
+        stack.enter_context(running(
+            [str(BIN / "hssk"), "--web", "--port", str(app_port)],
+            url=f"http://127.0.0.1:{app_port}/", log=tmp_path / f"{who}.log",
+            env={"HSSK_APP_DATA_DIR": str(tmp_path / who),
+                 "HSSK_TRUSTED_KEYS": str(server.data_dir / "keys")}))
+        page = open_app(browser, f"http://127.0.0.1:{app_port}/")
+        type_into(page, "Mã QR (dán vào đây)", server.code, paste=True)
+        page.get_by_role("button", name="Kiểm tra mã").click()
+        pages.append(page)
+    return pages
+
+
+def declare_and_send(page: Page, name: str, born: str) -> None:
+    """The shortest declaration (a woman's name and birth year), saved and sent."""
+    type_into(page, "Họ và tên", name)
+    type_into(page, "Ngày sinh (dd/mm/yyyy hoặc năm sinh)", born)
+    page.get_by_role("radio", name="Nữ").click()
+    page.get_by_role("button", name="Lưu khai báo").click()
+    expect(seen(page, "Đã gửi lên máy chủ")).to_be_visible()
+
+
+def copied_code(page: Page) -> str:
+    """The signed code shown for copying beside its QR (waiting until the field holds it)."""
+    box = holds(page, "Mã (để sao chép)")
+    expect(box).to_have_value(re.compile(r"^HS1:"))
+    return box.input_value()
+
+
 def _shot(page: Page, name: str) -> None:
     """With HSSK_SCREENSHOTS=DIR, keep a phone-size picture of this screen (docs/ has them)."""
     folder = os.environ.get("HSSK_SCREENSHOTS")
@@ -530,41 +568,24 @@ def test_a_relative_is_invited_edits_and_loses_access(browser, tmp_path):
     record, adds a vaccination (entered by a relative), the mother sees it, then withdraws his
     access, and the record leaves the son's phone at its next sync."""
     server = SeededServer.make(tmp_path)
-    code, data_dir = server.code, server.data_dir
     shot_day = vn(datetime.now().astimezone().date() - timedelta(days=3))
-    phones = {}
-    with server.serve(), \
-            contextlib.ExitStack() as stack:
-        for who in ("mother", "son"):
-            app_port = free_port()
-            stack.enter_context(running(
-                [str(BIN / "hssk"), "--web", "--port", str(app_port)],
-                url=f"http://127.0.0.1:{app_port}/", log=tmp_path / f"{who}.log",
-                env={"HSSK_APP_DATA_DIR": str(tmp_path / who),
-                     "HSSK_TRUSTED_KEYS": str(data_dir / "keys")}))
-            phones[who] = open_app(browser, f"http://127.0.0.1:{app_port}/")
-            type_into(phones[who], "Mã QR (dán vào đây)", code, paste=True)
-            phones[who].get_by_role("button", name="Kiểm tra mã").click()
-        mother, son = phones["mother"], phones["son"]
+    with server.serve(), contextlib.ExitStack() as stack:
+        mother, son = phones(browser, server, stack, tmp_path, "mother", "son")
 
         mother.get_by_role("button", name="Bắt đầu khai báo").click()
-        type_into(mother, "Họ và tên", "Lê Thị Mẹ")
-        type_into(mother, "Ngày sinh (dd/mm/yyyy hoặc năm sinh)", "1950")
-        mother.get_by_role("radio", name="Nữ").click()
-        mother.get_by_role("button", name="Lưu khai báo").click()
-        expect(seen(mother, "Đã gửi lên máy chủ")).to_be_visible()
+        declare_and_send(mother, "Lê Thị Mẹ", "1950")
         mother.get_by_role("button", name="Xem hồ sơ: Lê Thị Mẹ").click()
         mother.get_by_role("button", name="Mời người thân quản lý hồ sơ").click()
         expect(seen(mother, "Mã dùng một lần")).to_be_visible()
         _shot(mother, "8-invite")
-        invite = holds(mother, "Mã mời (để sao chép)").input_value()
-        assert invite.startswith("HS1:"), invite
+        invite = copied_code(mother)
 
-        son.get_by_role("button", name="Nhận lời mời của người thân").click()
-        type_into(son, "Mã mời (dán vào đây)", "HS1:" + invite[4:-6] + "AAAAAA", paste=True)
+        son.get_by_role("button", name="Nhận lời mời hoặc mã bàn giao").click()
+        damaged = "HS1:" + invite[4:-6] + "AAAAAA"
+        type_into(son, "Mã mời hoặc mã bàn giao (dán vào đây)", damaged, paste=True)
         son.get_by_role("button", name="Nhận lời mời", exact=True).click()
         expect(seen(son, "Mã QR bị hỏng")).to_be_visible()    # a damaged code: refused, said why
-        type_into(son, "Mã mời (dán vào đây)", invite, paste=True)
+        type_into(son, "Mã mời hoặc mã bàn giao (dán vào đây)", invite, paste=True)
         son.get_by_role("button", name="Nhận lời mời", exact=True).click()
         expect(seen(son, "Đã nhận hồ sơ của Lê Thị Mẹ")).to_be_visible()
         son.get_by_role("button", name="Xem hồ sơ: Lê Thị Mẹ").click()
@@ -591,7 +612,48 @@ def test_a_relative_is_invited_edits_and_loses_access(browser, tmp_path):
         expect(son.get_by_role("button", name="Xem hồ sơ: Lê Thị Mẹ")).to_have_count(0)
         expect(seen(mother, f"Cúm mùa — {shot_day}")).to_be_visible()   # hers, still
         # The same code again: used once already.
-        son.get_by_role("button", name="Nhận lời mời của người thân").click()
-        type_into(son, "Mã mời (dán vào đây)", invite, paste=True)
+        son.get_by_role("button", name="Nhận lời mời hoặc mã bàn giao").click()
+        type_into(son, "Mã mời hoặc mã bàn giao (dán vào đây)", invite, paste=True)
         son.get_by_role("button", name="Nhận lời mời", exact=True).click()
         expect(seen(son, "Lời mời này đã được dùng")).to_be_visible()
+
+
+def test_a_collaborator_declares_for_a_resident_and_hands_the_record_over(browser, tmp_path):
+    """The ward's collaborator signs in on a tablet, declares for an elderly resident, and hands
+    the record to the resident's own phone, which then owns it (and may invite relatives); the
+    tablet keeps it through its area."""
+    server = SeededServer.make(tmp_path)
+    hssk_server("users", "add", "0977000002", "--role", "collaborator", "--area", "26734",
+                "--password", "mật khẩu cộng tác", data_dir=server.data_dir, env=server.env)
+    with server.serve(), contextlib.ExitStack() as stack:
+        tablet, resident = phones(browser, server, stack, tmp_path, "tablet", "resident")
+
+        tablet.get_by_role("button", name="Đăng nhập tài khoản có sẵn").click()
+        type_into(tablet, "Số điện thoại", "0977000002")
+        type_into(tablet, "Mật khẩu (ít nhất 8 ký tự)", "sai mật khẩu")
+        tablet.get_by_role("button", name="Đăng nhập", exact=True).click()
+        expect(seen(tablet, "Số điện thoại hoặc mật khẩu chưa đúng.")).to_be_visible()
+        type_into(tablet, "Mật khẩu (ít nhất 8 ký tự)", "mật khẩu cộng tác")
+        tablet.get_by_role("button", name="Đăng nhập", exact=True).click()
+        expect(seen(tablet, "Đã đăng nhập: 0977000002")).to_be_visible()
+        tablet.get_by_role("button", name="Khai báo thêm").click()
+        declare_and_send(tablet, "Bà Năm", "1944")
+        tablet.get_by_role("button", name="Xem hồ sơ: Bà Năm").click()
+        tablet.get_by_role("button", name="Bàn giao cho người dân").click()
+        expect(seen(tablet, "hồ sơ sẽ thuộc về họ")).to_be_visible()
+        code = copied_code(tablet)
+
+        resident.get_by_role("button", name="Nhận lời mời hoặc mã bàn giao").click()
+        type_into(resident, "Mã mời hoặc mã bàn giao (dán vào đây)", code, paste=True)
+        resident.get_by_role("button", name="Nhận lời mời", exact=True).click()
+        expect(seen(resident, "Đã nhận hồ sơ của Bà Năm")).to_be_visible()
+        resident.get_by_role("button", name="Xem hồ sơ: Bà Năm").click()
+        expect(seen(resident, "Người nhập: cộng tác viên")).to_be_visible()
+        # Hers now: she may invite her family (a relative's copy would not offer this).
+        expect(resident.get_by_role("button", name="Mời người thân quản lý hồ sơ")
+               ).to_be_visible()
+
+        tablet.get_by_role("button", name="Trang chính").click()
+        tablet.get_by_role("button", name="Đồng bộ ngay").click()
+        expect(seen(tablet, "Thay đổi chờ gửi: 0")).to_be_visible()
+        expect(tablet.get_by_role("button", name="Xem hồ sơ: Bà Năm")).to_be_visible()

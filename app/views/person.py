@@ -127,19 +127,26 @@ def _family(state: AppState, record: PersonRecord) -> list[ft.Control]:
     controls: list[ft.Control] = [heading(t("family", lang), size=state.size(22))]
     if record.relative:
         return [*controls, ft.Text(t("relative_record", lang), size=size)]
-    controls.append(ft.Row([
-        big_button(t("invite_relative", lang), state.invite_relative, key="invite",
-                   disabled=state.family_busy, size=size),
-        big_button(t("show_grants", lang), state.show_grants, key="grants", size=size),
-    ], wrap=True))
+    collaborator = state.role == "collaborator"
+    if collaborator:
+        controls.append(big_button(t("hand_over", lang), state.show_code, key="hand-over",
+                                   disabled=state.family_busy, size=size))
+    else:
+        controls.append(ft.Row([
+            big_button(t("invite_relative", lang), state.show_code, key="invite",
+                       disabled=state.family_busy, size=size),
+            big_button(t("show_grants", lang), state.show_grants, key="grants", size=size),
+        ], wrap=True))
     controls.append(error_text(state.family_error, key="family_error", size=size - 2))
     invite = state.invite
     if invite is not None:
         until = invite.expires_at.astimezone().strftime("%H:%M")
+        hint = "handover_hint" if collaborator else "invite_hint"
         controls += [
             ft.Image(src=invite.png, width=280, height=280, key="invite_qr",
-                     semantics_label=t("invite_relative", lang)),
-            ft.Text(t("invite_hint", lang).format(time=until), size=size),
+                     semantics_label=t("hand_over" if collaborator else "invite_relative",
+                                       lang)),
+            ft.Text(t(hint, lang).format(time=until), size=size),
             ft.TextField(label=t("invite_text", lang), value=invite.text, read_only=True,
                          text_size=size - 4, key="invite_text"),
         ]

@@ -38,5 +38,6 @@ def Settings(state: AppState) -> ft.Control:
                 else t("no_account", lang), size=size),
         *([] if state.account_phone else
           [big_button(t("create_account", lang), state.open_account, key="create-account",
-                      size=size)]),
+                      size=size),
+           big_button(t("sign_in", lang), state.open_sign_in, key="sign-in", size=size)]),
     ], spacing=14, scroll=ft.ScrollMode.AUTO, expand=True)

@@ -84,6 +84,8 @@ def Welcome(state: AppState) -> ft.Control:
                     big_button(t("create_account", lang), state.open_account,
                                key="create-account"),
                     big_button(t("accept_invite", lang), state.open_accept_invite,
-                               key="accept-invite")], wrap=True),
+                               key="accept-invite"),
+                    big_button(t("sign_in", lang), state.open_sign_in, key="sign-in")],
+                   wrap=True),
         ]
     return ft.Column(controls, spacing=16, scroll=ft.ScrollMode.AUTO)

@@ -1,0 +1,77 @@
+"""Accounts from the device: give the device's anonymous account a phone number and password,
+or sign in to an existing account (a second phone, or a collaborator's tablet)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from app import store, syncing
+from sync import validators as v
+from sync.client import SyncClient
+from sync.errors import AuthRejected, DeviceHoldsRecords, InvalidValue, WrongPassword
+from sync.protocol import ClaimRequest, LoginRequest
+from sync.records import RecordKind
+
+MIN_PASSWORD = 8
+
+
+def check_account_form(phone: str, password: str) -> tuple[str, str]:
+    """The phone number (normalised) and password, or ``InvalidValue`` naming the field."""
+    number = v.check_phone(phone)
+    if len(password) < MIN_PASSWORD:
+        raise InvalidValue("password", f"Mật khẩu cần ít nhất {MIN_PASSWORD} ký tự.",
+                           f"The password needs at least {MIN_PASSWORD} characters.")
+    return number, password
+
+
+async def create_account(engine: Engine, phone: str, password: str, *,
+                         http: httpx.AsyncClient | None = None) -> str:
+    """Give this device's account a phone number and password (registering the device first
+    if it has not synced yet), so the person can sign in on another phone. Needs a connection;
+    raises ``InvalidValue`` or a ``SyncError`` / ``PhoneTaken`` the screen shows."""
+    number, password = check_account_form(phone, password)
+    async with syncing.connected(engine, http=http) as (client, _device):
+        await client.claim(ClaimRequest(phone=number, password=password))
+    await asyncio.to_thread(_remember, engine, {syncing.ACCOUNT_PHONE: number})
+    return number
+
+
+async def sign_in(engine: Engine, phone: str, password: str, *,
+                  http: httpx.AsyncClient | None = None) -> str:
+    """Sign this device in to an existing account; returns the account's role. Refused on a
+    device that already holds records: they belong to its own account."""
+    number = v.check_phone(phone)
+    device = await asyncio.to_thread(syncing.joined_device, engine)
+    if await asyncio.to_thread(_holds_records, engine):
+        raise DeviceHoldsRecords()
+    async with SyncClient(device.url, http=http) as client:
+        try:
+            token = await client.login(LoginRequest(phone=number, password=password,
+                                                    device_id=device.device_id))
+        except AuthRejected as exc:
+            raise WrongPassword() from exc
+    await asyncio.to_thread(_remember, engine, {
+        syncing.LOGIN_TOKEN: token.token, syncing.ACCOUNT_ROLE: token.role,
+        syncing.ACCOUNT_PHONE: number})
+    return token.role
+
+
+def role(session: Session) -> str:
+    """The signed-in account's role; a device's own account is a citizen's."""
+    return store.get_setting(session, syncing.ACCOUNT_ROLE) or "citizen"
+
+
+def _holds_records(engine: Engine) -> bool:
+    with Session(engine) as session:
+        return bool(store.records_of_kind(session, RecordKind.PERSON))
+
+
+def _remember(engine: Engine, settings: dict[str, str]) -> None:
+    with Session(engine) as session:
+        for key, value in settings.items():
+            store.set_setting(session, key, value)
+        session.commit()
