@@ -52,6 +52,15 @@ class Typed:
 
 @ft.observable
 @dataclass
+class Derived:
+    """A figure worked out from what is being typed (the BMI). Observed by its own small
+    component, so showing it re-renders that text alone and never the fields being typed in."""
+
+    text: str | None = None
+
+
+@ft.observable
+@dataclass
 class AppState:
     services: Services
     lang: Lang = "vi"
@@ -66,7 +75,7 @@ class AppState:
     declaring_for: str | None = None
     correcting: str | None = None
     open_sections: list[str] = field(default_factory=lambda: ["basic"])
-    bmi: str | None = None
+    bmi: Derived = field(default_factory=Derived)
     people: list[records.PersonSummary] = field(default_factory=list)
     record: person_page.PersonRecord | None = None
     fact_kind: FactKind = "immunization"
@@ -305,7 +314,7 @@ class AppState:
         self.form_errors, self.notice = {}, None
         self.open_sections = ["basic"] + [
             s.key for s in forms.SECTIONS[1:] if any(self.form.get(f.name) for f in s.fields)]
-        self.bmi = forms.bmi_text(self.form.values)
+        self.bmi.text = forms.bmi_text(self.form.values)
         self.screen = "declare"
 
     def update_declaration(self, person_id: str) -> None:
@@ -332,7 +341,7 @@ class AppState:
             store.save_draft(session, records.draft_key(self.declaring_for, self.correcting),
                              self.form.values)
         if name in ("height_cm", "weight_kg"):
-            self.bmi = forms.bmi_text(self.form.values)
+            self.bmi.text = forms.bmi_text(self.form.values)
 
     def cancel_form(self) -> None:
         """Leave the form; its draft stays for next time."""

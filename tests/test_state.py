@@ -105,3 +105,32 @@ def test_one_digest_for_everyone_due(tmp_path: Path) -> None:
     state.resumed()
     state.set_language("en")
     assert state.due_digest() == "2 people in your family are due to update their declarations."
+
+
+def test_typing_never_re_renders_the_form(tmp_path: Path) -> None:
+    """A re-render sends each field's stored value back to the browser; one that lags behind
+    the keyboard would undo the last keys typed. So typing changes no observed state of the
+    form: only the BMI's own holder, which its own small component shows."""
+    state = _state(tmp_path)
+    form_changes: list[str | None] = []
+    bmi_changes: list[str | None] = []
+    # Listeners are held weakly by the observable: keep them alive for the test's length.
+    def on_form(_sender: object, name: str | None) -> None:
+        form_changes.append(name)
+
+    def on_bmi(_sender: object, name: str | None) -> None:
+        bmi_changes.append(name)
+
+    state.subscribe(on_form)
+    state.bmi.subscribe(on_bmi)
+    state.go("settings")                                  # the listeners do hear changes
+    assert form_changes == ["screen"]
+    state.start_declaring()
+    form_changes.clear()
+    for typed in ("1", "16", "165"):
+        state.set_field("height_cm", typed)
+    for typed in ("6", "62", "62,", "62,5"):
+        state.set_field("weight_kg", typed)
+    state.set_field("full_name", "Nguyễn Văn An")
+    assert form_changes == []
+    assert state.bmi.text == "23" and bmi_changes

@@ -10,8 +10,9 @@ import flet as ft
 
 from app.forms import SECTIONS, FormField, Section
 from app.i18n import t
-from app.state import AppState
+from app.state import AppState, Derived
 from app.views.common import BIG_TEXT, big_button, error_text, field, heading
+from sync.errors import Lang
 from sync.validators import format_date_vn
 
 KEYBOARDS = {"name": ft.KeyboardType.NAME, "date": ft.KeyboardType.DATETIME,
@@ -66,10 +67,15 @@ def _section(state: AppState, section: Section) -> list[ft.Control]:
     if is_open:
         for f in section.fields:
             controls += _input(state, f)
-        if section.key == "vitals" and state.bmi:
-            controls.append(ft.Text(f"{t('bmi', lang)}: {state.bmi}", size=size,
-                                    weight=ft.FontWeight.BOLD, key="bmi"))
+        if section.key == "vitals":
+            controls.append(Bmi(state.bmi, lang, size))
     return controls
+
+
+@ft.component
+def Bmi(bmi: Derived, lang: Lang, size: float) -> ft.Control:
+    return ft.Text(f"{t('bmi', lang)}: {bmi.text}", size=size, weight=ft.FontWeight.BOLD,
+                   visible=bmi.text is not None)
 
 
 @ft.component
