@@ -58,15 +58,18 @@ def draft_key(person_id: str | None, corrects: str | None = None) -> str:
 
 def declare(*, session: Session, declaration: Declaration, device_id: str,
             area_code: str | None, person_id: str | None = None,
-            entered_by: EnteredBy = EnteredBy.SELF) -> tuple[str, str]:
+            entered_by: EnteredBy = EnteredBy.SELF,
+            household_id: str | None = None) -> tuple[str, str]:
     """Save a declaration with its outbox entries in one transaction: for a new person their
-    profile too; for a known one, the profile fields that changed. Returns (person, record)."""
+    profile too (in ``household_id``, if given); for a known one, the profile fields that
+    changed. Returns (person, record)."""
     if person_id is None:
         person_id = new_id()
         store.put_record(session, RecordData(
             id=person_id, kind=RecordKind.PERSON, person_id=person_id, device_id=device_id,
-            entered_by=entered_by, payload={**declaration.administrative.model_dump(mode="json"),
-                                            "area_code": area_code}))
+            household_id=household_id, entered_by=entered_by,
+            payload={**declaration.administrative.model_dump(mode="json"),
+                     "area_code": area_code, "household_id": household_id}))
         store.delete_draft(session, DECLARATION_DRAFT)
     else:
         _update_profile(session, person_id, declaration, device_id)

@@ -20,6 +20,7 @@ from sync.errors import (
 )
 from sync.protocol import (
     AccountInfo,
+    AreaView,
     CampaignCode,
     ClaimRequest,
     ErrorResponse,
@@ -111,6 +112,10 @@ class SyncClient:
         """Who holds access to a person's record (owner only)."""
         response = await self._send("GET", f"/v1/persons/{quote(person_id, safe='')}/grants")
         return self._parse_list(response, GrantView)
+
+    async def my_areas(self) -> list[AreaView]:
+        """The areas a collaborator or supervisor works in, and those below them."""
+        return self._parse_list(await self._send("GET", "/v1/me/areas"), AreaView)
 
     async def revoke(self, person_id: str, grantee_account_id: str) -> None:
         """Withdraw a relative's access, at once."""

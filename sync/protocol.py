@@ -242,6 +242,16 @@ class AreaProgress(Message):
     target_population: int | None
     persons: int
     declarations: int
+    households: int = 0
+
+
+class AreaView(Message):
+    """An area a collaborator or supervisor works in: the tablet lists households by these."""
+
+    code: str
+    name: str
+    level: str
+    parent_code: str | None
 
 
 # --- pull ----------------------------------------------------------------------------------------

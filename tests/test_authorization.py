@@ -21,6 +21,7 @@ from sync.protocol import Mutation, PushRequest
 from sync.records import (
     Administrative,
     Declaration,
+    Household,
     Immunization,
     PersonProfile,
     RecordData,
@@ -128,6 +129,30 @@ def _auth(token: str | None) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"} if token else {}
 
 
+def _push(http: httpx.Client, world: World, role: str, record: RecordData) -> str | None:
+    """Push one new record as ``role``: its result's status (None: not signed in)."""
+    device = world.devices[role]
+    batch = PushRequest(device_id=device, batch_id=new_id(), mutations=[
+        Mutation(mutation_id=new_id(), op="create", record=record)])
+    response = http.post("/v1/sync/push", content=batch.model_dump_json(),
+                         headers={**_auth(world.tokens.get(role)),
+                                  "Content-Type": "application/json"})
+    if response.status_code == 401:
+        return None
+    assert response.status_code == 200, response.text
+    [result] = response.json()["results"]
+    return str(result["status"])
+
+
+def _push_household(http: httpx.Client, world: World, role: str) -> bool:
+    record = RecordData(kind=RecordKind.HOUSEHOLD, device_id=world.devices[role],
+                        payload=Household(address="12 Lê Lợi", area_code="26734"
+                                          ).model_dump(mode="json"))
+    status = _push(http, world, role, record)
+    assert status in (None, "applied", "rejected")
+    return status == "applied"
+
+
 def _push_immunization(http: httpx.Client, world: World, role: str) -> bool:
     device = world.devices[role]
     record = RecordData(kind=RecordKind.IMMUNIZATION, person_id=world.person_id, device_id=device,
@@ -153,10 +178,16 @@ def _call(http: httpx.Client, world: World, role: str, endpoint: str) -> bool:
     token, person = world.tokens.get(role), world.person_id
     if endpoint == "push a record for P":
         return _push_immunization(http, world, role)
+    if endpoint == "add a household to the ward":
+        return _push_household(http, world, role)
     if endpoint == "list my persons (P listed)":
         response = http.get("/v1/persons", headers=_auth(token))
         if response.status_code == 200:
             return person in {p["person_id"] for p in response.json()}
+    elif endpoint == "list my areas (ward listed)":
+        response = http.get("/v1/me/areas", headers=_auth(token))
+        if response.status_code == 200:
+            return "26734" in {a["code"] for a in response.json()}
     elif endpoint == "invite a relative to P":
         response = http.post(f"/v1/persons/{person}/invites", headers=_auth(token),
                              json={"scope": "manage", "agreed": True,
@@ -202,6 +233,8 @@ ALLOWED: dict[str, set[str]] = {
     "invite a relative to P": {"owner"},
     "list grants on P": {"owner"},
     "hand P over": {"collaborator_same_area"},
+    "add a household to the ward": {"collaborator_same_area"},
+    "list my areas (ward listed)": {"supervisor", "collaborator_same_area"},
     "ward progress": {"supervisor", "collaborator_same_area"},
     "ward persons": {"supervisor", "collaborator_same_area"},
     "city progress": {"supervisor"},
@@ -226,3 +259,4 @@ def test_every_person_and_area_endpoint_is_in_the_matrix(world: World) -> None:
                        "/v1/persons/{person_id}/handovers",
                        "/v1/persons/{person_id}/grants/{grantee_account_id}",
                        "/v1/areas/{area_code}/progress", "/v1/areas/{area_code}/persons"}
+    assert "/v1/me/areas" in spec["paths"]

@@ -317,7 +317,8 @@ def report(data_dir: DataDir = None) -> None:
 @app.command("demo-seed")
 def demo_seed(server_url: Annotated[str, typer.Option(help="Address the app will sync to.")],
               data_dir: DataDir = None) -> None:
-    """On a new database: a signing key, a demo city and ward, and a campaign with its QR."""
+    """On a new database: a signing key, a demo city, ward and two neighbourhood groups, and a
+    campaign with its QR."""
     settings, session = _session(data_dir)
     with session:
         if session.get(Campaign, "demo") is None:
@@ -329,6 +330,11 @@ def demo_seed(server_url: Annotated[str, typer.Option(help="Address the app will
             if session.get(Area, "26734") is None:
                 crud.add_area(session=session, code="26734", name="Phường Bến Thành (demo)",
                               level="ward", parent_code="79", target_population=12000)
+            for number in (1, 2):  # neighbourhood groups, for the collaborator's tablet
+                if session.get(Area, f"26734-0{number}") is None:
+                    crud.add_area(session=session, code=f"26734-0{number}",
+                                  name=f"Tổ dân phố {number} (demo)", level="group",
+                                  parent_code="26734")
             crud.add_campaign(session=session, campaign_id="demo", area_code="26734",
                               server_url=server_url, hotline="1900 0000", valid_days=365,
                               now=utc_now())

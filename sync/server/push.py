@@ -178,9 +178,14 @@ class _Batch:
                 return self._refused(mutation)
             return self._write(mutation, version=1, area=area, payload=record.payload,
                                conflicts=[], status="applied")
-        person_id = record.id if record.kind == RecordKind.PERSON else record.person_id
-        if person_id is None or person_id not in self.writable:
-            return self._refused(mutation)
+        if record.kind == RecordKind.HOUSEHOLD:
+            # A household belongs to an area, not a person: a collaborator working there.
+            if head is not None and not self._collaborates_in(head.area_code):
+                return self._refused(mutation)
+        else:
+            person_id = record.id if record.kind == RecordKind.PERSON else record.person_id
+            if person_id is None or person_id not in self.writable:
+                return self._refused(mutation)
         if record.kind not in DOCUMENT_KINDS:
             return self._result(mutation, "rejected", reason="facts_are_immutable")
         if head is None:
@@ -222,9 +227,15 @@ class _Batch:
             wanted = record.payload.get("area_code")
             collaborator = self.caller.account.role == "collaborator"
             return wanted if collaborator and wanted in self.worked else None
+        if record.kind == RecordKind.HOUSEHOLD:
+            wanted = record.payload.get("area_code")
+            return wanted if record.person_id is None and self._collaborates_in(wanted) else None
         if record.person_id is None:
             return None
         return self.writable.get(record.person_id)
+
+    def _collaborates_in(self, area_code: str | None) -> bool:
+        return self.caller.account.role == "collaborator" and area_code in self.worked
 
     def _history(self, record_id: str, base_version: int | None,
                  head: _Head) -> list[Version] | None:

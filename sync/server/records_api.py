@@ -7,7 +7,14 @@ from datetime import date, datetime
 from sqlmodel import Session, col, select
 
 from sync.ids import as_utc, new_id, utc_now
-from sync.protocol import AreaProgress, GrantInfo, GrantView, PersonListItem, PersonRecords
+from sync.protocol import (
+    AreaProgress,
+    AreaView,
+    GrantInfo,
+    GrantView,
+    PersonListItem,
+    PersonRecords,
+)
 from sync.records import Consent, EnteredBy, RecordData, RecordKind
 from sync.server import areas, scopes
 from sync.server.accounts import Caller
@@ -103,7 +110,8 @@ def area_progress(*, session: Session, caller: Caller, area_code: str) -> AreaPr
     superseded = set(session.exec(select(ServerRecord.supersedes)
                                   .where(col(ServerRecord.supersedes).is_not(None))).all())
     counted: dict[RecordKind, set[str]] = {RecordKind.PERSON: set(),
-                                           RecordKind.DECLARATION: set()}
+                                           RecordKind.DECLARATION: set(),
+                                           RecordKind.HOUSEHOLD: set()}
     for record_id, kind, record_area, created in session.exec(
             select(ServerRecord.id, ServerRecord.kind, ServerRecord.area_code,
                    ServerRecord.created_at)
@@ -120,7 +128,18 @@ def area_progress(*, session: Session, caller: Caller, area_code: str) -> AreaPr
     return AreaProgress(code=area.code, name=area.name, level=area.level,
                         target_population=sum(known) if known else None,
                         persons=len(counted[RecordKind.PERSON]),
-                        declarations=len(counted[RecordKind.DECLARATION]))
+                        declarations=len(counted[RecordKind.DECLARATION]),
+                        households=len(counted[RecordKind.HOUSEHOLD]))
+
+
+def worked_areas(*, session: Session, caller: Caller) -> list[AreaView]:
+    """The areas a collaborator or supervisor works in, and everything below them."""
+    codes = scopes.worked_areas(session, caller)
+    if not codes:
+        return []
+    rows = session.exec(select(Area).where(col(Area.code).in_(codes)).order_by(Area.code)).all()
+    return [AreaView(code=a.code, name=a.name, level=a.level, parent_code=a.parent_code)
+            for a in rows]
 
 
 def require_owner(session: Session, caller: Caller, person_id: str) -> None:

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Path
 
-from sync.protocol import AreaProgress, ErrorResponse, PersonListItem
+from sync.protocol import AreaProgress, AreaView, ErrorResponse, PersonListItem
 from sync.server import records_api
 from sync.server.auth import CallerDep, SessionDep
 
@@ -29,3 +29,10 @@ def persons(caller: CallerDep, session: SessionDep,
             area_code: str = AreaCode) -> list[PersonListItem]:
     """The persons of a ward or group (no clinical data)."""
     return records_api.list_area_persons(session=session, caller=caller, area_code=area_code)
+
+
+@router.get("/me/areas", response_model=list[AreaView], responses=ERRORS)
+def my_areas(caller: CallerDep, session: SessionDep) -> list[AreaView]:
+    """The areas the caller works in and those below (none for a citizen): a collaborator's
+    tablet groups households by them."""
+    return records_api.worked_areas(session=session, caller=caller)

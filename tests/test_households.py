@@ -1,0 +1,196 @@
+"""A collaborator's households on the tablet: status, counts, search and duplicate checks, read
+from a real device store; a refresh after a save agrees with a rebuild. The last tests run a
+collaborator's tablet against the real server (both engines): households sync, a second
+tablet of the same area receives them, and the supervisor's count includes them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlmodel import Session
+
+from app import forms, households, records
+from app.db import open_engine
+from app.households import HouseholdIndex, HouseholdStatus, fold
+from sync.protocol import AreaView
+from sync.records import EnteredBy
+from tests.factories import PASSWORD, signed_in_device
+
+TODAY = date(2026, 11, 23)
+AREAS = [AreaView(code="26734", name="Phường Bến Thành", level="ward", parent_code="79"),
+         AreaView(code="26734-01", name="Tổ 1", level="group", parent_code="26734"),
+         AreaView(code="26734-02", name="Tổ 2", level="group", parent_code="26734")]
+GROUP_CODES = [a.code for a in households.groups(AREAS)]
+
+
+def _declare(session: Session, name: str, birth: str, *, on: date, home: str | None,
+             area: str = "26734-01", sex: str = "female", cccd: str = "",
+             conditions: tuple[str, ...] = ()) -> str:
+    form = {"full_name": name, "birth_date": birth, "sex": sex, "cccd": cccd,
+            **{f"cond_{c}": "1" for c in conditions}}
+    person_id, _ = records.declare(
+        session=session, declaration=forms.check_declaration_form(form, today=on),
+        device_id="tablet", area_code=area, household_id=home,
+        entered_by=EnteredBy.COLLABORATOR)
+    return person_id
+
+
+def _home(session: Session, address: str, area: str = "26734-01") -> str:
+    return households.add_household(session, address=address, area_code=area,
+                                    allowed_areas=GROUP_CODES, device_id="tablet")
+
+
+@pytest.fixture
+def session(tmp_path: Path) -> Iterator[Session]:
+    engine = open_engine(tmp_path / "tablet.db")
+    with Session(engine) as session:
+        households.save_areas(session, AREAS)
+        session.commit()
+        yield session
+
+
+def _index(session: Session) -> HouseholdIndex:
+    return HouseholdIndex.build(session, today=TODAY, default_months=6)
+
+
+def test_fold_drops_marks_and_case() -> None:
+    assert fold("  Nguyễn   Văn ĐẠT ") == "nguyen van dat"
+    assert fold("Hẻm 12, Lê Lợi") == "hem 12, le loi"
+
+
+def test_households_stand_where_their_residents_do(session: Session) -> None:
+    fresh = _home(session, "12 Lê Lợi")
+    _declare(session, "Trần Thị Mai", "02/04/1990", on=TODAY - timedelta(days=10), home=fresh)
+    _declare(session, "Trần Văn Bé", "2019", on=TODAY - timedelta(days=10), home=fresh,
+             sex="male")
+    # 75 years old: every 3 months; last declared 4 months ago → overdue by a few weeks.
+    late = _home(session, "3 Hàm Nghi")
+    _declare(session, "Phạm Văn Lão", "1951", on=TODAY - timedelta(days=125), home=late,
+             sex="male")
+    # Diabetes makes it 3 months; declared 3 months and 3 days ago → due.
+    due = _home(session, "7 Pasteur", area="26734-02")
+    _declare(session, "Lê Thị Đường", "1980", on=TODAY - timedelta(days=95), home=due,
+             conditions=("diabetes",))
+    empty = _home(session, "9 Nam Kỳ Khởi Nghĩa")
+
+    index = _index(session)
+    status = {h.household_id: h.status for h in index.listing()}
+    assert status == {fresh: HouseholdStatus.DECLARED, late: HouseholdStatus.OVERDUE,
+                      due: HouseholdStatus.DUE, empty: HouseholdStatus.NOT_STARTED}
+    # The collaborator's round: most urgent first.
+    assert [h.household_id for h in index.listing()] == [late, due, empty, fresh]
+    assert [h.household_id for h in index.listing(group="26734-02")] == [due]
+    assert index.counts("26734-01") == {HouseholdStatus.OVERDUE: 1, HouseholdStatus.DUE: 0,
+                                        HouseholdStatus.NOT_STARTED: 1,
+                                        HouseholdStatus.DECLARED: 1}
+    assert [r.full_name for r in index.households[fresh].residents] == ["Trần Thị Mai",
+                                                                         "Trần Văn Bé"]
+
+
+def test_search_by_name_address_or_cccd_with_or_without_marks(session: Session) -> None:
+    home = _home(session, "Hẻm 45 Lý Tự Trọng")
+    _declare(session, "Nguyễn Văn Đạt", "07/03/1950", on=TODAY, home=home, sex="male",
+             cccd="079050000123")
+    other = _home(session, "8 Đồng Khởi")
+    _declare(session, "Võ Thị Lan", "1962", on=TODAY, home=other)
+    index = _index(session)
+
+    def found(query: str) -> list[str]:
+        return [h.household_id for h in index.listing(query=query)]
+
+    assert found("nguyen dat") == found("Nguyễn Văn Đạt") == [home]
+    assert found("ly tu trong") == [home]
+    assert found("0790500") == [home]
+    assert found("lan dong khoi") == [other]          # every word, anywhere in the household
+    assert found("nguyen lan") == []
+    assert len(found("")) == 2
+
+
+def test_duplicates_same_cccd_or_same_name_and_birth_in_the_ward(session: Session) -> None:
+    home = _home(session, "1 Lê Thánh Tôn")
+    known = _declare(session, "Đặng Thị Hoa", "10/02/1948", on=TODAY, home=home,
+                     cccd="079148000321")
+    index = _index(session)
+    by_cccd = index.duplicates(full_name="Hoa Đặng", birth_date="1948-02-10",
+                               cccd="079148000321", area_code="26734-02")
+    by_name = index.duplicates(full_name="dang thi hoa", birth_date="1948-02-10", cccd=None,
+                               area_code="26734-02")    # another group of the same ward
+    assert [r.person_id for r in by_cccd] == [r.person_id for r in by_name] == [known]
+    assert index.duplicates(full_name="Đặng Thị Hoa", birth_date="1948-02-11", cccd=None,
+                            area_code="26734-01") == []
+    assert index.duplicates(full_name="Đặng Thị Hoa", birth_date="1948-02-10", cccd=None,
+                            area_code="26999") == []    # another ward: a namesake
+    assert index.duplicates(full_name="Đặng Thị Hoa", birth_date="1948-02-10", cccd=None,
+                            area_code="26734-01", except_person=known) == []
+
+
+def test_someone_in_no_household_is_listed_on_their_own(session: Session) -> None:
+    alone = _declare(session, "Hồ Văn Một", "1970", on=TODAY, home=None, sex="male")
+    [entry] = _index(session).listing()
+    assert entry.household_id == households.SOLO + alone
+    assert [r.full_name for r in entry.residents] == ["Hồ Văn Một"]
+
+
+def test_a_refresh_after_a_save_agrees_with_a_rebuild(session: Session) -> None:
+    home = _home(session, "5 Tôn Đức Thắng")
+    _declare(session, "Mạc Thị Một", "1940", on=TODAY - timedelta(days=200), home=home)
+    index = _index(session)
+    assert index.households[home].status == HouseholdStatus.OVERDUE
+    newcomer = _declare(session, "Mạc Văn Hai", "1985", on=TODAY, home=home, sex="male")
+    second = _home(session, "6 Tôn Đức Thắng")
+    index.refresh(session, household_ids=[second], person_ids=[newcomer])
+    rebuilt = _index(session)
+    assert index.listing() == rebuilt.listing()
+    assert len(index.households[home].residents) == 2
+    assert index.listing(query="mac van hai")[0].household_id == home
+
+
+def test_a_household_needs_an_address_and_a_group(session: Session) -> None:
+    with pytest.raises(forms.FormInvalid) as refused:
+        households.add_household(session, address="  ", area_code="26999",
+                                 allowed_areas=GROUP_CODES, device_id="tablet")
+    assert set(refused.value.errors) == {"address", "area_code"}
+    assert refused.value.errors["address"].message("vi") == "Hãy nhập địa chỉ của hộ."
+
+
+async def test_households_reach_the_server_and_another_tablet(live_server, tmp_path: Path
+                                                               ) -> None:
+    for phone in ("0977100001", "0977100002"):
+        live_server.admin("users", "add", phone, "--role", "collaborator", "--area", "26734",
+                          "--password", PASSWORD)
+    live_server.admin("users", "add", "0977100009", "--role", "supervisor", "--area", "79",
+                      "--password", PASSWORD)
+    tablet = await signed_in_device(live_server.url, tmp_path, "0977100001", signup=False)
+    spare = await signed_in_device(live_server.url, tmp_path, "0977100002", signup=False)
+    areas = await tablet.client.my_areas()
+    assert {a.code for a in areas} >= {"26734", "26734-01", "26734-02"}
+    with Session(tablet.engine) as session:
+        households.save_areas(session, areas)
+        session.commit()
+        homes = [households.add_household(session, address=f"{n} Lê Lợi", area_code="26734-01",
+                                          allowed_areas=[a.code for a in areas],
+                                          device_id=tablet.device_id) for n in (1, 2, 3)]
+        for n, home in enumerate(homes[:2]):
+            _declare(session, f"Cư Dân {n}", "1950", on=TODAY, home=home)
+    result = await tablet.sync()
+    assert result.rejected == 0 and result.accepted == 3 + 2 * 2
+
+    await spare.sync()
+    with Session(spare.engine) as session:
+        index = _index(session)
+    assert sorted(h.address for h in index.listing()) == ["1 Lê Lợi", "2 Lê Lợi", "3 Lê Lợi"]
+    assert index.counts()[HouseholdStatus.NOT_STARTED] == 1
+
+    async with httpx.AsyncClient(base_url=live_server.url) as http:
+        login = await http.post("/v1/auth/login", json={
+            "phone": "0977100009", "password": PASSWORD, "device_id": "supervisor-laptop"})
+        token = login.json()["token"]
+        progress = (await http.get("/v1/areas/26734-01/progress",
+                                   headers={"Authorization": f"Bearer {token}"})).json()
+    assert (progress["households"], progress["persons"], progress["declarations"]) == (3, 2, 2)
+    await tablet.close()
+    await spare.close()
