@@ -9,7 +9,7 @@ import httpx
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from app import store, syncing
+from app import households, store, syncing
 from sync import validators as v
 from sync.client import SyncClient
 from sync.errors import AuthRejected, DeviceHoldsRecords, InvalidValue, WrongPassword
@@ -54,9 +54,13 @@ async def sign_in(engine: Engine, phone: str, password: str, *,
                                                     device_id=device.device_id))
         except AuthRejected as exc:
             raise WrongPassword() from exc
-    await asyncio.to_thread(_remember, engine, {
-        syncing.LOGIN_TOKEN: token.token, syncing.ACCOUNT_ROLE: token.role,
-        syncing.ACCOUNT_PHONE: number})
+        client.token = token.token
+        # A collaborator's tablet lists households by the groups of the areas they work in.
+        areas = await client.my_areas() if token.role == "collaborator" else []
+    settings = {syncing.LOGIN_TOKEN: token.token, syncing.ACCOUNT_ROLE: token.role,
+                syncing.ACCOUNT_PHONE: number,
+                households.AREAS_SETTING: households.areas_json(areas)}
+    await asyncio.to_thread(_remember, engine, settings)
     return token.role
 
 

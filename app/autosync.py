@@ -41,6 +41,7 @@ class SyncRunner:
         self.rng = rng
         self.http = http
         self.failures = 0
+        self.last_result: syncing.RoundResult | None = None
         self.last_error: SyncError | None = None
         self.started = False
         self.progress: syncing.Progress | None = None
@@ -88,6 +89,7 @@ class SyncRunner:
                 raise
             else:
                 self.failures, self.last_error = 0, None
+                self.last_result = result
                 return result
             finally:
                 self.progress = None

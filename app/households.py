@@ -100,9 +100,12 @@ def household_status(residents: Iterable[Resident]) -> HouseholdStatus:
 # --- areas the tablet works in ----------------------------------------------------------------
 
 
+def areas_json(areas: list[AreaView]) -> str:
+    return json.dumps([a.model_dump(mode="json") for a in areas])
+
+
 def save_areas(session: Session, areas: list[AreaView]) -> None:
-    store.set_setting(session, AREAS_SETTING,
-                      json.dumps([a.model_dump(mode="json") for a in areas]))
+    store.set_setting(session, AREAS_SETTING, areas_json(areas))
 
 
 def worked_areas(session: Session) -> list[AreaView]:

@@ -254,6 +254,38 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "account_line": ("Tài khoản", "Account"),
     "no_account": ("Chưa có tài khoản (máy vẫn đồng bộ bình thường)",
                    "No account yet (this device syncs all the same)"),
+    # --- a collaborator's households ---
+    "households_title": ("Hộ gia đình", "Households"),
+    "all_groups": ("Tất cả các tổ", "All groups"),
+    "group": ("Tổ dân phố", "Neighbourhood group"),
+    "search_label": ("Tìm theo tên, địa chỉ hoặc số CCCD", "Search by name, address or CCCD"),
+    "search": ("Tìm", "Search"),
+    "clear_search": ("Bỏ tìm", "Clear search"),
+    "loading_households": ("Đang tải danh sách hộ…", "Loading the households…"),
+    "status_overdue": ("Quá hạn", "Overdue"),
+    "status_due": ("Đến hạn", "Due"),
+    "status_not_started": ("Chưa khai báo", "Not started"),
+    "status_declared": ("Đã khai báo", "Declared"),
+    "shown_of": ("Đang hiện {shown} trên {total} hộ", "Showing {shown} of {total} households"),
+    "show_more": ("Xem thêm", "Show more"),
+    "no_households": ("Chưa có hộ nào ở đây.", "No households here yet."),
+    "no_match": ("Không tìm thấy hộ nào.", "No household found."),
+    "open_household": ("Mở hộ", "Open household"),
+    "new_household": ("Thêm hộ mới", "Add a household"),
+    "household_address": ("Địa chỉ của hộ", "Household address"),
+    "save_household": ("Lưu hộ", "Save household"),
+    "household_saved": ("Đã lưu hộ trên máy", "Household saved on this device"),
+    "residents": ("Thành viên", "Residents"),
+    "no_residents": ("Chưa có ai khai báo trong hộ này.", "Nobody in this household has "
+                     "declared yet."),
+    "declare_resident": ("Khai báo cho thành viên mới", "Declare for a new resident"),
+    "back_to_list": ("Về danh sách hộ", "Back to the households"),
+    "on_own": ("(tự khai báo, chưa gắn hộ)", "(declared on their own, in no household)"),
+    "not_synced": ("chưa gửi", "not sent"),
+    "duplicate_title": ("Có thể đã có hồ sơ của người này:", "This person may already have a "
+                        "record:"),
+    "open_existing": ("Mở hồ sơ đã có", "Open the existing record"),
+    "save_anyway": ("Vẫn lưu hồ sơ mới", "Save a new record anyway"),
 }
 
 

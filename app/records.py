@@ -49,11 +49,15 @@ def entered_by(session: Session, person_id: str | None) -> EnteredBy:
     return EnteredBy.SELF
 
 
-def draft_key(person_id: str | None, corrects: str | None = None) -> str:
-    """Where the form's draft is kept: one per new person, update, or correction."""
+def draft_key(person_id: str | None, corrects: str | None = None,
+              household_id: str | None = None) -> str:
+    """Where the form's draft is kept: one per new person (per household on a collaborator's
+    tablet), update, or correction."""
     if corrects:
         return f"declaration:correct:{corrects}"
-    return f"declaration:update:{person_id}" if person_id else DECLARATION_DRAFT
+    if person_id:
+        return f"declaration:update:{person_id}"
+    return f"{DECLARATION_DRAFT}:{household_id}" if household_id else DECLARATION_DRAFT
 
 
 def declare(*, session: Session, declaration: Declaration, device_id: str,
@@ -70,7 +74,7 @@ def declare(*, session: Session, declaration: Declaration, device_id: str,
             household_id=household_id, entered_by=entered_by,
             payload={**declaration.administrative.model_dump(mode="json"),
                      "area_code": area_code, "household_id": household_id}))
-        store.delete_draft(session, DECLARATION_DRAFT)
+        store.delete_draft(session, draft_key(None, None, household_id))
     else:
         _update_profile(session, person_id, declaration, device_id)
         store.delete_draft(session, draft_key(person_id))

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from app.autosync import SyncRunner
 from app.config import AppConfig
 from app.db import open_engine
+from app.households import HouseholdIndex
 from sync.ids import utc_now
 from sync.qrcodes import load_trusted_keys
 
@@ -22,6 +23,8 @@ class Services:
     config: AppConfig
     engine: Engine
     now: Callable[[], datetime] = field(default=utc_now)
+    # A collaborator's households, read once into memory (``app.households``).
+    households: HouseholdIndex | None = None
 
     @cached_property
     def trusted_keys(self) -> dict[str, Ed25519PublicKey]:

@@ -17,6 +17,7 @@ from app import (
     family,
     fhir,
     forms,
+    households,
     person_page,
     records,
     reminders,
@@ -24,8 +25,10 @@ from app import (
     store,
     syncing,
 )
+from app.collab_state import CollabState
 from app.i18n import t
 from app.services import Services
+from app.state_types import Derived, Typed
 from sync import validators as v
 from sync.errors import HsskError, InvalidValue, Lang, SyncError
 from sync.protocol import GrantView
@@ -33,30 +36,12 @@ from sync.qrcodes import CampaignClaims
 from sync.records import PAYLOAD_MODELS, RecordKind, invalid_values
 
 Screen = Literal["welcome", "declare", "home", "person", "fact", "pending", "settings",
-                 "account", "accept_invite"]
+                 "account", "accept_invite", "household", "new_household"]
 FactKind = Literal["immunization", "encounter"]
 LANG_SETTING, SCALE_SETTING = "lang", "text_scale"
 TEXT_SCALES = (1.0, 1.3, 1.6)
 
 
-class Typed:
-    """What has been typed into a form. Deliberately not observable: re-rendering the form on
-    every keystroke would send each value back to the field and race the keyboard."""
-
-    def __init__(self, values: dict[str, str] | None = None) -> None:
-        self.values: dict[str, str] = dict(values or {})
-
-    def get(self, name: str) -> str:
-        return self.values.get(name, "")
-
-
-@ft.observable
-@dataclass
-class Derived:
-    """A figure worked out from what is being typed (the BMI). Observed by its own small
-    component, so showing it re-renders that text alone and never the fields being typed in."""
-
-    text: str | None = None
 
 
 @ft.observable
@@ -100,6 +85,16 @@ class AppState:
     sync_error: str | None = None
     sync_status: syncing.SyncStatus | None = None
     sync_progress: syncing.Progress | None = None
+    # A collaborator's tablet: its households, the one a new declaration is for, and people
+    # already held who may be the one being declared (shown before a second record is made).
+    collab: CollabState = field(init=False)
+    household_for: str | None = None
+    duplicates: list[households.Resident] = field(default_factory=list)
+    duplicate_ok: bool = False
+    _rebuilding: set[asyncio.Task[None]] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.collab = CollabState(services=self.services)
 
     # --- start-up and settings -----------------------------------------------------------
 
@@ -116,14 +111,17 @@ class AppState:
             self._refresh(session)
         if self.campaign is None:
             self.screen = "welcome"
+        elif self.role == "collaborator":
+            self.screen = "home"
         elif not self.people:
             self._open_form(None)
         else:
             self.screen = "home"
 
     def _refresh(self, session: Session) -> None:
-        self.people = records.people(session=session, today=self.today(),
-                                     default_months=self._default_months())
+        if self.role != "collaborator":  # a tablet's thousands are listed from its index
+            self.people = records.people(session=session, today=self.today(),
+                                         default_months=self._default_months())
         self.sync_status = syncing.status(session=session)
         self.pending = records.pending_changes(session)
         if self.record is not None:
@@ -237,6 +235,46 @@ class AppState:
     def start_declaring(self) -> None:
         self._open_form(None)
 
+    def declare_in_household(self, household_id: str) -> None:
+        """A new resident of a household, on a collaborator's tablet."""
+        self._open_form(None, household=household_id)
+
+    # --- a collaborator's households --------------------------------------------------------
+
+    async def load_households(self) -> None:
+        await self.collab.load(today=self.today(), default_months=self._default_months())
+
+    def open_household(self, household_id: str) -> None:
+        self.collab.open(household_id)
+        self.notice, self.record = None, None
+        self.screen = "household"
+
+    def start_household(self) -> None:
+        self.collab.start_household()
+        self.notice = None
+        self.screen = "new_household"
+
+    async def save_household(self) -> None:
+        if self.collab.save_household(self.lang) is None:
+            return
+        self.notice = t("household_saved", self.lang)
+        self.screen = "household"
+        await self.sync_now()
+
+    async def save_anyway(self) -> None:
+        """The collaborator checked: not the same person. Save the new record."""
+        self.duplicate_ok = True
+        await self.save_declaration()
+
+    def _duplicates_of(self, declaration: Any) -> list[households.Resident]:
+        index = self.services.households
+        if self.role != "collaborator" or index is None or self.duplicate_ok:
+            return []
+        admin = declaration.administrative
+        home = index.households.get(self.household_for or "")
+        return index.duplicates(full_name=admin.full_name, birth_date=admin.birth_date,
+                                cccd=admin.cccd, area_code=home.area_code if home else None)
+
     # --- an account (optional: the device syncs without one) -------------------------------
 
     def open_account(self) -> None:
@@ -305,10 +343,12 @@ class AppState:
     # --- declaring, updating, correcting ---------------------------------------------------
 
     def _open_form(self, person_id: str | None, corrects: str | None = None,
-                   start_from: dict[str, str] | None = None) -> None:
+                   start_from: dict[str, str] | None = None,
+                   household: str | None = None) -> None:
         """Show the form, restoring its draft if one was left, else ``start_from``."""
+        self.household_for, self.duplicates, self.duplicate_ok = household, [], False
         with Session(self.services.engine) as session:
-            draft = store.load_draft(session, records.draft_key(person_id, corrects))
+            draft = store.load_draft(session, records.draft_key(person_id, corrects, household))
         self.form = Typed({k: str(x) for k, x in draft.items()} if draft else start_from)
         self.declaring_for, self.correcting = person_id, corrects
         self.form_errors, self.notice = {}, None
@@ -338,14 +378,16 @@ class AppState:
         """Keep what was typed and save it as the draft, so nothing is lost if the app closes."""
         self.form.values[name] = value
         with Session(self.services.engine) as session:
-            store.save_draft(session, records.draft_key(self.declaring_for, self.correcting),
+            store.save_draft(session, records.draft_key(self.declaring_for, self.correcting,
+                                                        self.household_for),
                              self.form.values)
         if name in ("height_cm", "weight_kg"):
             self.bmi.text = forms.bmi_text(self.form.values)
 
     def cancel_form(self) -> None:
         """Leave the form; its draft stays for next time."""
-        self.screen = "person" if self.record is not None else "home"
+        self.screen = ("person" if self.record is not None else
+                       "household" if self.household_for else "home")
 
     async def save_declaration(self) -> None:
         correcting = self._correcting_entry()
@@ -356,6 +398,12 @@ class AppState:
         except forms.FormInvalid as exc:
             self.form_errors = {k: e.message(self.lang) for k, e in exc.errors.items()}
             return
+        if self.declaring_for is None and correcting is None:
+            self.duplicates = self._duplicates_of(declaration)
+            if self.duplicates:
+                return
+        home = (self.services.households.households.get(self.household_for)
+                if self.household_for and self.services.households else None)
         with Session(self.services.engine) as session:
             device_id, _ = syncing.device_identity(session)
             who = records.entered_by(session, self.declaring_for)
@@ -365,17 +413,22 @@ class AppState:
                                 entered_by=who)
                 self.notice = t("corrected", self.lang)
             else:
+                area = (home.area_code if home else
+                        self.campaign.area if self.campaign else None)
                 person_id, _ = records.declare(
                     session=session, declaration=declaration, device_id=device_id,
-                    area_code=self.campaign.area if self.campaign else None,
-                    person_id=self.declaring_for, entered_by=who)
+                    area_code=area, person_id=self.declaring_for, entered_by=who,
+                    household_id=home.household_id if home else None)
+                self.collab.refreshed(person_ids=[person_id])
                 self.notice = t("saved", self.lang)
                 if self.declaring_for is None:
                     self.record = None
             self._refresh(session)
         self.form, self.form_errors = Typed(), {}
         self.declaring_for = self.correcting = None
-        self.screen = "person" if self.record is not None else "home"
+        self.duplicates, self.duplicate_ok = [], False
+        self.screen = ("person" if self.record is not None else
+                       "household" if home is not None else "home")
         await self.sync_now()
 
     def _correcting_entry(self) -> person_page.Entry | None:
@@ -606,6 +659,14 @@ class AppState:
         self.sync_error = error.message(self.lang) if error else None
         with Session(self.services.engine) as session:
             self._refresh(session)
+        result = self.services.sync.last_result
+        if (self.role == "collaborator" and error is None and result is not None
+                and result.accepted + result.pulled > 0):
+            # What reached the server, or came from it, shows on the households: re-read.
+            task = asyncio.get_running_loop().create_task(self.collab.load(
+                today=self.today(), default_months=self._default_months(), rebuild=True))
+            self._rebuilding.add(task)
+            task.add_done_callback(self._rebuilding.discard)
 
     def last_sync_text(self) -> str:
         status = self.sync_status

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fhir.resources.R4B.bundle import Bundle
@@ -390,6 +391,24 @@ def declare_and_send(page: Page, name: str, born: str) -> None:
     expect(seen(page, "Đã gửi lên máy chủ")).to_be_visible()
 
 
+def sign_in(page: Page, phone: str, password: str) -> None:
+    """Sign the device in to an existing (staff) account from the first screen."""
+    page.get_by_role("button", name="Đăng nhập tài khoản có sẵn").click()
+    type_into(page, "Số điện thoại", phone)
+    type_into(page, "Mật khẩu (ít nhất 8 ký tự)", password)
+    page.get_by_role("button", name="Đăng nhập", exact=True).click()
+    expect(seen(page, f"Đã đăng nhập: {phone}")).to_be_visible()
+
+
+def add_household(page: Page, address: str, group: str) -> None:
+    """On a collaborator's tablet: a new household, then its page."""
+    page.get_by_role("button", name="Thêm hộ mới").click()
+    type_into(page, "Địa chỉ của hộ", address)
+    page.get_by_role("radio", name=group).click()
+    page.get_by_role("button", name="Lưu hộ").click()
+    expect(seen(page, "Đã lưu hộ trên máy")).to_be_visible()
+
+
 def copied_code(page: Page) -> str:
     """The signed code shown for copying beside its QR (waiting until the field holds it)."""
     box = holds(page, "Mã (để sao chép)")
@@ -636,7 +655,8 @@ def test_a_collaborator_declares_for_a_resident_and_hands_the_record_over(browse
         type_into(tablet, "Mật khẩu (ít nhất 8 ký tự)", "mật khẩu cộng tác")
         tablet.get_by_role("button", name="Đăng nhập", exact=True).click()
         expect(seen(tablet, "Đã đăng nhập: 0977000002")).to_be_visible()
-        tablet.get_by_role("button", name="Khai báo thêm").click()
+        add_household(tablet, "5 Lê Lợi", "Tổ dân phố 1 (demo)")
+        tablet.get_by_role("button", name="Khai báo cho thành viên mới").click()
         declare_and_send(tablet, "Bà Năm", "1944")
         tablet.get_by_role("button", name="Xem hồ sơ: Bà Năm").click()
         tablet.get_by_role("button", name="Bàn giao cho người dân").click()
@@ -656,4 +676,74 @@ def test_a_collaborator_declares_for_a_resident_and_hands_the_record_over(browse
         tablet.get_by_role("button", name="Trang chính").click()
         tablet.get_by_role("button", name="Đồng bộ ngay").click()
         expect(seen(tablet, "Thay đổi chờ gửi: 0")).to_be_visible()
+        tablet.get_by_role("button", name="Mở hộ: 5 Lê Lợi").click()
         expect(tablet.get_by_role("button", name="Xem hồ sơ: Bà Năm")).to_be_visible()
+
+
+def test_a_collaborator_captures_three_households_offline_then_syncs(browser, tmp_path):
+    """The collaborator signs in on a tablet, then works offline: three households (one nobody
+    was home at), three residents declared, a second record for the same man caught before it
+    is made, the list counted and searched without diacritics. Back online, one sync sends it
+    all, and the ward's supervisor counts the three households."""
+    server = SeededServer.make(tmp_path)
+    for phone, role, area in (("0977000003", "collaborator", "26734"),
+                              ("0977000004", "supervisor", "79")):
+        hssk_server("users", "add", phone, "--role", role, "--area", area, "--password",
+                    "mật khẩu tổ phố", data_dir=server.data_dir, env=server.env)
+    with contextlib.ExitStack() as stack:
+        with server.serve():
+            [tablet] = phones(browser, server, stack, tmp_path, "tablet")
+            tablet.set_viewport_size({"width": 1280, "height": 800})  # a tablet, landscape
+            sign_in(tablet, "0977000003", "mật khẩu tổ phố")
+            expect(seen(tablet, "Chưa khai báo: 0")).to_be_visible()
+        # The server is gone: days of work offline.
+        visits = [("1 Lê Lợi", "Tổ dân phố 1 (demo)", [("Ông Một", "1948", "Nam"),
+                                                       ("Bà Một", "1950", "Nữ")]),
+                  ("2 Lê Lợi", "Tổ dân phố 1 (demo)", [("Cô Hai", "12/05/1985", "Nữ")]),
+                  ("7 Pasteur", "Tổ dân phố 2 (demo)", [])]
+        for address, group, residents in visits:
+            add_household(tablet, address, group)
+            for name, born, sex in residents:
+                tablet.get_by_role("button", name="Khai báo cho thành viên mới").click()
+                type_into(tablet, "Họ và tên", name)
+                type_into(tablet, "Ngày sinh (dd/mm/yyyy hoặc năm sinh)", born)
+                tablet.get_by_role("radio", name=sex, exact=True).click()
+                tablet.get_by_role("button", name="Lưu khai báo").click()
+                expect(tablet.get_by_role("button", name=f"Xem hồ sơ: {name}")).to_be_visible()
+            tablet.get_by_role("button", name="Về danh sách hộ").click()
+
+        # At number 2 someone declares "Ông Một" again: the tablet already holds him.
+        tablet.get_by_role("button", name="Mở hộ: 2 Lê Lợi").click()
+        tablet.get_by_role("button", name="Khai báo cho thành viên mới").click()
+        type_into(tablet, "Họ và tên", "ông một")
+        type_into(tablet, "Ngày sinh (dd/mm/yyyy hoặc năm sinh)", "1948")
+        tablet.get_by_role("radio", name="Nam", exact=True).click()
+        tablet.get_by_role("button", name="Lưu khai báo").click()
+        expect(seen(tablet, "Có thể đã có hồ sơ của người này:")).to_be_visible()
+        tablet.get_by_role("button", name="Mở hồ sơ đã có: Ông Một").click()
+        expect(seen(tablet, "Người nhập: cộng tác viên")).to_be_visible()
+        tablet.get_by_role("button", name="Trang chính").click()
+
+        expect(seen(tablet, "Chưa khai báo: 1")).to_be_visible()
+        expect(seen(tablet, "Đã khai báo: 2")).to_be_visible()
+        expect(seen(tablet, "Thay đổi chờ gửi: 9")).to_be_visible()
+        _shot(tablet, "8-households-tablet")
+        type_into(tablet, "Tìm theo tên, địa chỉ hoặc số CCCD", "ba mot")
+        tablet.get_by_role("button", name="Tìm", exact=True).click()
+        expect(tablet.get_by_role("button", name="Mở hộ: 1 Lê Lợi")).to_be_visible()
+        expect(tablet.get_by_role("button", name="Mở hộ: 7 Pasteur")).to_have_count(0)
+        tablet.get_by_role("button", name="Bỏ tìm").click()
+        tablet.get_by_role("button", name="Tổ dân phố 2 (demo)").click()
+        expect(tablet.get_by_role("button", name="Mở hộ: 7 Pasteur")).to_be_visible()
+        expect(tablet.get_by_role("button", name="Mở hộ: 1 Lê Lợi")).to_have_count(0)
+
+        with server.serve():
+            tablet.get_by_role("button", name="Đồng bộ ngay").click()
+            expect(seen(tablet, "Thay đổi chờ gửi: 0")).to_be_visible()
+            with httpx.Client(base_url=f"http://127.0.0.1:{server.port}") as http:
+                token = http.post("/v1/auth/login", json={
+                    "phone": "0977000004", "password": "mật khẩu tổ phố",
+                    "device_id": "supervisor-laptop"}).json()["token"]
+                ward = http.get("/v1/areas/26734/progress",
+                                headers={"Authorization": f"Bearer {token}"}).json()
+        assert (ward["households"], ward["persons"], ward["declarations"]) == (3, 3, 3)

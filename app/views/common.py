@@ -24,7 +24,8 @@ def big_button(label: str, on_click: Any, *, key: str, disabled: bool = False,
 
 def field(label: str, value: str, on_change: Any, *, key: str, error: str | None = None,
           keyboard: ft.KeyboardType = ft.KeyboardType.TEXT, size: float = BIG_TEXT,
-          multiline: bool = False, password: bool = False) -> ft.Control:
+          multiline: bool = False, password: bool = False,
+          on_submit: Any = None) -> ft.Control:
     """A large text field whose label is its accessible name; its error shows beside it."""
     return ft.TextField(
         label=label,
@@ -38,6 +39,7 @@ def field(label: str, value: str, on_change: Any, *, key: str, error: str | None
         multiline=multiline,
         password=password,
         can_reveal_password=password,
+        on_submit=on_submit,
         key=key,
     )
 

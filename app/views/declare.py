@@ -10,7 +10,8 @@ import flet as ft
 
 from app.forms import SECTIONS, FormField, Section
 from app.i18n import t
-from app.state import AppState, Derived
+from app.state import AppState
+from app.state_types import Derived
 from app.views.common import BIG_TEXT, big_button, error_text, field, heading
 from sync.errors import Lang
 from sync.validators import format_date_vn
@@ -72,6 +73,25 @@ def _section(state: AppState, section: Section) -> list[ft.Control]:
     return controls
 
 
+def _duplicates(state: AppState) -> list[ft.Control]:
+    """People the tablet already holds who may be this one: open theirs, or save anyway."""
+    if not state.duplicates:
+        return []
+    lang, size = state.lang, state.size(BIG_TEXT)
+    lines: list[ft.Control] = [ft.Text(t("duplicate_title", lang), size=size,
+                                       weight=ft.FontWeight.BOLD, color=ft.Colors.ERROR)]
+    for r in state.duplicates:
+        lines += [ft.Text(f"{r.full_name} — {t('born', lang)} {format_date_vn(r.birth_date)}"
+                          + (f" — CCCD {r.cccd}" if r.cccd else ""), size=size),
+                  big_button(f"{t('open_existing', lang)}: {r.full_name}",
+                             partial(state.open_person, r.person_id),
+                             key=f"dup-{r.person_id}", size=size)]
+    lines.append(big_button(t("save_anyway", lang), state.save_anyway, key="save-anyway",
+                            size=size))
+    return [ft.Container(ft.Column(lines, spacing=8), bgcolor=ft.Colors.AMBER_100, padding=12,
+                         border_radius=8, key="duplicates")]
+
+
 @ft.component
 def Bmi(bmi: Derived, lang: Lang, size: float) -> ft.Control:
     return ft.Text(f"{t('bmi', lang)}: {bmi.text}", size=size, weight=ft.FontWeight.BOLD,
@@ -94,6 +114,7 @@ def Declare(state: AppState) -> ft.Control:
                                 color=ft.Colors.GREEN_800))
     for section in SECTIONS:
         controls += _section(state, section)
+    controls += _duplicates(state)
     controls.append(ft.Row([
         big_button(t("save", lang), state.save_declaration, key="save",
                    size=state.size(BIG_TEXT)),

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import flet as ft
 
 from app.i18n import t
@@ -9,6 +11,7 @@ from app.views.account import Account
 from app.views.declare import Declare
 from app.views.fact import Fact
 from app.views.home import Home
+from app.views.households import CollabHome, HouseholdPage, NewHousehold
 from app.views.pending import Pending
 from app.views.person import Person
 from app.views.settings import Settings
@@ -17,9 +20,15 @@ from app.views.welcome import Welcome
 
 @ft.component
 def Root(state: AppState) -> ft.Control:
-    screens = {"welcome": Welcome, "declare": Declare, "home": Home, "person": Person,
-               "fact": Fact, "pending": Pending, "settings": Settings, "account": Account,
-               "accept_invite": AcceptInvite}
+    screens: dict[str, Callable[[AppState], ft.Control]] = {
+        "welcome": Welcome, "declare": Declare, "home": Home, "person": Person, "fact": Fact,
+        "pending": Pending, "settings": Settings, "account": Account,
+        "accept_invite": AcceptInvite,
+        # A collaborator's tablet: households (each component observes the collaborator state).
+        "household": lambda s: HouseholdPage(s, s.collab),
+        "new_household": lambda s: NewHousehold(s, s.collab)}
+    if state.role == "collaborator":
+        screens["home"] = lambda s: CollabHome(s, s.collab)
     return ft.SafeArea(
         ft.Column(
             [
