@@ -254,6 +254,15 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "account_line": ("Tài khoản", "Account"),
     "no_account": ("Chưa có tài khoản (máy vẫn đồng bộ bình thường)",
                    "No account yet (this device syncs all the same)"),
+    # --- people added on a family phone ---
+    "kin": ("Người này là ai với bạn?", "Who is this person to you?"),
+    "kin_self": ("Chính tôi", "Myself"),
+    "kin_child": ("Con", "My child"),
+    "kin_parent": ("Cha hoặc mẹ", "My parent"),
+    "kin_spouse": ("Vợ hoặc chồng", "My spouse"),
+    "kin_other": ("Người thân khác", "Another relative"),
+    "kin_line": ("Quan hệ", "Relation"),
+    "switch_to": ("Chuyển sang", "Switch to"),
     # --- a collaborator's households ---
     "households_title": ("Hộ gia đình", "Households"),
     "all_groups": ("Tất cả các tổ", "All groups"),

@@ -34,19 +34,33 @@ PROFILE_FIELDS = ("full_name", "birth_date", "sex", "cccd", "bhyt", "phone", "ad
                   "ethnicity", "occupation")
 
 
+KINSHIPS = ("self", "child", "parent", "spouse", "other")
+
+
 def relation_key(person_id: str) -> str:
     """The device setting that marks a person as a relative's (reached through an invite)."""
     return f"relation:{person_id}"
 
 
-def entered_by(session: Session, person_id: str | None) -> EnteredBy:
+def kin_key(person_id: str) -> str:
+    """The device setting saying who a person added on this phone is to its user (a parent
+    adds a young child directly)."""
+    return f"kin:{person_id}"
+
+
+def kinship(session: Session, person_id: str) -> str | None:
+    return store.get_setting(session, kin_key(person_id))
+
+
+def entered_by(session: Session, person_id: str | None, *, kin: str | None = None) -> EnteredBy:
     """Provenance for what this device enters about a person: a collaborator's tablet, a
-    relative's phone, or the person's own."""
+    relative's phone (an invite, or a child, parent or spouse added here), or the person's own."""
     if store.get_setting(session, ROLE_SETTING) == "collaborator":
         return EnteredBy.COLLABORATOR
     if person_id and store.get_setting(session, relation_key(person_id)) == "family":
         return EnteredBy.FAMILY
-    return EnteredBy.SELF
+    kin = kin or (kinship(session, person_id) if person_id else None)
+    return EnteredBy.FAMILY if kin not in (None, "self") else EnteredBy.SELF
 
 
 def draft_key(person_id: str | None, corrects: str | None = None,
@@ -63,7 +77,7 @@ def draft_key(person_id: str | None, corrects: str | None = None,
 def declare(*, session: Session, declaration: Declaration, device_id: str,
             area_code: str | None, person_id: str | None = None,
             entered_by: EnteredBy = EnteredBy.SELF,
-            household_id: str | None = None) -> tuple[str, str]:
+            household_id: str | None = None, kin: str | None = None) -> tuple[str, str]:
     """Save a declaration with its outbox entries in one transaction: for a new person their
     profile too (in ``household_id``, if given); for a known one, the profile fields that
     changed. Returns (person, record)."""
@@ -75,6 +89,8 @@ def declare(*, session: Session, declaration: Declaration, device_id: str,
             payload={**declaration.administrative.model_dump(mode="json"),
                      "area_code": area_code, "household_id": household_id}))
         store.delete_draft(session, draft_key(None, None, household_id))
+        if kin is not None:
+            store.set_setting(session, kin_key(person_id), kin)
     else:
         _update_profile(session, person_id, declaration, device_id)
         store.delete_draft(session, draft_key(person_id))
@@ -160,6 +176,7 @@ class PersonSummary:
     reminder: reminders.Reminder
     # Fields of the profile changed differently on two devices: (field, candidate values).
     conflicts: tuple[tuple[str, tuple[Any, ...]], ...] = ()
+    kin: str | None = None  # who they are to this phone's user, if added here
 
 
 def people(*, session: Session, today: date,
@@ -187,6 +204,7 @@ def people(*, session: Session, today: date,
                                      default_months=default_months),
             conflicts=tuple((c.field, tuple(v.value for v in c.values))
                             for c in (FieldConflict.model_validate(d) for d in person.conflicts)),
+            kin=kinship(session, person.id),
         ))
     return summaries
 

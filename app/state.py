@@ -406,7 +406,8 @@ class AppState:
                 if self.household_for and self.services.households else None)
         with Session(self.services.engine) as session:
             device_id, _ = syncing.device_identity(session)
-            who = records.entered_by(session, self.declaring_for)
+            kin = self._kin_chosen()
+            who = records.entered_by(session, self.declaring_for, kin=kin)
             if correcting is not None:
                 records.correct(session=session, old_id=correcting.record_id,
                                 payload=declaration.model_dump(mode="json"), device_id=device_id,
@@ -418,7 +419,7 @@ class AppState:
                 person_id, _ = records.declare(
                     session=session, declaration=declaration, device_id=device_id,
                     area_code=area, person_id=self.declaring_for, entered_by=who,
-                    household_id=home.household_id if home else None)
+                    household_id=home.household_id if home else None, kin=kin)
                 self.collab.refreshed(person_ids=[person_id])
                 self.notice = t("saved", self.lang)
                 if self.declaring_for is None:
@@ -430,6 +431,17 @@ class AppState:
         self.screen = ("person" if self.record is not None else
                        "household" if home is not None else "home")
         await self.sync_now()
+
+    def asks_kinship(self) -> bool:
+        """A second person on a family phone: who are they to its user (a child, a parent…)?"""
+        return (self.declaring_for is None and self.correcting is None and bool(self.people)
+                and self.role != "collaborator")
+
+    def _kin_chosen(self) -> str | None:
+        if not self.asks_kinship():
+            return None
+        chosen = self.form.get("kin")
+        return chosen if chosen in records.KINSHIPS else "other"
 
     def _correcting_entry(self) -> person_page.Entry | None:
         if self.correcting is None or self.record is None:

@@ -747,3 +747,33 @@ def test_a_collaborator_captures_three_households_offline_then_syncs(browser, tm
                 ward = http.get("/v1/areas/26734/progress",
                                 headers={"Authorization": f"Bearer {token}"}).json()
         assert (ward["households"], ward["persons"], ward["declarations"]) == (3, 3, 3)
+
+
+def test_a_parent_adds_a_young_child_and_switches_between_them(browser, tmp_path):
+    """One phone, one account, two people: the mother declares herself, then her daughter,
+    saying who the girl is to her; home shows both, and each page switches to the other."""
+    server = SeededServer.make(tmp_path)
+    with contextlib.ExitStack() as stack:
+        [phone] = phones(browser, server, stack, tmp_path, "mother")
+        phone.get_by_role("button", name="Bắt đầu khai báo").click()
+        type_into(phone, "Họ và tên", "Lý Thị Mẹ")
+        type_into(phone, "Ngày sinh (dd/mm/yyyy hoặc năm sinh)", "1990")
+        phone.get_by_role("radio", name="Nữ").click()
+        expect(phone.get_by_text("Người này là ai với bạn?")).to_have_count(0)
+        phone.get_by_role("button", name="Lưu khai báo").click()
+        expect(phone.get_by_role("button", name="Xem hồ sơ: Lý Thị Mẹ")).to_be_visible()
+
+        phone.get_by_role("button", name="Khai báo thêm").click()
+        expect(seen(phone, "Người này là ai với bạn?")).to_be_visible()
+        phone.get_by_role("radio", name="Con").click()
+        type_into(phone, "Họ và tên", "Lý Bé Na")
+        type_into(phone, "Ngày sinh (dd/mm/yyyy hoặc năm sinh)", "01/06/2021")
+        phone.get_by_role("radio", name="Nữ").click()
+        phone.get_by_role("button", name="Lưu khai báo").click()
+        expect(seen(phone, "Quan hệ: Con")).to_be_visible()
+
+        phone.get_by_role("button", name="Xem hồ sơ: Lý Bé Na").click()
+        expect(seen(phone, "Người nhập: người thân")).to_be_visible()
+        phone.get_by_role("button", name="Chuyển sang: Lý Thị Mẹ").click()
+        expect(seen(phone, "Người nhập: bản thân")).to_be_visible()
+        expect(phone.get_by_role("button", name="Chuyển sang: Lý Bé Na")).to_be_visible()

@@ -134,3 +134,28 @@ def test_typing_never_re_renders_the_form(tmp_path: Path) -> None:
     state.set_field("full_name", "Nguyễn Văn An")
     assert form_changes == []
     assert state.bmi.text == "23" and bmi_changes
+
+
+async def test_a_parent_adds_a_young_child_on_the_same_phone(tmp_path: Path) -> None:
+    """The first person is the phone's user; a second is asked who they are to them, and a
+    child's values are marked as entered by a relative."""
+    state = _state(tmp_path)
+    parent = _person(state, "Lý Thị Mẹ")
+    state.resumed()
+    state.start_declaring()
+    assert state.asks_kinship()
+    for name, value in {"full_name": "Lý Bé Con", "birth_date": "2021", "sex": "female",
+                        "kin": "child"}.items():
+        state.set_field(name, value)
+    await state.save_declaration()
+    assert state.form_errors == {}
+    kin = {p.full_name: p.kin for p in state.people}
+    assert kin == {"Lý Thị Mẹ": None, "Lý Bé Con": "child"}
+    child = next(p.person_id for p in state.people if p.full_name == "Lý Bé Con")
+    with Session(state.services.engine) as session:
+        held = store.records_of_person(session, child, RecordKind.DECLARATION)
+        assert [r.entered_by for r in held] == ["family"]
+        assert records.entered_by(session, parent) == "self"
+    state.open_person(child)
+    state.update_declaration(child)
+    assert not state.asks_kinship()                      # only for someone new

@@ -10,6 +10,7 @@ import flet as ft
 
 from app.forms import SECTIONS, FormField, Section
 from app.i18n import t
+from app.records import KINSHIPS
 from app.state import AppState
 from app.state_types import Derived
 from app.views.common import BIG_TEXT, big_button, error_text, field, heading
@@ -73,6 +74,17 @@ def _section(state: AppState, section: Section) -> list[ft.Control]:
     return controls
 
 
+def _kinship(state: AppState) -> list[ft.Control]:
+    """Asked first when a family phone adds someone: a parent declares a young child here."""
+    lang, size = state.lang, state.size(BIG_TEXT)
+    return [ft.Text(t("kin", lang), size=size, weight=ft.FontWeight.BOLD),
+            ft.RadioGroup(content=ft.Row([
+                ft.Radio(value=k, label=t(f"kin_{k}", lang), label_style=ft.TextStyle(size=size))
+                for k in KINSHIPS], wrap=True),
+                value=state.form.get("kin") or None,
+                on_change=lambda e: state.set_field("kin", e.control.value), key="kin")]
+
+
 def _duplicates(state: AppState) -> list[ft.Control]:
     """People the tablet already holds who may be this one: open theirs, or save anyway."""
     if not state.duplicates:
@@ -112,6 +124,8 @@ def Declare(state: AppState) -> ft.Control:
     if state.notice:
         controls.append(ft.Text(state.notice, size=state.size(BIG_TEXT),
                                 color=ft.Colors.GREEN_800))
+    if state.asks_kinship():
+        controls += _kinship(state)
     for section in SECTIONS:
         controls += _section(state, section)
     controls += _duplicates(state)

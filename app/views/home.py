@@ -71,6 +71,9 @@ def _person_card(person: PersonSummary, state: AppState) -> ft.Control:
         ft.Text(f"{t('born', lang)}: {person.birth_date}", size=size),
         reminder_line(state, person.reminder),
     ]
+    if person.kin and person.kin != "self":
+        lines.insert(1, ft.Text(f"{t('kin_line', lang)}: {t(f'kin_{person.kin}', lang)}",
+                                size=size))
     if person.last_declared_on:
         lines.append(ft.Text(
             f"{t('declared_on', lang)} {format_date_vn(person.last_declared_on)}", size=size))

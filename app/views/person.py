@@ -187,9 +187,16 @@ def Person(state: AppState) -> ft.Control:
         return ft.Text("")
     lang, size = state.lang, state.size(BIG_TEXT)
     p = record.profile
+    others = [o for o in state.people if o.person_id != record.person_id]
     controls: list[ft.Control] = [
-        big_button(t("home", lang), partial(state.go, "home"), key="back", size=size,
-                   icon=ft.Icons.ARROW_BACK),
+        ft.Row([big_button(t("home", lang), partial(state.go, "home"), key="back", size=size,
+                           icon=ft.Icons.ARROW_BACK),
+                # One account, several people: switch without going home.
+                *[ft.OutlinedButton(f"{t('switch_to', lang)}: {o.full_name}",
+                                    on_click=partial(state.open_person, o.person_id),
+                                    key=f"switch-{o.person_id}", height=48,
+                                    style=ft.ButtonStyle(text_style=ft.TextStyle(size=size - 2)))
+                  for o in others[:6]]], wrap=True),
         heading(p.full_name, size=state.size(26)),
         ft.Text(f"{t('born', lang)}: {format_date_vn(p.birth_date)} · "
                 f"{t(p.sex, lang)}", size=size),
