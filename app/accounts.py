@@ -4,15 +4,23 @@ or sign in to an existing account (a second phone, or a collaborator's tablet)."
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import httpx
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from app import households, store, syncing
+from app import campaigns, households, store, syncing
 from sync import validators as v
 from sync.client import SyncClient
-from sync.errors import AuthRejected, DeviceHoldsRecords, InvalidValue, WrongPassword
+from sync.errors import (
+    AuthRejected,
+    DeviceHoldsRecords,
+    InvalidValue,
+    ServerUnreachable,
+    UnsentChanges,
+    WrongPassword,
+)
 from sync.protocol import ClaimRequest, LoginRequest
 from sync.records import RecordKind
 
@@ -62,6 +70,39 @@ async def sign_in(engine: Engine, phone: str, password: str, *,
                 households.AREAS_SETTING: households.areas_json(areas)}
     await asyncio.to_thread(_remember, engine, settings)
     return token.role
+
+
+# What a device keeps when its account signs out: its own identity, the ward it joined and the
+# user's display choices. Everything else (records, drafts, the pull cursor, tokens) goes.
+KEPT_ON_SIGN_OUT = frozenset({syncing.DEVICE_ID, syncing.DEVICE_SECRET,
+                              syncing.REGISTERED_CAMPAIGN, campaigns.CAMPAIGN_KEY,
+                              "lang", "text_scale"})
+
+
+async def sign_out(engine: Engine, *, http: httpx.AsyncClient | None = None) -> None:
+    """End the account's session and purge its people from this device (a shared tablet is
+    handed on). Refused with ``UnsentChanges`` while anything is not yet on the server."""
+    unsent = await asyncio.to_thread(_unsent, engine)
+    if unsent:
+        raise UnsentChanges(unsent)
+    device = await asyncio.to_thread(syncing.joined_device, engine)
+    if device.login_token:
+        async with SyncClient(device.url, token=device.login_token, http=http) as client:
+            # Offline, the token is forgotten with the rest and expires on the server.
+            with contextlib.suppress(ServerUnreachable, AuthRejected):
+                await client.logout()
+    await asyncio.to_thread(_wipe, engine)
+
+
+def _unsent(engine: Engine) -> int:
+    with Session(engine) as session:
+        return len(store.outbox(session))
+
+
+def _wipe(engine: Engine) -> None:
+    with Session(engine) as session:
+        store.wipe(session, keep_settings=KEPT_ON_SIGN_OUT)
+        session.commit()
 
 
 def role(session: Session) -> str:

@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import random
 import weakref
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 
 import httpx
 from sqlalchemy.engine import Engine
@@ -94,6 +94,14 @@ class SyncRunner:
             finally:
                 self.progress = None
                 self._notify()
+
+    @contextlib.asynccontextmanager
+    async def exclusive(self) -> AsyncIterator[None]:
+        """No round runs meanwhile (signing out wipes the store under it)."""
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            yield
 
     def next_delay(self) -> float:
         return backoff_delay(self.failures, rng=self.rng) if self.failures else self.interval

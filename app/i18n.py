@@ -239,6 +239,9 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "sign_in": ("Đăng nhập tài khoản có sẵn", "Sign in to an existing account"),
     "sign_in_title": ("Đăng nhập", "Sign in"),
     "sign_in_button": ("Đăng nhập", "Sign in"),
+    "sign_out": ("Đăng xuất", "Sign out"),
+    "signed_out": ("Đã đăng xuất. Hồ sơ của tài khoản đã được xóa khỏi máy này.",
+                   "Signed out. The account's records have been removed from this device."),
     "signed_in": ("Đã đăng nhập: {phone}", "Signed in: {phone}"),
     "hand_over": ("Bàn giao cho người dân", "Hand over to the resident"),
     "handover_hint": ("Cho người dân quét mã này bằng máy của họ: hồ sơ sẽ thuộc về họ. Mã "

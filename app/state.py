@@ -299,6 +299,23 @@ class AppState:
         await self.sync_now()
         self.notice = t("signed_in", self.lang).format(phone=self.account_phone)
 
+    async def sign_out(self) -> None:
+        """Sign the account out; its people leave this device. Refused, with the reason, while
+        changes wait for the server."""
+        self.account_errors, self.notice = {}, None
+        try:
+            async with self.services.sync.exclusive():
+                await accounts.sign_out(self.services.engine, http=self.services.sync.http)
+        except HsskError as exc:
+            self.account_errors = {"form": exc.message(self.lang)}
+            return
+        self.services.households = None
+        self.collab = CollabState(services=self.services)
+        self.role, self.account_phone, self.record = "citizen", None, None
+        with Session(self.services.engine) as session:
+            self._refresh(session)
+        self.notice = t("signed_out", self.lang)
+
     async def _account_request(self, call: Any) -> str | None:
         """Send the phone number and password typed to ``call``; its result, or None with the
         error shown beside its field (or under the form)."""

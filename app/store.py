@@ -10,7 +10,7 @@ import json
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Table, insert, or_
+from sqlalchemy import Table, delete, insert, or_
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from sync.ids import new_id, utc_now
@@ -340,3 +340,17 @@ def delete_draft(session: Session, key: str) -> None:
     row = session.get(Draft, key)
     if row is not None:
         session.delete(row)
+
+
+class OutboxNotEmpty(RuntimeError):
+    """Wiping was asked while changes still wait for the server (a bug in the caller)."""
+
+
+def wipe(session: Session, *, keep_settings: frozenset[str]) -> None:
+    """Forget every record, draft and setting but ``keep_settings``: the device is handed on.
+    Refuses while anything waits in the outbox, which would be lost. Not committed here."""
+    if session.exec(select(OutboxEntry)).first() is not None:
+        raise OutboxNotEmpty()
+    for model in (LocalRecord, Draft):
+        session.execute(delete(model))
+    session.execute(delete(Setting).where(col(Setting.key).not_in(keep_settings)))

@@ -113,6 +113,12 @@ class SyncClient:
         response = await self._send("GET", f"/v1/persons/{quote(person_id, safe='')}/grants")
         return self._parse_list(response, GrantView)
 
+    async def logout(self) -> None:
+        """End this device's session on the server (the token stops working at once)."""
+        response = await self._send("POST", "/v1/auth/logout")
+        if response.status_code != 204:
+            self._parse(response, AccountInfo)  # raises the error it carries
+
     async def my_areas(self) -> list[AreaView]:
         """The areas a collaborator or supervisor works in, and those below them."""
         return self._parse_list(await self._send("GET", "/v1/me/areas"), AreaView)

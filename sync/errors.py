@@ -203,6 +203,20 @@ class WrongPassword(HsskError):
                          "The phone number or password is wrong.")
 
 
+class UnsentChanges(HsskError):
+    """Signing out would drop changes that have not reached the server."""
+
+    code = "unsent_changes"
+
+    def __init__(self, count: int) -> None:
+        super().__init__(
+            f"Còn {count} thay đổi chưa được máy chủ nhận. Hãy đồng bộ (hoặc xem các thay đổi "
+            "bị từ chối) trước khi đăng xuất, để không mất dữ liệu.",
+            f"{count} changes have not been accepted by the server yet. Sync (or look at the "
+            "rejected ones) before signing out, so that nothing is lost.")
+        self.count = count
+
+
 class DeviceHoldsRecords(HsskError):
     """Signing in to another account on a device that holds records of its own."""
 

@@ -746,7 +746,14 @@ def test_a_collaborator_captures_three_households_offline_then_syncs(browser, tm
                     "device_id": "supervisor-laptop"}).json()["token"]
                 ward = http.get("/v1/areas/26734/progress",
                                 headers={"Authorization": f"Bearer {token}"}).json()
-        assert (ward["households"], ward["persons"], ward["declarations"]) == (3, 3, 3)
+            assert (ward["households"], ward["persons"], ward["declarations"]) == (3, 3, 3)
+            # The tablet is handed on: signing out takes the residents off it.
+            tablet.get_by_role("button", name="Cài đặt").click()
+            tablet.get_by_role("button", name="Đăng xuất").click()
+            expect(seen(tablet, "Đã đăng xuất.")).to_be_visible()
+            tablet.get_by_role("button", name="Trang chính").click()
+            expect(tablet.get_by_role("button", name="Mở hộ: 1 Lê Lợi")).to_have_count(0)
+            expect(seen(tablet, "Ông Một")).to_have_count(0)
 
 
 def test_a_parent_adds_a_young_child_and_switches_between_them(browser, tmp_path):

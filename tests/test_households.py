@@ -11,13 +11,19 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlmodel import Session
+from sqlmodel import Session, create_engine, select
 
-from app import forms, households, records
+from app import accounts, campaigns, forms, households, records, store, syncing
+from app.config import AppConfig
 from app.db import open_engine
 from app.households import HouseholdIndex, HouseholdStatus, fold
+from app.services import Services
+from app.store import LocalRecord
+from sync.errors import UnsentChanges
+from sync.ids import utc_now
 from sync.protocol import AreaView
 from sync.records import EnteredBy
+from sync.server.models import ServerRecord
 from tests.factories import PASSWORD, signed_in_device
 
 TODAY = date(2026, 11, 23)
@@ -194,3 +200,43 @@ async def test_households_reach_the_server_and_another_tablet(live_server, tmp_p
     assert (progress["households"], progress["persons"], progress["declarations"]) == (3, 2, 2)
     await tablet.close()
     await spare.close()
+
+
+async def test_signing_out_loses_nothing_unsent_and_leaves_no_one_behind(live_server,
+                                                                         tmp_path: Path) -> None:
+    """A shared tablet is handed on: sign-out waits until the server has everything, then
+    ends the session on the server and purges every person, draft and token from the device."""
+    live_server.admin("users", "add", "0977100005", "--role", "collaborator", "--area", "26734",
+                      "--password", PASSWORD)
+    services = Services.start(AppConfig(data_dir=tmp_path / "tablet",
+                                        key_dirs=(live_server.data_dir / "keys",)))
+    claims = campaigns.read_code(live_server.campaign_code, services.trusted_keys, now=utc_now())
+    with Session(services.engine) as session:
+        campaigns.join(session=session, claims=claims)
+    assert await accounts.sign_in(services.engine, "0977100005", PASSWORD) == "collaborator"
+    with Session(services.engine) as session:
+        token = store.get_setting(session, syncing.LOGIN_TOKEN)
+        groups = [a.code for a in households.groups(households.worked_areas(session))]
+        home = households.add_household(session, address="4 Lê Lợi", area_code=groups[0],
+                                        allowed_areas=groups, device_id="tablet")
+        _declare(session, "Bà Tư", "1946", on=TODAY, home=home, area=groups[0])
+        store.save_draft(session, records.draft_key(None, None, home), {"full_name": "Ông"})
+        session.commit()
+
+    with pytest.raises(UnsentChanges) as refused:
+        await accounts.sign_out(services.engine)
+    assert refused.value.count == 3 and "Còn 3 thay đổi" in refused.value.message("vi")
+    await syncing.sync_once(services.engine)
+    await accounts.sign_out(services.engine)
+
+    with Session(services.engine) as session:
+        assert session.exec(select(LocalRecord)).all() == []
+        assert store.load_draft(session, records.draft_key(None, None, home)) == {}
+        for key in (syncing.LOGIN_TOKEN, store.PULL_CURSOR, households.AREAS_SETTING):
+            assert store.get_setting(session, key) is None
+        assert campaigns.current(session=session) is not None   # still in the ward
+    async with httpx.AsyncClient(base_url=live_server.url) as http:
+        me = await http.get("/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
+    assert me.status_code == 401
+    with Session(create_engine(live_server.env["HSSK_DATABASE_URL"])) as server:
+        assert server.exec(select(ServerRecord).where(ServerRecord.id == home)).first()

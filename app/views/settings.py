@@ -8,7 +8,7 @@ import flet as ft
 
 from app.i18n import t
 from app.state import TEXT_SCALES, AppState
-from app.views.common import BIG_TEXT, big_button, heading
+from app.views.common import BIG_TEXT, big_button, error_text, heading
 
 SCALE_NAMES = dict(zip(TEXT_SCALES, ("text_normal", "text_large", "text_larger"), strict=True))
 
@@ -36,8 +36,10 @@ def Settings(state: AppState) -> ft.Control:
         *([ft.Text(state.notice, size=size, color=ft.Colors.GREEN_800)] if state.notice else []),
         ft.Text(f"{t('account_line', lang)}: {state.account_phone}" if state.account_phone
                 else t("no_account", lang), size=size),
-        *([] if state.account_phone else
+        *([big_button(t("sign_out", lang), state.sign_out, key="sign-out", size=size,
+                      icon=ft.Icons.LOGOUT)] if state.account_phone else
           [big_button(t("create_account", lang), state.open_account, key="create-account",
                       size=size),
            big_button(t("sign_in", lang), state.open_sign_in, key="sign-in", size=size)]),
+        error_text(state.account_errors.get("form"), key="sign_out_error", size=size - 2),
     ], spacing=14, scroll=ft.ScrollMode.AUTO, expand=True)
