@@ -238,5 +238,10 @@ async def test_signing_out_loses_nothing_unsent_and_leaves_no_one_behind(live_se
     async with httpx.AsyncClient(base_url=live_server.url) as http:
         me = await http.get("/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
     assert me.status_code == 401
-    with Session(create_engine(live_server.env["HSSK_DATABASE_URL"])) as server:
-        assert server.exec(select(ServerRecord).where(ServerRecord.id == home)).first()
+    engine = create_engine(live_server.env["HSSK_DATABASE_URL"])
+    try:
+        with Session(engine) as server:
+            assert server.exec(select(ServerRecord).where(ServerRecord.id == home)).first()
+    finally:
+        engine.dispose()
+    services.engine.dispose()
