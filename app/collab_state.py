@@ -94,6 +94,7 @@ class CollabState:
         self._list()
 
     def set_search(self, text: str) -> None:
+        self.services.touch()
         self.search_box.values["q"] = text
 
     def search(self) -> None:
@@ -121,6 +122,7 @@ class CollabState:
         self.form_errors = {}
 
     def set_form_field(self, name: str, value: str) -> None:
+        self.services.touch()
         self.form.values[name] = value
 
     def save_household(self, lang: Lang) -> str | None:

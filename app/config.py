@@ -40,6 +40,9 @@ class AppConfig:
     # Tests and demos only: the device's clock starts at this ISO moment and runs on from it
     # (reminders fall due months ahead without waiting months).
     clock_start: str | None = field(default_factory=lambda: os.environ.get("HSSK_CLOCK"))
+    # With a PIN set, the app locks after this many idle seconds (tests shorten it).
+    lock_after: float = field(
+        default_factory=lambda: float(os.environ.get("HSSK_LOCK_AFTER") or 300))
 
     @property
     def database_path(self) -> Path:

@@ -30,6 +30,7 @@ def make_main(services: Services):  # type: ignore[no-untyped-def]
         state.load()
         page.render(lambda: Root(state))
         page.on_app_lifecycle_state_change = partial(_lifecycle_changed, state)
+        page.run_task(state.watch_idle)
         page.data = ft.Connectivity(on_change=partial(_connectivity_changed, services))
         if not services.sync.started:
             # One scheduled sync loop per device, started with its first screen.
@@ -40,9 +41,12 @@ def make_main(services: Services):  # type: ignore[no-untyped-def]
 
 
 def _lifecycle_changed(state: AppState, event: ft.AppLifecycleStateChangeEvent) -> None:
-    """Back to the app (maybe days later): reminders are recomputed for today."""
+    """Back to the app (maybe days later): reminders are recomputed for today. Leaving it for
+    the background locks it."""
     if event.state == ft.AppLifecycleState.RESUME:
         state.resumed()
+    elif event.state in (ft.AppLifecycleState.HIDE, ft.AppLifecycleState.PAUSE):
+        state.lock()  # the PIN, if one is set, guards whatever comes back
 
 
 async def _connectivity_changed(services: Services, event: ft.ConnectivityChangeEvent) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,6 +26,14 @@ class Services:
     now: Callable[[], datetime] = field(default=utc_now)
     # A collaborator's households, read once into memory (``app.households``).
     households: HouseholdIndex | None = None
+    # When someone last touched the app (the idle lock counts from it).
+    last_activity: float = field(default_factory=time.monotonic)
+
+    def touch(self) -> None:
+        self.last_activity = time.monotonic()
+
+    def idle_seconds(self) -> float:
+        return time.monotonic() - self.last_activity
 
     @cached_property
     def trusted_keys(self) -> dict[str, Ed25519PublicKey]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import flet as ft
 from pydantic import ValidationError
@@ -13,6 +13,7 @@ from sqlmodel import Session
 
 from app import (
     accounts,
+    applock,
     campaigns,
     family,
     fhir,
@@ -39,6 +40,9 @@ Screen = Literal["welcome", "declare", "home", "person", "fact", "pending", "set
                  "account", "accept_invite", "household", "new_household"]
 FactKind = Literal["immunization", "encounter"]
 LANG_SETTING, SCALE_SETTING = "lang", "text_scale"
+# Fields a sync round or a timer changes with nobody at the screen: not activity.
+BACKGROUND_FIELDS = frozenset({"sync_status", "sync_progress", "sync_error", "sync_busy",
+                               "pending", "people", "record", "locked"})
 TEXT_SCALES = (1.0, 1.3, 1.6)
 
 
@@ -92,9 +96,22 @@ class AppState:
     duplicates: list[households.Resident] = field(default_factory=list)
     duplicate_ok: bool = False
     _rebuilding: set[asyncio.Task[None]] = field(default_factory=set)
+    # The app lock: whether a PIN is set, whether the screens are hidden behind it now.
+    has_pin: bool = False
+    locked: bool = False
+    pin_form: Typed = field(default_factory=Typed)
+    pin_errors: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.collab = CollabState(services=self.services)
+        # Any change a person causes counts as activity for the idle lock (the observable
+        # holds listeners weakly: keep this one).
+        self._activity = self._changed
+        cast(Any, self).subscribe(self._activity)  # @ft.observable adds it
+
+    def _changed(self, _sender: object, name: str | None) -> None:
+        if name not in BACKGROUND_FIELDS:
+            self.services.touch()
 
     # --- start-up and settings -----------------------------------------------------------
 
@@ -107,6 +124,7 @@ class AppState:
             self.text_scale = float(store.get_setting(session, SCALE_SETTING) or 1.0)
             self.account_phone = store.get_setting(session, syncing.ACCOUNT_PHONE)
             self.role = accounts.role(session)
+            self.has_pin = self.locked = applock.has_pin(session)
             self.campaign = campaigns.current(session=session)
             self._refresh(session)
         if self.campaign is None:
@@ -179,6 +197,7 @@ class AppState:
     # --- joining a campaign ----------------------------------------------------------------
 
     def set_code_text(self, text: str) -> None:
+        self.services.touch()
         self.code_input.values["code"] = text
 
     async def check_code(self) -> None:
@@ -238,6 +257,61 @@ class AppState:
     def declare_in_household(self, household_id: str) -> None:
         """A new resident of a household, on a collaborator's tablet."""
         self._open_form(None, household=household_id)
+
+    # --- the app lock ------------------------------------------------------------------------
+
+    def lock(self) -> None:
+        """Hide the screens behind the PIN (at once, idle, or going to the background)."""
+        if self.has_pin:
+            self.pin_form, self.pin_errors, self.locked = Typed(), {}, True
+
+    def set_pin_field(self, name: str, value: str) -> None:
+        self.services.touch()
+        self.pin_form.values[name] = value
+
+    async def unlock(self) -> None:
+        pin = self.pin_form.get("unlock")
+        try:
+            # scrypt takes a moment by design: off the event loop.
+            await asyncio.to_thread(self._unlock, pin)
+        except HsskError as exc:
+            self.pin_form, self.pin_errors = Typed(), {"unlock": exc.message(self.lang)}
+            return
+        self.pin_form, self.pin_errors, self.locked = Typed(), {}, False
+        self.services.touch()
+
+    def _unlock(self, pin: str) -> None:
+        with Session(self.services.engine) as session:
+            applock.unlock(session, pin, now=self.services.now())
+
+    async def save_pin(self) -> None:
+        try:
+            pin = applock.check_new_pin(self.pin_form.get("pin"), self.pin_form.get("pin_again"))
+        except InvalidValue as exc:
+            self.pin_errors = {exc.field: exc.message(self.lang)}
+            return
+        await asyncio.to_thread(self._store_pin, pin)
+        self.pin_form, self.pin_errors, self.has_pin = Typed(), {}, True
+        self.notice = t("pin_set", self.lang)
+
+    def _store_pin(self, pin: str) -> None:
+        with Session(self.services.engine) as session:
+            applock.set_pin(session, pin)
+            session.commit()
+
+    def remove_pin(self) -> None:
+        with Session(self.services.engine) as session:
+            applock.clear_pin(session)
+            session.commit()
+        self.has_pin, self.notice = False, t("pin_removed", self.lang)
+
+    async def watch_idle(self) -> None:
+        """Lock after the idle time the device is set to (runs for as long as the page)."""
+        limit = self.services.config.lock_after
+        while True:
+            await asyncio.sleep(min(10.0, max(limit / 4, 0.5)))
+            if self.has_pin and not self.locked and self.services.idle_seconds() > limit:
+                self.lock()
 
     # --- a collaborator's households --------------------------------------------------------
 
@@ -338,6 +412,7 @@ class AppState:
         return result
 
     def set_account_field(self, name: str, value: str) -> None:
+        self.services.touch()
         self.account_form.values[name] = value
 
     def skip_account(self) -> None:
@@ -393,6 +468,7 @@ class AppState:
 
     def set_field(self, name: str, value: str) -> None:
         """Keep what was typed and save it as the draft, so nothing is lost if the app closes."""
+        self.services.touch()
         self.form.values[name] = value
         with Session(self.services.engine) as session:
             store.save_draft(session, records.draft_key(self.declaring_for, self.correcting,
@@ -517,6 +593,7 @@ class AppState:
         self.screen = "accept_invite"
 
     def set_invite_text(self, text: str) -> None:
+        self.services.touch()
         self.invite_input.values["code"] = text
 
     async def accept_invite(self) -> None:
@@ -579,6 +656,7 @@ class AppState:
 
     def set_fact_field(self, name: str, value: str) -> None:
         """Keep what was typed, as a draft, like the declaration form."""
+        self.services.touch()
         self.fact_form.values[name] = value
         with Session(self.services.engine) as session:
             store.save_draft(session, self._fact_draft_key(), self.fact_form.values)

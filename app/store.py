@@ -1,5 +1,7 @@
 """The device's tables and the only module that writes SQL on the device.
 
+Payloads, queued mutations, drafts and settings are sealed at rest (``app.vault``).
+
 A change to a record and the outbox entry that will carry it to the server are written in the
 same transaction: a record is never saved without its way out, nor queued without being saved.
 """
@@ -13,6 +15,7 @@ from typing import Any, Literal
 from sqlalchemy import Table, delete, insert, or_
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from app.vault import SealedJSON, SealedText
 from sync.ids import new_id, utc_now
 from sync.protocol import Mutation, PullResponse, PushResponse
 from sync.records import DOCUMENT_KINDS, RecordBase, RecordData, RecordKind
@@ -22,12 +25,14 @@ Op = Literal["create", "update", "delete"]
 
 
 class LocalRecord(RecordBase, table=True):
-    """The current version of each record this device holds."""
+    """The current version of each record this device holds (its payload sealed at rest)."""
 
     __tablename__ = "records"
 
     id: str = Field(primary_key=True, max_length=36)
     sync_state: str = Field(default="pending", max_length=16)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_type=SealedJSON)
+    conflicts: list[dict[str, Any]] = Field(default_factory=list, sa_type=SealedJSON)
 
 
 class OutboxEntry(SQLModel, table=True):
@@ -38,7 +43,7 @@ class OutboxEntry(SQLModel, table=True):
     seq: int | None = Field(default=None, primary_key=True)
     mutation_id: str = Field(unique=True, max_length=36)
     record_id: str = Field(index=True, max_length=36)
-    mutation_json: str
+    mutation_json: str = Field(sa_type=SealedText)
     status: str = Field(default="pending", index=True, max_length=16)  # pending|sent|rejected
     batch_id: str | None = Field(default=None, index=True, max_length=36)
     reason: str | None = None
@@ -51,7 +56,7 @@ class Setting(SQLModel, table=True):
     __tablename__ = "settings"
 
     key: str = Field(primary_key=True, max_length=64)
-    value: str
+    value: str = Field(sa_type=SealedText)  # tokens and secrets among them
 
 
 class Draft(SQLModel, table=True):
@@ -60,7 +65,7 @@ class Draft(SQLModel, table=True):
     __tablename__ = "drafts"
 
     key: str = Field(primary_key=True, max_length=64)
-    data: str
+    data: str = Field(sa_type=SealedText)
     updated_at: datetime = Field(default_factory=utc_now)
 
 
@@ -321,6 +326,12 @@ def set_setting(session: Session, key: str, value: str) -> None:
     row = session.get(Setting, key) or Setting(key=key, value=value)
     row.value = value
     session.add(row)
+
+
+def delete_setting(session: Session, key: str) -> None:
+    row = session.get(Setting, key)
+    if row is not None:
+        session.delete(row)
 
 
 def save_draft(session: Session, key: str, data: dict[str, Any]) -> None:

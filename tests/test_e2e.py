@@ -784,3 +784,51 @@ def test_a_parent_adds_a_young_child_and_switches_between_them(browser, tmp_path
         phone.get_by_role("button", name="Chuyển sang: Lý Thị Mẹ").click()
         expect(seen(phone, "Người nhập: bản thân")).to_be_visible()
         expect(phone.get_by_role("button", name="Chuyển sang: Lý Bé Na")).to_be_visible()
+
+
+def test_a_pin_locks_the_app_when_idle_and_at_start(browser, tmp_path):
+    """A PIN set in the settings hides every screen after the idle time (shortened here to
+    6 s) and whenever the app starts; a wrong PIN is refused in words, the right one returns to
+    where the person was."""
+    server = SeededServer.make(tmp_path)
+    app_port = free_port()
+    app_url = f"http://127.0.0.1:{app_port}/"
+    device = {"HSSK_APP_DATA_DIR": str(tmp_path / "device"),
+              "HSSK_TRUSTED_KEYS": str(server.data_dir / "keys"), "HSSK_LOCK_AFTER": "6"}
+    app = [str(BIN / "hssk"), "--web", "--port", str(app_port)]
+    with running(app, url=app_url, env=device, log=tmp_path / "app.log"):
+        page = open_app(browser, app_url)
+        type_into(page, "Mã QR (dán vào đây)", server.code, paste=True)
+        page.get_by_role("button", name="Kiểm tra mã").click()
+        page.get_by_role("button", name="Bắt đầu khai báo").click()
+        type_into(page, "Họ và tên", "Đinh Thị Khóa")
+        type_into(page, "Ngày sinh (dd/mm/yyyy hoặc năm sinh)", "1960")
+        page.get_by_role("radio", name="Nữ").click()
+        page.get_by_role("button", name="Lưu khai báo").click()
+        page.get_by_role("button", name="Cài đặt").click()
+        type_into(page, "Mã PIN mới (4–8 chữ số)", "24")
+        type_into(page, "Nhập lại mã PIN", "24")
+        page.get_by_role("button", name="Đặt mã PIN").click()
+        expect(seen(page, "Mã PIN gồm 4 đến 8 chữ số.")).to_be_visible()
+        type_into(page, "Mã PIN mới (4–8 chữ số)", "2468")
+        type_into(page, "Nhập lại mã PIN", "2468")
+        page.get_by_role("button", name="Đặt mã PIN").click()
+        expect(seen(page, "Đã đặt mã PIN.")).to_be_visible()
+        # Nobody touches it: it locks by itself.
+        expect(seen(page, "Ứng dụng đang khóa")).to_be_visible(timeout=40_000)
+        expect(seen(page, "Khóa ứng dụng bằng mã PIN")).to_have_count(0)
+        type_into(page, "Mã PIN", "1111")
+        page.get_by_role("button", name="Mở khóa").click()
+        expect(seen(page, "Mã PIN chưa đúng.")).to_be_visible()
+        type_into(page, "Mã PIN", "2468")
+        page.get_by_role("button", name="Mở khóa").click()
+        expect(seen(page, "Khóa ứng dụng bằng mã PIN")).to_be_visible()
+        page.context.close()
+
+    with running(app, url=app_url, env=device, log=tmp_path / "app.log"):
+        page = open_app(browser, app_url)
+        expect(seen(page, "Ứng dụng đang khóa")).to_be_visible()
+        expect(page.get_by_role("button", name="Xem hồ sơ: Đinh Thị Khóa")).to_have_count(0)
+        type_into(page, "Mã PIN", "2468")
+        page.get_by_role("button", name="Mở khóa").click()
+        expect(page.get_by_role("button", name="Xem hồ sơ: Đinh Thị Khóa")).to_be_visible()

@@ -85,6 +85,10 @@ async def test_invite_redeem_edit_revoke(live_server, tmp_path: Path) -> None:
     engine.dispose()
     await mother.close()
     await son.close()
+    # The server logs each request, never whose record or which account it was.
+    log = (tmp_path / "server.log").read_text()
+    assert "POST /v1/persons/<id>/invites" in log
+    assert person_id not in log and son.account_id not in log
 
 
 async def test_what_an_invite_refuses(live_server, tmp_path: Path) -> None:

@@ -125,3 +125,12 @@ def test_nul_characters_are_refused_everywhere():
     admin["full_name"] = "Bà Tư"
     assert PushRequest.model_validate_json(json.dumps(body)).mutations[0].record.payload[
         "administrative"]["full_name"] == "Bà Tư"
+
+
+def test_log_lines_lose_ids_and_phone_numbers() -> None:
+    from sync.server.logs import redact
+
+    line = ('127.0.0.1:5 - "DELETE /v1/persons/0196a4c2-7d1e-7c3a-9b1f-2f6d8e0a1b2c/grants/'
+            '0196a4c2-7d1e-7c3a-9b1f-2f6d8e0a1b2d HTTP/1.1" 204 · 0912345678 · +84912345678')
+    assert redact(line) == ('127.0.0.1:5 - "DELETE /v1/persons/<id>/grants/<id> HTTP/1.1" 204'
+                            ' · <phone> · <phone>')

@@ -167,7 +167,7 @@ def test_removed_persons_lose_their_records_except_what_is_still_queued(device_e
 
 
 def test_a_device_database_from_the_previous_version_is_migrated_in_place(tmp_path):
-    from app.db import open_engine
+    from app.db import MIGRATIONS, open_engine
 
     path = tmp_path / "old.db"
     engine = open_engine(path)
@@ -180,5 +180,6 @@ def test_a_device_database_from_the_previous_version_is_migrated_in_place(tmp_pa
     with Session(engine) as session:
         row = session.get(store.LocalRecord, person_id)
         assert row is not None and row.conflicts == []
-        assert session.connection().exec_driver_sql("PRAGMA user_version").scalar_one() == 2
+        assert session.connection().exec_driver_sql("PRAGMA user_version").scalar_one() == len(
+            MIGRATIONS)
     engine.dispose()

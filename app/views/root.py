@@ -12,6 +12,7 @@ from app.views.declare import Declare
 from app.views.fact import Fact
 from app.views.home import Home
 from app.views.households import CollabHome, HouseholdPage, NewHousehold
+from app.views.lock import LockScreen
 from app.views.pending import Pending
 from app.views.person import Person
 from app.views.settings import Settings
@@ -29,6 +30,7 @@ def Root(state: AppState) -> ft.Control:
         "new_household": lambda s: NewHousehold(s, s.collab)}
     if state.role == "collaborator":
         screens["home"] = lambda s: CollabHome(s, s.collab)
+    body = LockScreen(state) if state.locked else screens[state.screen](state)
     return ft.SafeArea(
         ft.Column(
             [
@@ -38,7 +40,7 @@ def Root(state: AppState) -> ft.Control:
                     ft.TextButton(t("language", state.lang), on_click=state.toggle_language,
                                   key="language"),
                 ], alignment=ft.MainAxisAlignment.SPACE_BETWEEN),
-                screens[state.screen](state),
+                body,
             ],
             expand=True,
         ),

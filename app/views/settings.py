@@ -1,16 +1,42 @@
-"""Language and text size, kept on the device."""
+"""Language, text size, the account and the app lock, kept on the device."""
 
 from __future__ import annotations
 
 from functools import partial
+from typing import Any
 
 import flet as ft
 
 from app.i18n import t
 from app.state import TEXT_SCALES, AppState
-from app.views.common import BIG_TEXT, big_button, error_text, heading
+from app.views.common import BIG_TEXT, big_button, error_text, field, heading
 
 SCALE_NAMES = dict(zip(TEXT_SCALES, ("text_normal", "text_large", "text_larger"), strict=True))
+
+
+def _pin_section(state: AppState) -> list[ft.Control]:
+    """Set, use or remove the PIN that locks the app."""
+    lang, size = state.lang, state.size(BIG_TEXT)
+    controls: list[ft.Control] = [ft.Divider(), heading(t("pin_title", lang), size=state.size(22)),
+                                  ft.Text(t("pin_note", lang), size=size - 2)]
+    if state.has_pin:
+        controls += [ft.Text(t("pin_on", lang), size=size), ft.Row([
+            big_button(t("lock_now", lang), state.lock, key="lock-now", size=size,
+                       icon=ft.Icons.LOCK),
+            big_button(t("pin_remove", lang), state.remove_pin, key="pin-remove", size=size),
+        ], wrap=True)]
+        return controls
+    for name, label in (("pin", "pin_new"), ("pin_again", "pin_again")):
+        controls.append(field(t(label, lang), state.pin_form.get(name),
+                              partial(_typed_pin, state, name), key=name,
+                              error=state.pin_errors.get(name),
+                              keyboard=ft.KeyboardType.NUMBER, size=size, password=True))
+    controls.append(big_button(t("pin_save", lang), state.save_pin, key="pin-save", size=size))
+    return controls
+
+
+def _typed_pin(state: AppState, name: str, e: Any) -> None:
+    state.set_pin_field(name, e.control.value)
 
 
 @ft.component
@@ -42,4 +68,5 @@ def Settings(state: AppState) -> ft.Control:
                       size=size),
            big_button(t("sign_in", lang), state.open_sign_in, key="sign-in", size=size)]),
         error_text(state.account_errors.get("form"), key="sign_out_error", size=size - 2),
+        *_pin_section(state),
     ], spacing=14, scroll=ft.ScrollMode.AUTO, expand=True)

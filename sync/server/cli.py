@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 
 from sync.ids import utc_now
 from sync.qrcodes import qr_png
-from sync.server import accounts, areas, audit, campaign_codes, crud, keys, pull
+from sync.server import accounts, areas, audit, campaign_codes, crud, keys, logs, pull
 from sync.server.config import Settings
 from sync.server.db import UnmanagedDatabase, make_engine, migrate
 from sync.server.errors import DomainError
@@ -63,7 +63,10 @@ def serve(host: Annotated[str, typer.Option(help="Address to listen on.")] = "12
 
     settings, session = _session(data_dir)  # migrate first: a clear error beats a traceback
     session.close()
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    config = uvicorn.Config(create_app(settings), host=host, port=port, log_level="info")
+    server = uvicorn.Server(config)  # its loggers are configured now: add the redaction
+    logs.install()
+    server.run()
 
 
 @app.command("migrate")
