@@ -40,6 +40,7 @@ class CollabState:
     household: HouseholdView | None = None
     form: Typed = field(default_factory=Typed)
     form_errors: dict[str, str] = field(default_factory=dict)
+    editing: str | None = None  # the household whose address the form corrects, if any
     loading: bool = False
 
     # --- the index --------------------------------------------------------------------------
@@ -119,7 +120,14 @@ class CollabState:
     def start_household(self) -> None:
         self.form = Typed({"area_code": self.group or (self.groups[0].code if self.groups
                                                        else "")})
-        self.form_errors = {}
+        self.form_errors, self.editing = {}, None
+
+    def start_edit(self) -> None:
+        """Correct the open household's address."""
+        assert self.household is not None
+        self.form = Typed({"address": self.household.address,
+                           "area_code": self.household.area_code or ""})
+        self.form_errors, self.editing = {}, self.household.household_id
 
     def set_form_field(self, name: str, value: str) -> None:
         self.services.touch()
@@ -129,6 +137,19 @@ class CollabState:
         """Register the household typed in; its id, or None with the errors shown."""
         with Session(self.services.engine) as session:
             device_id, _ = syncing.device_identity(session)
+            if self.editing is not None:
+                try:
+                    households.edit_address(session, self.editing,
+                                            address=self.form.get("address"),
+                                            device_id=device_id)
+                except FormInvalid as exc:
+                    self.form_errors = {k: e.message(lang) for k, e in exc.errors.items()}
+                    return None
+                household_id, self.editing = self.editing, None
+                self.form = Typed()
+                self.refreshed(household_ids=[household_id])
+                self.open(household_id)
+                return household_id
             try:
                 household_id = households.add_household(
                     session, address=self.form.get("address"),

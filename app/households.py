@@ -126,13 +126,7 @@ def add_household(session: Session, *, address: str, area_code: str | None,
                   allowed_areas: Iterable[str], device_id: str) -> str:
     """Register a household (address and neighbourhood group); raises ``FormInvalid``."""
     errors: dict[str, InvalidValue] = {}
-    text = " ".join(address.split())
-    if not text:
-        errors["address"] = InvalidValue("address", "Hãy nhập địa chỉ của hộ.",
-                                         "Enter the household's address.")
-    elif len(text) > 300:
-        errors["address"] = InvalidValue("address", "Địa chỉ quá dài (tối đa 300 ký tự).",
-                                         "The address is too long (300 characters at most).")
+    text = _checked_address(address, errors)
     if area_code not in set(allowed_areas):
         errors["area_code"] = InvalidValue("area_code", "Hãy chọn tổ dân phố của hộ.",
                                            "Choose the household's neighbourhood group.")
@@ -145,6 +139,27 @@ def add_household(session: Session, *, address: str, area_code: str | None,
         payload=Household(address=text, area_code=area_code).model_dump(mode="json")))
     session.commit()
     return household_id
+
+
+def edit_address(session: Session, household_id: str, *, address: str, device_id: str) -> None:
+    """Correct a household's address (its group stays: it decides who may see the household)."""
+    errors: dict[str, InvalidValue] = {}
+    text = _checked_address(address, errors)
+    if errors:
+        raise FormInvalid(errors)
+    store.update_document(session, household_id, {"address": text}, device_id=device_id)
+    session.commit()
+
+
+def _checked_address(address: str, errors: dict[str, InvalidValue]) -> str:
+    text = " ".join(address.split())
+    if not text:
+        errors["address"] = InvalidValue("address", "Hãy nhập địa chỉ của hộ.",
+                                         "Enter the household's address.")
+    elif len(text) > 300:
+        errors["address"] = InvalidValue("address", "Địa chỉ quá dài (tối đa 300 ký tự).",
+                                         "The address is too long (300 characters at most).")
+    return text
 
 
 # --- the index --------------------------------------------------------------------------------

@@ -303,6 +303,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "new_household": ("Thêm hộ mới", "Add a household"),
     "household_address": ("Địa chỉ của hộ", "Household address"),
     "save_household": ("Lưu hộ", "Save household"),
+    "edit_address": ("Sửa địa chỉ hộ", "Correct the address"),
     "household_saved": ("Đã lưu hộ trên máy", "Household saved on this device"),
     "residents": ("Thành viên", "Residents"),
     "no_residents": ("Chưa có ai khai báo trong hộ này.", "Nobody in this household has "

@@ -328,6 +328,11 @@ class AppState:
         self.notice = None
         self.screen = "new_household"
 
+    def edit_household(self) -> None:
+        self.collab.start_edit()
+        self.notice = None
+        self.screen = "new_household"
+
     async def save_household(self) -> None:
         if self.collab.save_household(self.lang) is None:
             return

@@ -700,7 +700,7 @@ def test_a_collaborator_captures_three_households_offline_then_syncs(browser, tm
         visits = [("1 Lê Lợi", "Tổ dân phố 1 (demo)", [("Ông Một", "1948", "Nam"),
                                                        ("Bà Một", "1950", "Nữ")]),
                   ("2 Lê Lợi", "Tổ dân phố 1 (demo)", [("Cô Hai", "12/05/1985", "Nữ")]),
-                  ("7 Pasteur", "Tổ dân phố 2 (demo)", [])]
+                  ("7 Pastuer", "Tổ dân phố 2 (demo)", [])]
         for address, group, residents in visits:
             add_household(tablet, address, group)
             for name, born, sex in residents:
@@ -711,6 +711,14 @@ def test_a_collaborator_captures_three_households_offline_then_syncs(browser, tm
                 tablet.get_by_role("button", name="Lưu khai báo").click()
                 expect(tablet.get_by_role("button", name=f"Xem hồ sơ: {name}")).to_be_visible()
             tablet.get_by_role("button", name="Về danh sách hộ").click()
+        # A typo in the last address, corrected.
+        tablet.get_by_role("button", name="Mở hộ: 7 Pastuer").click()
+        tablet.get_by_role("button", name="Sửa địa chỉ hộ").click()
+        type_into(tablet, "Địa chỉ của hộ", "7 Pasteur")
+        tablet.get_by_role("button", name="Lưu hộ").click()
+        expect(tablet.get_by_role("heading", name="7 Pasteur").or_(
+            tablet.get_by_text("7 Pasteur", exact=True)).first).to_be_visible()
+        tablet.get_by_role("button", name="Về danh sách hộ").click()
 
         # At number 2 someone declares "Ông Một" again: the tablet already holds him.
         tablet.get_by_role("button", name="Mở hộ: 2 Lê Lợi").click()
@@ -726,7 +734,7 @@ def test_a_collaborator_captures_three_households_offline_then_syncs(browser, tm
 
         expect(seen(tablet, "Chưa khai báo: 1")).to_be_visible()
         expect(seen(tablet, "Đã khai báo: 2")).to_be_visible()
-        expect(seen(tablet, "Thay đổi chờ gửi: 9")).to_be_visible()
+        expect(seen(tablet, "Thay đổi chờ gửi: 10")).to_be_visible()
         _shot(tablet, "8-households-tablet")
         type_into(tablet, "Tìm theo tên, địa chỉ hoặc số CCCD", "ba mot")
         tablet.get_by_role("button", name="Tìm", exact=True).click()

@@ -155,6 +155,19 @@ def test_a_refresh_after_a_save_agrees_with_a_rebuild(session: Session) -> None:
     assert index.listing(query="mac van hai")[0].household_id == home
 
 
+def test_an_address_is_corrected_as_an_edit_of_the_household(session: Session) -> None:
+    home = _home(session, "12 Le Loi")
+    index = _index(session)
+    households.edit_address(session, home, address=" 12  Lê Lợi ", device_id="tablet")
+    index.refresh(session, household_ids=[home])
+    assert index.households[home].address == "12 Lê Lợi"
+    assert [h.household_id for h in index.listing(query="le loi")] == [home]
+    [create, edit] = [e for e in store.outbox(session) if e.record_id == home]
+    assert '"op":"update"' in edit.mutation_json
+    with pytest.raises(forms.FormInvalid):
+        households.edit_address(session, home, address=" ", device_id="tablet")
+
+
 def test_a_household_needs_an_address_and_a_group(session: Session) -> None:
     with pytest.raises(forms.FormInvalid) as refused:
         households.add_household(session, address="  ", area_code="26999",
@@ -185,10 +198,15 @@ async def test_households_reach_the_server_and_another_tablet(live_server, tmp_p
     result = await tablet.sync()
     assert result.rejected == 0 and result.accepted == 3 + 2 * 2
 
+    with Session(tablet.engine) as session:   # a typo corrected after it was sent
+        households.edit_address(session, homes[2], address="3A Lê Lợi",
+                                device_id=tablet.device_id)
+    assert (await tablet.sync()).accepted == 1
+
     await spare.sync()
     with Session(spare.engine) as session:
         index = _index(session)
-    assert sorted(h.address for h in index.listing()) == ["1 Lê Lợi", "2 Lê Lợi", "3 Lê Lợi"]
+    assert sorted(h.address for h in index.listing()) == ["1 Lê Lợi", "2 Lê Lợi", "3A Lê Lợi"]
     assert index.counts()[HouseholdStatus.NOT_STARTED] == 1
 
     async with httpx.AsyncClient(base_url=live_server.url) as http:

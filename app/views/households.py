@@ -153,27 +153,33 @@ def HouseholdPage(state: AppState, collab: CollabState) -> ft.Control:
                                   col=COLUMNS, key=r.person_id))
     controls.append(ft.ResponsiveRow(cards))
     if not home.household_id.startswith(SOLO):
-        controls.append(big_button(t("declare_resident", lang),
-                                   partial(state.declare_in_household, home.household_id),
-                                   key="declare-resident", size=size, icon=ft.Icons.PERSON_ADD))
+        controls.append(ft.Row([
+            big_button(t("declare_resident", lang),
+                       partial(state.declare_in_household, home.household_id),
+                       key="declare-resident", size=size, icon=ft.Icons.PERSON_ADD),
+            big_button(t("edit_address", lang), state.edit_household, key="edit-address",
+                       size=size, icon=ft.Icons.EDIT)], wrap=True))
     return ft.Column(controls, spacing=12, scroll=ft.ScrollMode.AUTO, expand=True)
 
 
 @ft.component
 def NewHousehold(state: AppState, collab: CollabState) -> ft.Control:
-    """A household not yet listed: its address and neighbourhood group."""
+    """A household not yet listed (its address and neighbourhood group), or a correction of
+    an address."""
     lang, size = state.lang, state.size(BIG_TEXT)
     errors = collab.form_errors
     return ft.Column([
         big_button(t("back_to_list", lang), partial(state.go, "home"), key="back", size=size,
                    icon=ft.Icons.ARROW_BACK),
-        heading(t("new_household", lang), size=state.size(26)),
+        heading(t("edit_address" if collab.editing else "new_household", lang),
+                size=state.size(26)),
         field(t("household_address", lang), collab.form.get("address"),
               lambda e: collab.set_form_field("address", e.control.value), key="address",
               error=errors.get("address"), size=size, multiline=True),
         ft.Text(t("group", lang), size=size),
         ft.RadioGroup(content=ft.Column([
-            ft.Radio(value=g.code, label=g.name, label_style=ft.TextStyle(size=size))
+            ft.Radio(value=g.code, label=g.name, label_style=ft.TextStyle(size=size),
+                     disabled=collab.editing is not None)  # the group decides who sees it
             for g in collab.groups]),
             value=collab.form.get("area_code") or None,
             on_change=lambda e: collab.set_form_field("area_code", e.control.value),
