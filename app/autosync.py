@@ -97,10 +97,10 @@ class SyncRunner:
 
     @contextlib.asynccontextmanager
     async def exclusive(self) -> AsyncIterator[None]:
-        """No round runs meanwhile (signing out wipes the store under it)."""
+        """No round runs meanwhile, scheduled or not (signing out wipes the store under it)."""
         if self._lock is None:
             self._lock = asyncio.Lock()
-        async with self._lock:
+        async with self._lock, syncing.round_lock(self.engine):
             yield
 
     def next_delay(self) -> float:

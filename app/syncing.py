@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -146,11 +147,24 @@ def _registration(device: JoinedDevice) -> RegisterRequest:
                            device_secret=device.secret)
 
 
+_ROUND_LOCKS: weakref.WeakKeyDictionary[Engine, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
+def round_lock(engine: Engine) -> asyncio.Lock:
+    """One sync round at a time per device store: two rounds pulling the same page at once
+    would both insert its new records (the scheduled runner, and a redeemed invite's pull)."""
+    lock = _ROUND_LOCKS.get(engine)
+    if lock is None:
+        lock = _ROUND_LOCKS[engine] = asyncio.Lock()
+    return lock
+
+
 async def sync_once(engine: Engine, *, http: httpx.AsyncClient | None = None,
                     progress: ProgressListener | None = None) -> RoundResult:
-    """Register if needed, then push everything pending and pull every page of changes.
-    Raises a ``SyncError`` (outbox and cursor intact) when it cannot finish."""
-    async with connected(engine, http=http) as (client, device):
+    """Register if needed, then push everything pending and pull every page of changes (after
+    any round already running on this store). Raises a ``SyncError`` (outbox and cursor
+    intact) when it cannot finish."""
+    async with round_lock(engine), connected(engine, http=http) as (client, device):
 
         async def register_again() -> None:
             await client.register(_registration(device))

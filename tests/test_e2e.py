@@ -813,6 +813,10 @@ def test_a_pin_locks_the_app_when_idle_and_at_start(browser, tmp_path):
         type_into(page, "Ngày sinh (dd/mm/yyyy hoặc năm sinh)", "1960")
         page.get_by_role("radio", name="Nữ").click()
         page.get_by_role("button", name="Lưu khai báo").click()
+        # Home, offline: the error line pushes the buttons below the fold (and out of
+        # Flutter's accessibility tree) until the page is scrolled.
+        expect(seen(page, "Chưa kết nối được máy chủ")).to_be_visible()
+        page.mouse.wheel(0, 2000)
         page.get_by_role("button", name="Cài đặt").click()
         type_into(page, "Mã PIN mới (4–8 chữ số)", "24")
         type_into(page, "Nhập lại mã PIN", "24")

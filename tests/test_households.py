@@ -5,6 +5,7 @@ tablet of the same area receives them, and the supervisor's count includes them.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -245,6 +246,18 @@ async def test_signing_out_loses_nothing_unsent_and_leaves_no_one_behind(live_se
         await accounts.sign_out(services.engine)
     assert refused.value.count == 3 and "Còn 3 thay đổi" in refused.value.message("vi")
     await syncing.sync_once(services.engine)
+
+    # A second tablet of the same account: two rounds asked at once (the schedule, and a tap)
+    # take turns instead of both inserting the same pulled records.
+    second = Services.start(AppConfig(data_dir=tmp_path / "second",
+                                      key_dirs=(live_server.data_dir / "keys",)))
+    with Session(second.engine) as session:
+        campaigns.join(session=session, claims=claims)
+    await accounts.sign_in(second.engine, "0977100005", PASSWORD)
+    first_round, second_round = await asyncio.gather(syncing.sync_once(second.engine),
+                                                     syncing.sync_once(second.engine))
+    assert (first_round.pulled, second_round.pulled) == (3, 0)
+    second.engine.dispose()
     await accounts.sign_out(services.engine)
 
     with Session(services.engine) as session:
