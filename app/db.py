@@ -55,8 +55,10 @@ def open_engine(path: Path) -> Engine:
     data key (``vault.KeyMissing`` if sealed data has lost it)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     key = vault.load_key(path, sealed_data=_version(path) >= SEALED_SINCE)
+    # hide_parameters: a failed statement's error must not carry health data into a log.
     engine = create_engine(f"sqlite:///{path}", connect_args={"check_same_thread": False,
-                                                              "timeout": 30})
+                                                              "timeout": 30},
+                           hide_parameters=True)
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -13,6 +13,7 @@ from app.config import ASSETS_DIR, AppConfig
 from app.services import Services
 from app.state import AppState
 from app.views.root import Root
+from sync import logs
 from sync.errors import SyncError
 
 
@@ -68,6 +69,7 @@ def cli() -> None:
     parser.add_argument("--port", type=int, default=8550, help="port for --web")
     parser.add_argument("--host", default="127.0.0.1", help="address for --web")
     args = parser.parse_args()
+    logs.install(logs.APP_LOGGERS + logs.SERVER_LOGGERS[:3])  # handler errors, uvicorn's
     services = Services.start(AppConfig())
     if args.web:
         import uvicorn

@@ -128,9 +128,50 @@ def test_nul_characters_are_refused_everywhere():
 
 
 def test_log_lines_lose_ids_and_phone_numbers() -> None:
-    from sync.server.logs import redact
+    from sync.logs import redact
 
     line = ('127.0.0.1:5 - "DELETE /v1/persons/0196a4c2-7d1e-7c3a-9b1f-2f6d8e0a1b2c/grants/'
             '0196a4c2-7d1e-7c3a-9b1f-2f6d8e0a1b2d HTTP/1.1" 204 · 0912345678 · +84912345678')
     assert redact(line) == ('127.0.0.1:5 - "DELETE /v1/persons/<id>/grants/<id> HTTP/1.1" 204'
                             ' · <phone> · <phone>')
+
+
+def test_a_logged_traceback_keeps_its_frames_and_loses_the_data(tmp_path) -> None:
+    import io
+    import logging
+
+    from sqlalchemy import text
+
+    from sync import logs
+    from sync.server.db import make_engine
+
+    # A real failed statement from the server's own engine: a duplicate key whose row holds a
+    # name, a phone number and a clinical value.
+    engine = make_engine(f"sqlite:///{tmp_path / 'log.db'}")
+    stream = io.StringIO()
+    logger = logging.getLogger("hssk.server.test-traceback")
+    logger.addHandler(logging.StreamHandler(stream))
+    logger.propagate = False
+    logs.install(("hssk.server.test-traceback",))
+    row = {"id": "0196a4c2-7d1e-7c3a-9b1f-2f6d8e0a1b2c", "v": "Nguyễn Thị Hoa 0912345678 HA 165/95"}
+    try:
+        with engine.begin() as db:
+            db.execute(text("CREATE TABLE t (id TEXT PRIMARY KEY, v TEXT)"))
+            db.execute(text("INSERT INTO t VALUES (:id, :v)"), row)
+            db.execute(text("INSERT INTO t VALUES (:id, :v)"), row)
+    except Exception:
+        logger.exception("push failed")
+    people, wanted = {"Trần Văn Bảy": 1}, "Lê Văn Tám"
+    try:
+        people[wanted]  # the traceback quotes this line: code, never data
+    except KeyError:
+        logger.exception("lookup failed")
+    engine.dispose()
+    written = stream.getvalue()
+    for secret in ("Nguyễn", "0912345678", "165/95", "0196a4c2", "Lê Văn Tám"):
+        assert secret not in written, secret
+    # What a maintainer needs stays: where, which statement, which constraint, which type.
+    assert "UNIQUE constraint failed: t.id" in written
+    assert "INSERT INTO t VALUES" in written
+    assert "builtins.KeyError: " + logs.WITHHELD in written
+    assert "test_a_logged_traceback_keeps_its_frames_and_loses_the_data" in written

@@ -9,9 +9,10 @@ from typing import Annotated
 import typer
 from sqlmodel import Session, col, select
 
+from sync import logs
 from sync.ids import utc_now
 from sync.qrcodes import qr_png
-from sync.server import accounts, areas, audit, campaign_codes, crud, keys, logs, pull
+from sync.server import accounts, areas, audit, campaign_codes, crud, keys, pull
 from sync.server.config import Settings
 from sync.server.db import UnmanagedDatabase, make_engine, migrate
 from sync.server.errors import DomainError
@@ -65,7 +66,7 @@ def serve(host: Annotated[str, typer.Option(help="Address to listen on.")] = "12
     session.close()
     config = uvicorn.Config(create_app(settings), host=host, port=port, log_level="info")
     server = uvicorn.Server(config)  # its loggers are configured now: add the redaction
-    logs.install()
+    logs.install(logs.SERVER_LOGGERS)
     server.run()
 
 

@@ -15,9 +15,12 @@ from sync.server import models  # noqa: F401  (registers the tables on SQLModel.
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for the server database; SQLite files get WAL and a busy timeout."""
+    """An engine for the server database; SQLite files get WAL and a busy timeout.
+
+    A failed statement's error never carries its parameters (names, payloads) into a log."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+                               hide_parameters=True)
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -28,7 +31,7 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
