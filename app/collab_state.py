@@ -115,6 +115,21 @@ class CollabState:
     def open(self, household_id: str) -> None:
         self.household = self.index.households.get(household_id)
 
+    def on_their_own(self) -> list[households.Resident]:
+        """People of the open household's ward in no household: candidates to join it."""
+        if self.household is None or self.household.household_id.startswith(households.SOLO):
+            return []
+        return self.index.on_their_own(self.household.area_code)
+
+    def join(self, person_id: str) -> None:
+        """Someone already on record lives in the open household."""
+        assert self.household is not None
+        household_id = self.household.household_id
+        with Session(self.services.engine) as session:
+            device_id, _ = syncing.device_identity(session)
+            households.join_household(session, person_id, household_id, device_id=device_id)
+        self.refreshed(person_ids=[person_id], household_ids=[household_id])
+
     # --- a new household --------------------------------------------------------------------
 
     def start_household(self) -> None:

@@ -151,6 +151,19 @@ def edit_address(session: Session, household_id: str, *, address: str, device_id
     session.commit()
 
 
+def join_household(session: Session, person_id: str, household_id: str, *,
+                   device_id: str) -> None:
+    """Put someone already on record (who declared on their own phone, or moved) into a
+    household: an edit of their profile, synced like any other. ``store.NotEditable`` if
+    either is not held here."""
+    home = session.get(LocalRecord, household_id)
+    if home is None or home.kind != RecordKind.HOUSEHOLD or home.deleted:
+        raise store.NotEditable(household_id)
+    store.update_document(session, person_id, {"household_id": household_id},
+                          device_id=device_id)
+    session.commit()
+
+
 def _checked_address(address: str, errors: dict[str, InvalidValue]) -> str:
     text = " ".join(address.split())
     if not text:
@@ -341,6 +354,17 @@ class HouseholdIndex:
             if group is None or h.area_code == group:
                 tally[h.status] += 1
         return tally
+
+    def on_their_own(self, area_code: str | None) -> list[Resident]:
+        """People of the same ward in no household (they declared on their own phone), whom a
+        collaborator may find living in a household being visited."""
+        ward = self.ward_of(area_code)
+        # A profile without an area (from an older app) is still in this tablet's areas: the
+        # server sends a collaborator no one else.
+        return sorted((r for r in self.residents.values()
+                       if not r.household_id
+                       and (r.area_code is None or self.ward_of(r.area_code) == ward)),
+                      key=lambda r: (fold(r.full_name), r.birth_date))
 
     def duplicates(self, *, full_name: str, birth_date: str, cccd: str | None,
                    area_code: str | None, except_person: str | None = None) -> list[Resident]:

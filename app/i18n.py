@@ -316,6 +316,11 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                         "record:"),
     "open_existing": ("Mở hồ sơ đã có", "Open the existing record"),
     "save_anyway": ("Vẫn lưu hồ sơ mới", "Save a new record anyway"),
+    "save_for_existing": ("Lưu cho người này, vào hộ này", "Save it as theirs, in this household"),
+    "on_their_own_title": ("Người trong phường chưa thuộc hộ nào",
+                           "People of the ward in no household"),
+    "join_household": ("Thêm vào hộ này", "Add to this household"),
+    "joined_household": ("Đã thêm {name} vào hộ.", "{name} was added to the household."),
 }
 
 

@@ -92,8 +92,13 @@ def declare(*, session: Session, declaration: Declaration, device_id: str,
         if kin is not None:
             store.set_setting(session, kin_key(person_id), kin)
     else:
-        _update_profile(session, person_id, declaration, device_id)
+        # A collaborator saving for someone already on record, in the household being visited:
+        # the profile moves into it with the same edit.
+        _update_profile(session, person_id, declaration, device_id,
+                        household_id=household_id)
         store.delete_draft(session, draft_key(person_id))
+        if household_id:
+            store.delete_draft(session, draft_key(None, None, household_id))
     record = RecordData(kind=RecordKind.DECLARATION, person_id=person_id, device_id=device_id,
                         entered_by=entered_by, payload=declaration.model_dump(mode="json"))
     store.put_record(session, record)
@@ -102,9 +107,11 @@ def declare(*, session: Session, declaration: Declaration, device_id: str,
 
 
 def _update_profile(session: Session, person_id: str, declaration: Declaration,
-                    device_id: str) -> None:
+                    device_id: str, household_id: str | None = None) -> None:
     typed = declaration.administrative.model_dump(mode="json")
-    changes = {k: typed[k] for k in PROFILE_FIELDS if typed.get(k) is not None}
+    changes: dict[str, Any] = {k: typed[k] for k in PROFILE_FIELDS if typed.get(k) is not None}
+    if household_id:
+        changes["household_id"] = household_id
     store.update_document(session, person_id, changes, device_id=device_id)
 
 

@@ -340,6 +340,21 @@ class AppState:
         self.screen = "household"
         await self.sync_now()
 
+    async def join_household(self, person_id: str) -> None:
+        """A person already on record lives in the household open on the tablet."""
+        self.collab.join(person_id)
+        person = self.services.households.residents.get(person_id) \
+            if self.services.households else None
+        self.notice = t("joined_household", self.lang).format(
+            name=person.full_name if person else "")
+        await self.sync_now()
+
+    async def save_for_existing(self, person_id: str) -> None:
+        """The person typed in is one already on record: the declaration is theirs, and they
+        join the household being visited."""
+        self.declaring_for, self.record = person_id, None
+        await self.save_declaration()
+
     async def save_anyway(self) -> None:
         """The collaborator checked: not the same person. Save the new record."""
         self.duplicate_ok = True

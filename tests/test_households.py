@@ -142,6 +142,27 @@ def test_someone_in_no_household_is_listed_on_their_own(session: Session) -> Non
     assert [r.full_name for r in entry.residents] == ["Hồ Văn Một"]
 
 
+def test_someone_declared_on_their_own_joins_a_household(session: Session) -> None:
+    """A resident who declared on their own phone (in the ward, in no household) is found at
+    home by the collaborator and joins the household: one edit of their profile, queued."""
+    alone = _declare(session, "Đỗ Thị Lan", "1950", on=TODAY, home=None, area="26734")
+    other_ward = _declare(session, "Đỗ Văn Xa", "1950", on=TODAY, home=None, area="26999")
+    home = _home(session, "3 Hàm Nghi")
+    index = _index(session)
+    assert [r.person_id for r in index.on_their_own("26734-01")] == [alone]
+    assert other_ward not in {r.person_id for r in index.on_their_own("26734-01")}
+    households.join_household(session, alone, home, device_id="tablet")
+    index.refresh(session, person_ids=[alone], household_ids=[home])
+    assert index.listing() == _index(session).listing()
+    assert [r.person_id for r in index.households[home].residents] == [alone]
+    assert households.SOLO + alone not in index.households
+    assert index.on_their_own("26734-01") == []
+    edit = [e for e in store.outbox(session) if e.record_id == alone][-1]
+    assert '"op":"update"' in edit.mutation_json and f'"household_id":"{home}"' in edit.mutation_json
+    with pytest.raises(store.NotEditable):
+        households.join_household(session, other_ward, alone, device_id="tablet")
+
+
 def test_a_refresh_after_a_save_agrees_with_a_rebuild(session: Session) -> None:
     home = _home(session, "5 Tôn Đức Thắng")
     _declare(session, "Mạc Thị Một", "1940", on=TODAY - timedelta(days=200), home=home)
@@ -204,11 +225,26 @@ async def test_households_reach_the_server_and_another_tablet(live_server, tmp_p
                                 device_id=tablet.device_id)
     assert (await tablet.sync()).accepted == 1
 
+    # A resident declared on her own phone; the collaborator finds her living at number 3.
+    resident = await signed_in_device(live_server.url, tmp_path, "0977100005", signup=True)
+    her = resident.declare("Đỗ Thị Lan")
+    assert (await resident.sync()).accepted == 2
+    await tablet.sync()
+    with Session(tablet.engine) as session:
+        assert [r.person_id for r in _index(session).on_their_own("26734-01")] == [her]
+        households.join_household(session, her, homes[2], device_id=tablet.device_id)
+    joined = await tablet.sync()
+    assert (joined.accepted, joined.rejected) == (1, 0)
+    await resident.sync()                     # her own phone learns where she lives
+    assert resident.held()[her].payload["household_id"] == homes[2]
+    await resident.close()
+
     await spare.sync()
     with Session(spare.engine) as session:
         index = _index(session)
     assert sorted(h.address for h in index.listing()) == ["1 Lê Lợi", "2 Lê Lợi", "3A Lê Lợi"]
-    assert index.counts()[HouseholdStatus.NOT_STARTED] == 1
+    assert index.counts()[HouseholdStatus.NOT_STARTED] == 0   # number 3 has Mrs Lan now
+    assert [r.full_name for r in index.households[homes[2]].residents] == ["Đỗ Thị Lan"]
 
     async with httpx.AsyncClient(base_url=live_server.url) as http:
         login = await http.post("/v1/auth/login", json={

@@ -8,10 +8,11 @@ from pathlib import Path
 
 from sqlmodel import Session
 
-from app import forms, records, store
+from app import forms, households, records, store
 from app.config import AppConfig
 from app.services import Services
 from app.state import AppState
+from sync.protocol import AreaView
 from sync.records import RecordKind
 
 TODAY = date(2026, 11, 23)
@@ -159,3 +160,41 @@ async def test_a_parent_adds_a_young_child_on_the_same_phone(tmp_path: Path) -> 
     state.open_person(child)
     state.update_declaration(child)
     assert not state.asks_kinship()                      # only for someone new
+
+
+async def test_a_collaborator_finds_a_self_declared_resident_at_home(tmp_path: Path) -> None:
+    """Typed in again at home, a resident who declared on their own phone is caught as a
+    duplicate; "save it as theirs" adds the declaration to their record and puts them in the
+    household: one person, two declarations, nobody left on their own."""
+    state = _state(tmp_path)
+    with Session(state.services.engine) as session:
+        store.set_setting(session, records.ROLE_SETTING, "collaborator")
+        households.save_areas(session, [
+            AreaView(code="26734", name="Phường", level="ward", parent_code="79"),
+            AreaView(code="26734-01", name="Tổ 1", level="group", parent_code="26734")])
+        alone, _ = records.declare(
+            session=session, device_id="phone", area_code="26734",
+            declaration=forms.check_declaration_form(
+                {"full_name": "Đỗ Thị Lan", "birth_date": "1950", "sex": "female"},
+                today=date(2026, 5, 1)))
+        home = households.add_household(session, address="3 Hàm Nghi", area_code="26734-01",
+                                        allowed_areas=["26734-01"], device_id="tablet")
+    state.load()
+    await state.load_households()
+    state.open_household(home)
+    assert [r.person_id for r in state.collab.on_their_own()] == [alone]
+    state.declare_in_household(home)
+    for name, value in {"full_name": "đỗ thị lan", "birth_date": "1950", "sex": "female",
+                        "weight_kg": "51"}.items():
+        state.set_field(name, value)
+    await state.save_declaration()
+    assert [r.person_id for r in state.duplicates] == [alone]
+    await state.save_for_existing(alone)
+    assert state.screen == "household" and state.duplicates == []
+    assert state.collab.household is not None
+    assert [r.person_id for r in state.collab.household.residents] == [alone]
+    assert state.collab.on_their_own() == []
+    with Session(state.services.engine) as session:
+        assert len(store.records_of_person(session, alone, RecordKind.DECLARATION)) == 2
+        assert [p.id for p in store.records_of_kind(session, RecordKind.PERSON)] == [alone]
+        assert store.load_draft(session, records.draft_key(None, None, home)) == {}

@@ -98,6 +98,11 @@ def _duplicates(state: AppState) -> list[ft.Control]:
                   big_button(f"{t('open_existing', lang)}: {r.full_name}",
                              partial(state.open_person, r.person_id),
                              key=f"dup-{r.person_id}", size=size)]
+        if state.household_for and not r.household_id:
+            # Declared on their own phone, now found at home: the same person, one record.
+            lines.append(big_button(f"{t('save_for_existing', lang)}: {r.full_name}",
+                                    partial(state.save_for_existing, r.person_id),
+                                    key=f"dup-join-{r.person_id}", size=size))
     lines.append(big_button(t("save_anyway", lang), state.save_anyway, key="save-anyway",
                             size=size))
     return [ft.Container(ft.Column(lines, spacing=8), bgcolor=ft.Colors.AMBER_100, padding=12,

@@ -20,6 +20,7 @@ STATUS_COLOURS = {HouseholdStatus.OVERDUE: ft.Colors.ERROR,
                   HouseholdStatus.NOT_STARTED: ft.Colors.BLUE_GREY_800,
                   HouseholdStatus.DECLARED: ft.Colors.GREEN_800}
 COLUMNS: dict[str | ft.ResponsiveRowBreakpoint, int | float] = {"xs": 12, "md": 6, "xl": 4}
+ALONE_SHOWN = 12  # people in no household offered on a household's page (few: self-declared)
 
 
 def _group_name(collab: CollabState, code: str | None) -> str:
@@ -159,6 +160,19 @@ def HouseholdPage(state: AppState, collab: CollabState) -> ft.Control:
                        key="declare-resident", size=size, icon=ft.Icons.PERSON_ADD),
             big_button(t("edit_address", lang), state.edit_household, key="edit-address",
                        size=size, icon=ft.Icons.EDIT)], wrap=True))
+    alone = collab.on_their_own()
+    if alone:
+        controls.append(heading(t("on_their_own_title", lang), size=state.size(22)))
+        controls.append(ft.ResponsiveRow([
+            ft.Container(ft.Card(ft.Container(ft.Column([
+                ft.Text(r.full_name, size=state.size(22), weight=ft.FontWeight.BOLD),
+                ft.Text(f"{t('born', lang)}: {format_date_vn(r.birth_date)}"
+                        + (f" — {r.address}" if r.address else ""), size=size),
+                big_button(f"{t('join_household', lang)}: {r.full_name}",
+                           partial(state.join_household, r.person_id),
+                           key=f"join-{r.person_id}", size=size, icon=ft.Icons.GROUP_ADD),
+            ], spacing=6), padding=14)), col=COLUMNS, key=f"alone-{r.person_id}")
+            for r in alone[:ALONE_SHOWN]]))
     return ft.Column(controls, spacing=12, scroll=ft.ScrollMode.AUTO, expand=True)
 
 
