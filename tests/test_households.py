@@ -158,7 +158,8 @@ def test_someone_declared_on_their_own_joins_a_household(session: Session) -> No
     assert households.SOLO + alone not in index.households
     assert index.on_their_own("26734-01") == []
     edit = [e for e in store.outbox(session) if e.record_id == alone][-1]
-    assert '"op":"update"' in edit.mutation_json and f'"household_id":"{home}"' in edit.mutation_json
+    assert '"op":"update"' in edit.mutation_json
+    assert f'"household_id":"{home}"' in edit.mutation_json
     with pytest.raises(store.NotEditable):
         households.join_household(session, other_ward, alone, device_id="tablet")
 
