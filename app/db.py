@@ -50,11 +50,17 @@ def _version(path: Path) -> int:
         return int(connection.execute("PRAGMA user_version").fetchone()[0])
 
 
-def open_engine(path: Path) -> Engine:
-    """Open (creating and migrating as needed) the device database at ``path``, with its
-    data key (``vault.KeyMissing`` if sealed data has lost it)."""
+def holds_sealed_data(path: Path) -> bool:
+    """Whether the database at ``path`` was written sealed (it needs its own key to open)."""
+    return _version(path) >= SEALED_SINCE
+
+
+def open_engine(path: Path, key: bytes | None = None) -> Engine:
+    """Open (creating and migrating as needed) the device database at ``path`` with ``key``, or
+    with the key file beside it (``vault.KeyMissing`` if sealed data has lost its key)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    key = vault.load_key(path, sealed_data=_version(path) >= SEALED_SINCE)
+    if key is None:
+        key = vault.load_key(path, sealed_data=holds_sealed_data(path))
     # hide_parameters: a failed statement's error must not carry health data into a log.
     engine = create_engine(f"sqlite:///{path}", connect_args={"check_same_thread": False,
                                                               "timeout": 30},

@@ -3,42 +3,73 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 from functools import partial
 from typing import Any
 
 import flet as ft
+from flet_secure_storage import SecureStorage
 
 from app.config import ASSETS_DIR, AppConfig
-from app.services import Services
+from app.services import Services, start_installed
 from app.state import AppState
 from app.views.root import Root
 from sync import logs
-from sync.errors import SyncError
+from sync.errors import HsskError, SyncError
 
 
 def make_main(services: Services):  # type: ignore[no-untyped-def]
     """The per-page entry point; every page (browser tab) shares the device's services."""
 
     def main(page: ft.Page) -> None:
-        page.title = "HSSK — Hồ sơ sức khỏe"
-        page.locale_configuration = ft.LocaleConfiguration(
-            supported_locales=[ft.Locale("vi", "VN"), ft.Locale("en", "US")],
-            current_locale=ft.Locale("vi", "VN"),
-        )
-        page.padding = 16
-        state = AppState(services=services)
-        state.load()
-        page.render(lambda: Root(state))
-        page.on_app_lifecycle_state_change = partial(_lifecycle_changed, state)
-        page.run_task(state.watch_idle)
-        page.data = ft.Connectivity(on_change=partial(_connectivity_changed, services))
-        if not services.sync.started:
-            # One scheduled sync loop per device, started with its first screen.
-            services.sync.started = True
-            page.run_task(services.sync.run_forever)
+        _show(page, services)
 
     return main
+
+
+def make_installed_main(config: AppConfig):  # type: ignore[no-untyped-def]
+    """The entry point of an installed app: the first screen fetches the store's key from the
+    platform's secure storage, then opens the store; later screens share it."""
+    started: list[Services] = []
+    starting = asyncio.Lock()
+
+    async def main(page: ft.Page) -> None:
+        async with starting:
+            if not started:
+                try:
+                    started.append(await start_installed(config, SecureStorage()))
+                except HsskError as exc:  # a key gone: say so, never open with a new one
+                    _settings(page)
+                    page.add(ft.Text(exc.message("vi"), size=20, color=ft.Colors.ERROR))
+                    return
+        _show(page, started[0])
+
+    return main
+
+
+def _settings(page: ft.Page) -> None:
+    page.title = "HSSK — Hồ sơ sức khỏe"
+    page.locale_configuration = ft.LocaleConfiguration(
+        supported_locales=[ft.Locale("vi", "VN"), ft.Locale("en", "US")],
+        current_locale=ft.Locale("vi", "VN"),
+    )
+    page.padding = 16
+
+
+def _show(page: ft.Page, services: Services) -> None:
+    """The app on one page (a browser tab, or the installed app's window)."""
+    _settings(page)
+    state = AppState(services=services)
+    state.load()
+    page.render(lambda: Root(state))
+    page.on_app_lifecycle_state_change = partial(_lifecycle_changed, state)
+    page.run_task(state.watch_idle)
+    page.data = ft.Connectivity(on_change=partial(_connectivity_changed, services))
+    if not services.sync.started:
+        # One scheduled sync loop per device, started with its first screen.
+        services.sync.started = True
+        page.run_task(services.sync.run_forever)
 
 
 def _lifecycle_changed(state: AppState, event: ft.AppLifecycleStateChangeEvent) -> None:
@@ -70,6 +101,9 @@ def cli() -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address for --web")
     args = parser.parse_args()
     logs.install(logs.APP_LOGGERS + logs.SERVER_LOGGERS[:3])  # handler errors, uvicorn's
+    if not args.web:
+        ft.run(make_installed_main(AppConfig()), assets_dir=str(ASSETS_DIR))
+        return
     services = Services.start(AppConfig())
     if args.web:
         import uvicorn
@@ -78,5 +112,3 @@ def cli() -> None:
         # built with no_cdn: the browser must not fetch the renderer from the internet.
         print(f"HSSK app: http://{args.host}:{args.port}/", flush=True)
         uvicorn.run(web_app(services), host=args.host, port=args.port, log_level="warning")
-    else:
-        ft.run(make_main(services), assets_dir=str(ASSETS_DIR))

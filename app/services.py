@@ -11,10 +11,12 @@ from functools import cached_property
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy.engine import Engine
 
+from app import keystore
 from app.autosync import SyncRunner
 from app.config import AppConfig
-from app.db import open_engine
+from app.db import holds_sealed_data, open_engine
 from app.households import HouseholdIndex
+from app.keystore import SecretStore
 from sync.ids import utc_now
 from sync.qrcodes import load_trusted_keys
 
@@ -45,11 +47,22 @@ class Services:
         return SyncRunner(self.engine)
 
     @classmethod
-    def start(cls, config: AppConfig) -> Services:
-        engine = open_engine(config.database_path)
+    def start(cls, config: AppConfig, key: bytes | None = None) -> Services:
+        """Open the device store (with ``key``, or its key file) and bundle what screens use."""
+        engine = open_engine(config.database_path, key)
         if config.clock_start is None:
             return cls(config=config, engine=engine)
         return cls(config=config, engine=engine, now=shifted_clock(config.clock_start))
+
+
+async def start_installed(config: AppConfig, secrets: SecretStore) -> Services:
+    """Start an installed app (phone, tablet, desktop): its store's key comes from the
+    platform's secure storage, fetched through the first screen's client."""
+    database = config.database_path
+    database.parent.mkdir(parents=True, exist_ok=True)
+    key = await keystore.device_key(secrets, database,
+                                    sealed_data=holds_sealed_data(database))
+    return Services.start(config, key)
 
 
 def shifted_clock(start: str) -> Callable[[], datetime]:

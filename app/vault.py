@@ -5,11 +5,11 @@ Every payload, queued mutation, draft and setting value is sealed with AES-256-G
 card, a stolen disk image — shows no name, CCCD or clinical value. Each device store has its own
 data key, found by the engine's dialect (several stores may be open in one process).
 
-Where the key lives: on phones the platform's secure storage (flet-secure-storage: Keychain,
-Keystore) is the intended home; the prebuilt web client cannot load that extension, so here the
-key is a file beside the database, readable by its owner only (0600). That protects a copied
-database, not a device whose whole disk is taken; the PIN lock (``app.applock``) guards the
-screens.
+Where the key lives: an installed app keeps it in the platform's secure storage
+(``app.keystore``); a store served to a browser (``hssk --web``), or a platform without secure
+storage, keeps it in a file beside the database, readable by its owner only (0600). That
+protects a copied database, not a device whose whole disk is taken; the PIN lock
+(``app.applock``) guards the screens.
 """
 
 from __future__ import annotations
