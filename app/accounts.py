@@ -17,6 +17,7 @@ from sync.errors import (
     AuthRejected,
     DeviceHoldsRecords,
     InvalidValue,
+    RejectedChanges,
     ServerUnreachable,
     UnsentChanges,
     WrongPassword,
@@ -79,29 +80,36 @@ KEPT_ON_SIGN_OUT = frozenset({syncing.DEVICE_ID, syncing.DEVICE_SECRET,
                               "lang", "text_scale"})
 
 
-async def sign_out(engine: Engine, *, http: httpx.AsyncClient | None = None) -> None:
+async def sign_out(engine: Engine, *, http: httpx.AsyncClient | None = None,
+                   drop_rejected: bool = False) -> None:
     """End the account's session and purge its people from this device (a shared tablet is
-    handed on). Refused with ``UnsentChanges`` while anything is not yet on the server."""
-    unsent = await asyncio.to_thread(_unsent, engine)
+    handed on). Refused with ``UnsentChanges`` while anything waits for the server, and with
+    ``RejectedChanges`` while changes the server refused are held, unless ``drop_rejected``
+    (a person looked at them and chose to let them go)."""
+    unsent, rejected = await asyncio.to_thread(_unsent, engine)
     if unsent:
         raise UnsentChanges(unsent)
+    if rejected and not drop_rejected:
+        raise RejectedChanges(rejected)
     device = await asyncio.to_thread(syncing.joined_device, engine)
     if device.login_token:
         async with SyncClient(device.url, token=device.login_token, http=http) as client:
             # Offline, the token is forgotten with the rest and expires on the server.
             with contextlib.suppress(ServerUnreachable, AuthRejected):
                 await client.logout()
-    await asyncio.to_thread(_wipe, engine)
+    await asyncio.to_thread(_wipe, engine, drop_rejected)
 
 
-def _unsent(engine: Engine) -> int:
+def _unsent(engine: Engine) -> tuple[int, int]:
+    """Changes waiting for the server, and changes it refused."""
     with Session(engine) as session:
-        return len(store.outbox(session))
+        rejected = len(store.outbox(session, "rejected"))
+        return len(store.outbox(session)) - rejected, rejected
 
 
-def _wipe(engine: Engine) -> None:
+def _wipe(engine: Engine, drop_rejected: bool) -> None:
     with Session(engine) as session:
-        store.wipe(session, keep_settings=KEPT_ON_SIGN_OUT)
+        store.wipe(session, keep_settings=KEPT_ON_SIGN_OUT, drop_rejected=drop_rejected)
         session.commit()
 
 

@@ -188,6 +188,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "check_value": ("Hãy kiểm tra lại giá trị này.", "Please check this value."),
     # --- pending changes and settings ---
     "pending_title": ("Thay đổi chưa gửi và chỗ cần chọn", "Unsent changes and choices"),
+    "sign_out_dropping_rejected": ("Đăng xuất và bỏ các thay đổi bị từ chối",
+                                   "Sign out and drop the refused changes"),
     "see_pending": ("Xem thay đổi chờ gửi", "See unsent changes"),
     "nothing_pending": ("Mọi thay đổi đã được gửi lên máy chủ.",
                         "Every change has reached the server."),

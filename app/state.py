@@ -31,7 +31,7 @@ from app.i18n import t
 from app.services import Services
 from app.state_types import Derived, Typed
 from sync import validators as v
-from sync.errors import HsskError, InvalidValue, Lang, SyncError
+from sync.errors import HsskError, InvalidValue, Lang, RejectedChanges, SyncError
 from sync.protocol import GrantView
 from sync.qrcodes import CampaignClaims
 from sync.records import PAYLOAD_MODELS, RecordKind, invalid_values
@@ -74,6 +74,8 @@ class AppState:
     pending: list[records.PendingChange] = field(default_factory=list)
     account_form: Typed = field(default_factory=Typed)
     account_errors: dict[str, str] = field(default_factory=dict)
+    # Sign-out was refused over changes the server refused: offer to let them go.
+    may_drop_rejected: bool = False
     account_phone: str | None = None
     account_busy: bool = False
     account_mode: Literal["create", "sign_in"] = "create"
@@ -395,13 +397,22 @@ class AppState:
 
     async def sign_out(self) -> None:
         """Sign the account out; its people leave this device. Refused, with the reason, while
-        changes wait for the server."""
-        self.account_errors, self.notice = {}, None
+        changes wait for the server or were refused by it."""
+        await self._sign_out(drop_rejected=False)
+
+    async def sign_out_dropping_rejected(self) -> None:
+        """Sign out after looking at the changes the server refused, letting them go."""
+        await self._sign_out(drop_rejected=True)
+
+    async def _sign_out(self, *, drop_rejected: bool) -> None:
+        self.account_errors, self.notice, self.may_drop_rejected = {}, None, False
         try:
             async with self.services.sync.exclusive():
-                await accounts.sign_out(self.services.engine, http=self.services.sync.http)
+                await accounts.sign_out(self.services.engine, http=self.services.sync.http,
+                                        drop_rejected=drop_rejected)
         except HsskError as exc:
             self.account_errors = {"form": exc.message(self.lang)}
+            self.may_drop_rejected = isinstance(exc, RejectedChanges)
             return
         self.services.households = None
         self.collab = CollabState(services=self.services)

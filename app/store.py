@@ -357,9 +357,12 @@ class OutboxNotEmpty(RuntimeError):
     """Wiping was asked while changes still wait for the server (a bug in the caller)."""
 
 
-def wipe(session: Session, *, keep_settings: frozenset[str]) -> None:
+def wipe(session: Session, *, keep_settings: frozenset[str], drop_rejected: bool = False) -> None:
     """Forget every record, draft and setting but ``keep_settings``: the device is handed on.
-    Refuses while anything waits in the outbox, which would be lost. Not committed here."""
+    Refuses while anything waits in the outbox, which would be lost, and while the server's
+    refusals are held unless ``drop_rejected`` (a person chose so). Not committed here."""
+    if drop_rejected:
+        session.execute(delete(OutboxEntry).where(col(OutboxEntry.status) == "rejected"))
     if session.exec(select(OutboxEntry)).first() is not None:
         raise OutboxNotEmpty()
     for model in (LocalRecord, Draft):

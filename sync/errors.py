@@ -217,6 +217,21 @@ class UnsentChanges(HsskError):
         self.count = count
 
 
+class RejectedChanges(HsskError):
+    """Signing out would drop changes the server refused (each shown with its reason on the
+    pending-changes screen): only a person who has looked at them may let them go."""
+
+    code = "rejected_changes"
+
+    def __init__(self, count: int) -> None:
+        super().__init__(
+            f"Máy chủ đã từ chối {count} thay đổi (xem lý do ở mục Thay đổi chưa gửi). Nếu đã "
+            "xem và chắc chắn, hãy chọn \"Đăng xuất và bỏ các thay đổi bị từ chối\".",
+            f"The server refused {count} changes (see why under Unsent changes). If you have "
+            "looked and are sure, choose \"Sign out and drop the refused changes\".")
+        self.count = count
+
+
 class DeviceHoldsRecords(HsskError):
     """Signing in to another account on a device that holds records of its own."""
 

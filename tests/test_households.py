@@ -20,7 +20,7 @@ from app.db import open_engine
 from app.households import HouseholdIndex, HouseholdStatus, fold
 from app.services import Services
 from app.store import LocalRecord
-from sync.errors import UnsentChanges
+from sync.errors import RejectedChanges, UnsentChanges
 from sync.ids import utc_now
 from sync.protocol import AreaView
 from sync.records import EnteredBy
@@ -295,7 +295,17 @@ async def test_signing_out_loses_nothing_unsent_and_leaves_no_one_behind(live_se
                                                      syncing.sync_once(second.engine))
     assert (first_round.pulled, second_round.pulled) == (3, 0)
     second.engine.dispose()
-    await accounts.sign_out(services.engine)
+
+    # A household for a ward the collaborator no longer works in: the server refuses it, and
+    # sign-out waits until a person has looked at it and chosen to let it go.
+    with Session(services.engine) as session:
+        households.add_household(session, address="9 Nơi Khác", area_code="26999",
+                                 allowed_areas=["26999"], device_id="tablet")
+    assert (await syncing.sync_once(services.engine)).rejected == 1
+    with pytest.raises(RejectedChanges) as held:
+        await accounts.sign_out(services.engine)
+    assert held.value.count == 1 and "từ chối 1 thay đổi" in held.value.message("vi")
+    await accounts.sign_out(services.engine, drop_rejected=True)
 
     with Session(services.engine) as session:
         assert session.exec(select(LocalRecord)).all() == []

@@ -68,5 +68,11 @@ def Settings(state: AppState) -> ft.Control:
                       size=size),
            big_button(t("sign_in", lang), state.open_sign_in, key="sign-in", size=size)]),
         error_text(state.account_errors.get("form"), key="sign_out_error", size=size - 2),
+        *([ft.Row([
+            big_button(t("pending_title", lang), partial(state.go, "pending"),
+                       key="see-rejected", size=size),
+            big_button(t("sign_out_dropping_rejected", lang), state.sign_out_dropping_rejected,
+                       key="sign-out-drop", size=size, icon=ft.Icons.DELETE_FOREVER)],
+            wrap=True)] if state.may_drop_rejected else []),
         *_pin_section(state),
     ], spacing=14, scroll=ft.ScrollMode.AUTO, expand=True)
