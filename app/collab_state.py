@@ -14,11 +14,12 @@ from datetime import date
 import flet as ft
 from sqlmodel import Session
 
-from app import households, reminders, syncing
+from app import households, syncing
 from app.forms import FormInvalid
 from app.households import HouseholdIndex, HouseholdStatus, HouseholdView
 from app.services import Services
 from app.state_types import Typed
+from sync import reminders
 from sync.errors import Lang
 from sync.protocol import AreaView
 

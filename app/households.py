@@ -20,10 +20,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from app import reminders, store
+from app import store
 from app.forms import FormInvalid
-from app.reminders import Reminder, ReminderState
 from app.store import LocalRecord
+from sync import reminders
 from sync.errors import InvalidValue
 from sync.ids import new_id
 from sync.protocol import AreaView
@@ -34,6 +34,7 @@ from sync.records import (
     RecordData,
     RecordKind,
 )
+from sync.reminders import Reminder, ReminderState
 
 AREAS_SETTING = "worked_areas"  # the areas a collaborator works in, as the server listed them
 LIST_KINDS = (RecordKind.PERSON, RecordKind.HOUSEHOLD, RecordKind.DECLARATION)

@@ -10,8 +10,9 @@ from typing import Any
 
 from sqlmodel import Session
 
-from app import records, reminders, store
+from app import records, store
 from app.store import LocalRecord
+from sync import reminders
 from sync.records import (
     Declaration,
     Encounter,

@@ -14,8 +14,9 @@ from typing import Any
 
 from sqlmodel import Session
 
-from app import reminders, store
+from app import store
 from app.store import LocalRecord
+from sync import reminders
 from sync import validators as v
 from sync.ids import new_id
 from sync.records import (

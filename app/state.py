@@ -21,7 +21,6 @@ from app import (
     households,
     person_page,
     records,
-    reminders,
     scanning,
     store,
     syncing,
@@ -30,6 +29,7 @@ from app.collab_state import CollabState
 from app.i18n import t
 from app.services import Services
 from app.state_types import Derived, Typed
+from sync import reminders
 from sync import validators as v
 from sync.errors import HsskError, InvalidValue, Lang, RejectedChanges, SyncError
 from sync.protocol import GrantView

@@ -29,8 +29,8 @@ from sqlmodel import Session
 
 from app import store, syncing
 from app.db import open_engine
-from app.reminders import add_months
 from sync.qrcodes import CampaignClaims, encode_campaign
+from sync.reminders import add_months
 from sync.validators import format_date_vn as vn
 from tests.factories import PASSWORD, signed_in_device
 from tests.processes import BIN, free_port, hssk_server, running

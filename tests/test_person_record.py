@@ -11,8 +11,8 @@ from fhir.resources.R4B.bundle import Bundle
 from sqlmodel import Session
 
 from app import fhir, forms, person_page, records, store
-from app.reminders import ReminderState
 from sync.records import ChronicCondition, EnteredBy, RecordKind
+from sync.reminders import ReminderState
 
 TODAY = date(2026, 11, 23)
 FULL_FORM = {

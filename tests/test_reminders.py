@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.reminders import (
+from sync.reminders import (
     Reminder,
     ReminderState,
     add_months,

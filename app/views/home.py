@@ -10,10 +10,10 @@ import flet as ft
 
 from app.i18n import field_label, t
 from app.records import PersonSummary
-from app.reminders import ReminderState
 from app.state import AppState
 from app.views.common import BIG_TEXT, big_button, error_text, heading
 from sync.errors import Lang
+from sync.reminders import ReminderState
 from sync.validators import format_date_vn
 
 REMINDER_COLOURS = {ReminderState.UP_TO_DATE: ft.Colors.GREEN_800,
