@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import TypeVar
 from urllib.parse import quote
 
@@ -30,6 +31,7 @@ from sync.protocol import (
     InviteCode,
     InviteRequest,
     LoginRequest,
+    ProgressReport,
     PullResponse,
     PushRequest,
     PushResponse,
@@ -37,6 +39,7 @@ from sync.protocol import (
     RegisterRequest,
     RegisterResponse,
     TokenResponse,
+    VisitList,
 )
 
 T = TypeVar("T", bound=BaseModel)
@@ -122,6 +125,19 @@ class SyncClient:
     async def my_areas(self) -> list[AreaView]:
         """The areas a collaborator or supervisor works in, and those below them."""
         return self._parse_list(await self._send("GET", "/v1/me/areas"), AreaView)
+
+    async def report(self, area_code: str, on: date | None = None) -> ProgressReport:
+        """An area's declaration progress and its child areas' (supervisors, collaborators)."""
+        query = f"?on={on.isoformat()}" if on else ""
+        return self._parse(await self._send(
+            "GET", f"/v1/areas/{quote(area_code, safe='')}/report{query}"), ProgressReport)
+
+    async def visits(self, area_code: str, on: date | None = None,
+                     limit: int = 50) -> VisitList:
+        """A ward's or group's households in the order to visit them."""
+        query = f"?limit={limit}" + (f"&on={on.isoformat()}" if on else "")
+        return self._parse(await self._send(
+            "GET", f"/v1/areas/{quote(area_code, safe='')}/visits{query}"), VisitList)
 
     async def revoke(self, person_id: str, grantee_account_id: str) -> None:
         """Withdraw a relative's access, at once."""

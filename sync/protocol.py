@@ -254,6 +254,60 @@ class AreaView(Message):
     parent_code: str | None
 
 
+class AreaFigures(Message):
+    """Where an area stands on a day: its people, who declared, and who should again.
+
+    ``overdue`` includes those never declared (as the devices count them); coverage is
+    ``declared`` over ``target_population``."""
+
+    code: str
+    name: str
+    level: str
+    valid_to: date | None = None  # set for an area that ended (the districts, July 2025)
+    target_population: int | None
+    persons: int
+    declared: int
+    declared_3m: int
+    declared_6m: int
+    due: int
+    overdue: int
+
+
+class WeekCount(Message):
+    week: date  # its Monday
+    declarations: int
+
+
+class ProgressReport(Message):
+    """An area's figures, its child areas' (the table a supervisor drills through), the path
+    up to it, and declarations per week."""
+
+    on: date
+    area: AreaFigures
+    path: list[AreaView]
+    children: list[AreaFigures]
+    weeks: list[WeekCount]
+
+
+class HouseholdVisit(Message):
+    """A household a collaborator should visit: no names, no clinical values."""
+
+    household_id: str
+    address: str
+    area_code: str
+    residents: int
+    state: Literal["overdue", "due", "not_started", "due_soon", "up_to_date"]
+    due_on: date | None  # the earliest due date among its residents
+
+
+class VisitList(Message):
+    on: date
+    area_code: str
+    total: int
+    counts: dict[str, int]
+    households: list[HouseholdVisit]
+
+
 # --- pull ----------------------------------------------------------------------------------------
 
 MAX_PULL_LIMIT = 1000

@@ -199,6 +199,10 @@ def _call(http: httpx.Client, world: World, role: str, endpoint: str) -> bool:
             "ward persons": ("GET", "/v1/areas/26734/persons"),
             "city progress": ("GET", "/v1/areas/79/progress"),
             "city persons": ("GET", "/v1/areas/79/persons"),
+            "ward report": ("GET", "/v1/areas/26734/report"),
+            "city report": ("GET", "/v1/areas/79/report"),
+            "ward visits": ("GET", "/v1/areas/26734/visits"),
+            "city visits": ("GET", "/v1/areas/79/visits"),
             "who am I": ("GET", "/v1/auth/me"),
         }[endpoint]
         response = http.request(method, path, headers=_auth(token))
@@ -231,6 +235,10 @@ ALLOWED: dict[str, set[str]] = {
     "ward persons": {"supervisor", "collaborator_same_area"},
     "city progress": {"supervisor"},
     "city persons": set(),  # individual lists stop at ward level, even for the supervisor
+    "ward report": {"supervisor", "collaborator_same_area"},
+    "city report": {"supervisor"},
+    "ward visits": {"supervisor", "collaborator_same_area"},
+    "city visits": set(),  # households are listed at ward level and below
     "who am I": set(ROLES) - {"anonymous"},
     "revoke a grant on P": {"owner"},  # last: it changes the world
 }
@@ -250,5 +258,6 @@ def test_every_person_and_area_endpoint_is_in_the_matrix(world: World) -> None:
                        "/v1/persons/{person_id}/grants", "/v1/persons/{person_id}/invites",
                        "/v1/persons/{person_id}/handovers",
                        "/v1/persons/{person_id}/grants/{grantee_account_id}",
-                       "/v1/areas/{area_code}/progress", "/v1/areas/{area_code}/persons"}
+                       "/v1/areas/{area_code}/progress", "/v1/areas/{area_code}/persons",
+                       "/v1/areas/{area_code}/report", "/v1/areas/{area_code}/visits"}
     assert "/v1/me/areas" in spec["paths"]

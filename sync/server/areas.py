@@ -87,6 +87,10 @@ def import_csv(*, session: Session, text: str, now: datetime | None = None) -> I
         if parent == code:
             raise AreaImportError(line, "an area cannot be its own parent")
     _refuse_cycles(rows, existing)
+    from sync.server import progress  # progress reads the tree through this module
+
+    before = progress.tree(session)
+    moved: list[str] = []
     created = updated = 0
     now = now or utc_now()
     # Insert parents before children so foreign keys hold at every step.
@@ -106,11 +110,15 @@ def import_csv(*, session: Session, text: str, now: datetime | None = None) -> I
                 record_parent(session=session, code=code,
                               parent_code=values["parent_code"],  # type: ignore[arg-type]
                               since=since)
+                moved.append(code)
             for key, value in values.items():
                 setattr(area, key, value)
             session.add(area)
             updated += 1
         session.flush()
+    if moved:
+        # Records made after a move's date now count under the new parent.
+        progress.reattribute(session, before, moved)
     session.add(AuditEntry(action="areas_import", detail=f"{created} created, {updated} updated"))
     session.commit()
     return ImportResult(created=created, updated=updated)

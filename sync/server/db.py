@@ -65,3 +65,18 @@ def migrate(engine: Engine) -> None:
         config = alembic_config(str(engine.url))
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+    _build_progress(engine)
+
+
+def _build_progress(engine: Engine) -> None:
+    """A database from before the progress rollups (migration 0013) gets them built once."""
+    from sqlmodel import Session
+
+    from sync.server import progress
+    from sync.server.storage import storage_for
+
+    with Session(engine) as session:
+        if not progress.needs_rebuild(session):
+            return
+        progress.rebuild(session, storage_for(str(engine.url)))
+        session.commit()

@@ -236,6 +236,33 @@ class ScopeEvent(SQLModel, table=True):
     at: datetime = Field(default_factory=utc_now)
 
 
+class ProgressPerson(SQLModel, table=True):
+    """What a person's progress figures depend on (``progress.py``), kept by push."""
+
+    __tablename__ = "progress_persons"
+
+    person_id: str = Field(primary_key=True, max_length=36)
+    area_code: str = Field(max_length=32, index=True)
+    created_at: datetime
+    household_id: str | None = Field(default=None, max_length=36, index=True)
+    last_declared: date | None = None
+    due_on: date | None = None
+    # The standing declarations, as JSON [[declared_on, created_at], ...].
+    declarations: str = "[]"
+
+
+class ProgressCount(SQLModel, table=True):
+    """How many persons (or declarations) of an area fall on a day, per metric: the rollups
+    progress reports read (``progress.py``)."""
+
+    __tablename__ = "progress_counts"
+
+    area_code: str = Field(primary_key=True, max_length=32)
+    metric: str = Field(primary_key=True, max_length=8)
+    day: date = Field(primary_key=True)
+    n: int = 0
+
+
 class ServerMeta(SQLModel, table=True):
     """Facts about this database itself; ``epoch`` changes when it is restored from a backup."""
 
@@ -248,7 +275,8 @@ class ServerMeta(SQLModel, table=True):
 SERVER_TABLES = frozenset(
     {"areas", "campaigns", "devices", "record_versions", "sync_batches", "audit_log",
      "accounts", "account_areas", "sessions", "login_throttle", "person_links",
-     "area_parents", "server_meta", "quarantine", "scope_events", "invites"}
+     "area_parents", "server_meta", "quarantine", "scope_events", "invites",
+     "progress_persons", "progress_counts"}
 )
 
 

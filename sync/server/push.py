@@ -21,7 +21,7 @@ from sqlmodel import Session, col, select
 from sync.ids import utc_now
 from sync.protocol import Mutation, MutationResult, MutationStatus, PushRequest, PushResponse
 from sync.records import DOCUMENT_KINDS, RecordKind
-from sync.server import scopes
+from sync.server import progress, scopes
 from sync.server.accounts import Caller
 from sync.server.errors import Conflict, DomainError
 from sync.server.merge import Version, changed_by_others, merge
@@ -68,6 +68,10 @@ def _apply(session: Session, caller: Caller, storage: Storage, request: PushRequ
     _insert(storage, connection, ServerRecord, batch.versions)
     _insert(storage, connection, AuditEntry, batch.audits)
     _insert(storage, connection, Quarantine, batch.quarantined)
+    # The area figures move with the records, in the same transaction.
+    progress.refresh(session, {
+        v["id"] if v["kind"] == RecordKind.PERSON else v["person_id"] for v in batch.versions
+        if v["kind"] in (RecordKind.PERSON, RecordKind.DECLARATION) and v["person_id"]})
     _insert(storage, connection, PersonLink, [
         {"person_id": p, "account_id": caller.account.id, "relation": "owner",
          "scope": "manage", "created_at": batch.now, "revoked_at": None, "consent_id": None}

@@ -14,9 +14,11 @@ from sync.protocol import (
     GrantView,
     PersonListItem,
     PersonRecords,
+    ProgressReport,
+    VisitList,
 )
 from sync.records import Consent, EnteredBy, RecordData, RecordKind
-from sync.server import areas, scopes
+from sync.server import areas, progress, scopes
 from sync.server.accounts import Caller
 from sync.server.errors import Forbidden, InvalidInput, NotFound
 from sync.server.models import Account, Area, AuditEntry, PersonLink, ScopeEvent, ServerRecord
@@ -94,6 +96,28 @@ def list_area_persons(*, session: Session, caller: Caller, area_code: str
     _audit(session, caller, "list_area", detail=f"{area_code}: {len(items)} persons")
     session.commit()
     return items
+
+
+def progress_report(*, session: Session, caller: Caller, area_code: str,
+                    on: date | None) -> ProgressReport:
+    """An area's declaration progress and its child areas', from the rollups."""
+    if not scopes.can_see_area(session, caller, area_code):
+        raise Forbidden("not allowed to see this area")
+    if session.get(Area, area_code) is None:
+        raise NotFound("no such area")
+    visible = None if caller.account.role == "admin" else scopes.worked_areas(session, caller)
+    return progress.report(session, area_code, on=on or progress.today(), visible=visible)
+
+
+def household_visits(*, session: Session, caller: Caller, area_code: str, on: date | None,
+                     limit: int) -> VisitList:
+    """A ward's or group's households in the order to visit them (addresses, no names)."""
+    if not scopes.can_list_persons_in(session, caller, area_code):
+        raise Forbidden("households are listed at ward level and below, within your areas")
+    found = progress.visits(session, area_code, on=on or progress.today(), limit=limit)
+    _audit(session, caller, "list_visits", detail=f"{area_code}: {found.total} households")
+    session.commit()
+    return found
 
 
 def area_progress(*, session: Session, caller: Caller, area_code: str) -> AreaProgress:

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import date
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Query
 
-from sync.protocol import AreaProgress, AreaView, ErrorResponse, PersonListItem
+from sync.protocol import (
+    AreaProgress,
+    AreaView,
+    ErrorResponse,
+    PersonListItem,
+    ProgressReport,
+    VisitList,
+)
 from sync.server import records_api
 from sync.server.auth import CallerDep, SessionDep
 
@@ -21,6 +29,27 @@ def progress(caller: CallerDep, session: SessionDep,
              area_code: str = AreaCode) -> AreaProgress:
     """Target, persons and declarations for an area and everything below it."""
     return records_api.area_progress(session=session, caller=caller, area_code=area_code)
+
+
+@router.get("/areas/{area_code}/report", response_model=ProgressReport, responses=ERRORS)
+def report(caller: CallerDep, session: SessionDep, area_code: str = AreaCode,
+           on: Annotated[date | None, Query(description="the day to report on (default: "
+                                                        "today in Vietnam)")] = None
+           ) -> ProgressReport:
+    """Declaration progress of an area and of each area below it: target, persons, declared,
+    declared within 3 and 6 months, due, overdue; declarations per week."""
+    return records_api.progress_report(session=session, caller=caller, area_code=area_code,
+                                       on=on)
+
+
+@router.get("/areas/{area_code}/visits", response_model=VisitList, responses=ERRORS)
+def visits(caller: CallerDep, session: SessionDep, area_code: str = AreaCode,
+           on: Annotated[date | None, Query()] = None,
+           limit: Annotated[int, Query(ge=1, le=500)] = 50) -> VisitList:
+    """The households of a ward or group a collaborator should visit next, most urgent
+    first (ward level and below)."""
+    return records_api.household_visits(session=session, caller=caller, area_code=area_code,
+                                        on=on, limit=limit)
 
 
 @router.get("/areas/{area_code}/persons", response_model=list[PersonListItem],

@@ -1,0 +1,582 @@
+"""Declaration progress by area, answered from rollups that push keeps up to date.
+
+Per person, ``progress_persons`` holds what their figures depend on: area, when they were
+made, household, last declaration, due date and their declarations' days. Per area of the tree,
+``progress_counts`` holds counts of those facts: persons, last declarations and due dates by day
+and by month, declarations by week. Every push that touches a person replaces that person's
+contribution (old facts out, new facts in) in the same transaction, so a report reads a few
+hundred rows whatever the city's size, and still reflects the last accepted push.
+
+A person counts under the areas above theirs as the tree stood when they were made, a
+declaration under the tree as it stood when it was made (DESIGN.md: records made before a
+reorganisation keep counting where they belong). Moving an area re-attributes the records
+concerned (``reattribute``).
+"""
+
+from __future__ import annotations
+
+import json
+import weakref
+from bisect import bisect_right
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import Table, and_, case, func, literal, or_
+from sqlalchemy import select as sa_select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection, Engine
+from sqlmodel import Session, col, select
+
+from sync import reminders
+from sync.ids import as_utc
+from sync.protocol import (
+    AreaFigures,
+    AreaView,
+    HouseholdVisit,
+    ProgressReport,
+    VisitList,
+    WeekCount,
+)
+from sync.records import RecordKind
+from sync.server import areas
+from sync.server.models import (
+    Area,
+    AreaParent,
+    Campaign,
+    ProgressCount,
+    ProgressPerson,
+    ServerRecord,
+)
+from sync.server.storage import Storage
+
+VIETNAM = timezone(timedelta(hours=7))
+NO_DAY = date(1900, 1, 1)  # the day column of counts that have none (persons)
+WEEKS_SHOWN = 26
+
+RECORDS: Table = ServerRecord.__table__  # type: ignore[attr-defined]
+COUNTS: Table = ProgressCount.__table__  # type: ignore[attr-defined]
+PERSONS: Table = ProgressPerson.__table__  # type: ignore[attr-defined]
+
+Key = tuple[str, str, date]  # (area, metric, day)
+
+
+def today() -> date:
+    """Today in Vietnam: a declaration made at 6 in the morning counts for that day."""
+    return datetime.now(VIETNAM).date()
+
+
+def month_of(day: date) -> date:
+    return day.replace(day=1)
+
+
+def week_of(day: date) -> date:
+    """The Monday of ``day``'s week."""
+    return day - timedelta(days=day.weekday())
+
+
+# --- the tree -------------------------------------------------------------------------------
+
+
+class Tree:
+    """The area tree with its history, and each area's reminder default (from its campaign)."""
+
+    def __init__(self, periods: dict[str, list[AreaParent]], default_months: dict[str, int],
+                 marker: tuple[int, ...]) -> None:
+        # Copies: the session's own rows change under an import, and this tree outlives it.
+        self.periods = {code: [AreaParent(code=p.code, parent_code=p.parent_code,
+                                          since=as_utc(p.since),
+                                          until=None if p.until is None else as_utc(p.until))
+                               for p in rows] for code, rows in periods.items()}
+        self.marker = marker
+        self._default_months = default_months
+        # Every ancestor chain stays the same between two moments the tree changed.
+        self._moments = sorted({p.since for rows in self.periods.values() for p in rows})
+        self._cache: dict[tuple[str, int], frozenset[str]] = {}
+
+    def ancestors_at(self, code: str, when: datetime) -> frozenset[str]:
+        """The area and every area above it as the tree stood at ``when``."""
+        when = as_utc(when)
+        key = (code, bisect_right(self._moments, when))
+        found = self._cache.get(key)
+        if found is None:
+            found = frozenset(areas.ancestors_at(self.periods, code, when))
+            self._cache[key] = found
+        return found
+
+    def default_months(self, code: str) -> int:
+        """The reminder interval a ward's campaign printed (6 unless it set 3)."""
+        current: str | None = code
+        seen: set[str] = set()
+        while current is not None and current not in seen:
+            seen.add(current)
+            if current in self._default_months:
+                return self._default_months[current]
+            periods = self.periods.get(current, [])
+            current = periods[-1].parent_code if periods else None
+        return reminders.DEFAULT_MONTHS
+
+
+_TREES: weakref.WeakKeyDictionary[Engine, Tree] = weakref.WeakKeyDictionary()
+
+
+def tree(session: Session) -> Tree:
+    """The tree, read again only when area parents or campaigns changed (one small query)."""
+    connection = session.connection()
+    parents = connection.execute(sa_select(
+        func.count(), func.coalesce(func.max(AreaParent.id), 0)).select_from(AreaParent)).one()
+    campaigns = connection.execute(sa_select(
+        func.count(), func.coalesce(func.sum(Campaign.remind_months), 0))
+        .select_from(Campaign)).one()
+    marker = tuple(int(v or 0) for v in (*parents, *campaigns))
+    engine = connection.engine
+    cached = _TREES.get(engine)
+    if cached is not None and cached.marker == marker:
+        return cached
+    periods = areas.parent_periods(session=session)
+    months: dict[str, int] = {}
+    for area_code, remind in session.exec(select(Campaign.area_code, Campaign.remind_months)):
+        months[area_code] = min(months.get(area_code, remind), remind)
+    built = Tree(periods, months, marker)
+    _TREES[engine] = built
+    return built
+
+
+# --- one person's facts ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What a person's figures depend on."""
+
+    person_id: str
+    area_code: str
+    created_at: datetime
+    household_id: str | None
+    last_declared: date | None
+    due_on: date | None
+    # Each counted declaration: the day declared, and when the record was made.
+    declarations: tuple[tuple[date, datetime], ...]
+
+
+def contributions(facts: Facts, tree: Tree) -> Counter[Key]:
+    """The counts one person adds to the areas above them."""
+    out: Counter[Key] = Counter()
+    for area in tree.ancestors_at(facts.area_code, facts.created_at):
+        out[(area, "person", NO_DAY)] += 1
+        if facts.last_declared is not None and facts.due_on is not None:
+            out[(area, "last_d", facts.last_declared)] += 1
+            out[(area, "last_m", month_of(facts.last_declared))] += 1
+            out[(area, "due_d", facts.due_on)] += 1
+            out[(area, "due_m", month_of(facts.due_on))] += 1
+    for declared_on, made in facts.declarations:
+        for area in tree.ancestors_at(facts.area_code, made):
+            out[(area, "week", week_of(declared_on))] += 1
+    return out
+
+
+def _facts(person: dict[str, Any], declarations: list[dict[str, Any]], tree: Tree) -> Facts:
+    """A person's facts from their latest profile and their standing declarations."""
+    payload = person["payload"] or {}
+    days = sorted(declarations, key=lambda d: (d["declared_on"], as_utc(d["created_at"])))
+    last = days[-1] if days else None
+    due = None
+    if last is not None:
+        conditions = {c for d in days for c in d["conditions"]}
+        months = reminders.interval_months(
+            birth_date=payload.get("birth_date") or "1900",
+            last_declared=last["declared_on"], conditions=conditions,
+            pregnant=last["pregnant"], default_months=tree.default_months(person["area_code"]))
+        due = reminders.add_months(last["declared_on"], months)
+    return Facts(person_id=person["id"], area_code=person["area_code"],
+                 created_at=as_utc(person["created_at"]),
+                 household_id=payload.get("household_id"),
+                 last_declared=last["declared_on"] if last else None, due_on=due,
+                 declarations=tuple((d["declared_on"], as_utc(d["created_at"])) for d in days))
+
+
+def read_facts(connection: Connection, person_ids: Iterable[str], tree: Tree) -> dict[str, Facts]:
+    """The facts of these persons as the records stand (deleted persons have none)."""
+    ids = list(set(person_ids))
+    found: dict[str, Facts] = {}
+    t = RECORDS.c
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        heads = _latest_persons(connection, chunk)
+        if not heads:
+            continue
+        declarations: dict[str, list[dict[str, Any]]] = {p: [] for p in heads}
+        superseded = set(connection.execute(
+            sa_select(t.supersedes).where(t.person_id.in_(list(heads)),
+                                          t.kind == RecordKind.DECLARATION,
+                                          t.supersedes.is_not(None))).scalars())
+        for rid, person_id, payload, created in connection.execute(
+                sa_select(t.id, t.person_id, t.payload, t.created_at)
+                .where(t.person_id.in_(list(heads)), t.kind == RecordKind.DECLARATION,
+                       t.deleted.is_(False))):
+            if rid in superseded:
+                continue
+            declarations[person_id].append(_declaration(payload, created))
+        for person_id, head in heads.items():
+            found[person_id] = _facts(head, declarations[person_id], tree)
+    return found
+
+
+def _latest_persons(connection: Connection, ids: list[str]) -> dict[str, dict[str, Any]]:
+    t = RECORDS.c
+    heads: dict[str, dict[str, Any]] = {}
+    for rid, version, payload, area, created, deleted in connection.execute(
+            sa_select(t.id, t.version, t.payload, t.area_code, t.created_at, t.deleted)
+            .where(t.id.in_(ids), t.kind == RecordKind.PERSON)):
+        if rid not in heads or heads[rid]["version"] < version:
+            heads[rid] = {"id": rid, "version": version, "payload": payload,
+                          "area_code": area, "created_at": created, "deleted": deleted}
+    # The first version's moment decides where a person counts; later versions keep it.
+    firsts = dict(connection.execute(
+        sa_select(t.id, t.created_at).where(t.id.in_(ids), t.kind == RecordKind.PERSON,
+                                            t.version == 1)).tuples().all())
+    for rid, head in heads.items():
+        head["created_at"] = firsts.get(rid, head["created_at"])
+    return {rid: head for rid, head in heads.items() if not head["deleted"]}
+
+
+def _declaration(payload: dict[str, Any], created: datetime) -> dict[str, Any]:
+    return {"declared_on": date.fromisoformat(payload["declared_on"]),
+            "created_at": created,
+            "conditions": list(payload.get("chronic_conditions") or ()),
+            "pregnant": bool((payload.get("reproductive") or {}).get("pregnant"))}
+
+
+# --- keeping the rollups --------------------------------------------------------------------
+
+
+def _stored(connection: Connection, person_ids: list[str]) -> dict[str, Facts]:
+    return {facts.person_id: facts for chunk in _chunks(person_ids, 500)
+            for facts in _stored_where(connection, PERSONS.c.person_id.in_(chunk))}
+
+
+def _row(facts: Facts) -> dict[str, Any]:
+    return {"person_id": facts.person_id, "area_code": facts.area_code,
+            "created_at": facts.created_at, "household_id": facts.household_id,
+            "last_declared": facts.last_declared, "due_on": facts.due_on,
+            "declarations": json.dumps([[d.isoformat(), m.isoformat()]
+                                        for d, m in facts.declarations])}
+
+
+def refresh(session: Session, person_ids: Iterable[str]) -> None:
+    """Bring these persons' contributions up to date with their records (called by push in
+    its transaction, after writing)."""
+    ids = sorted(set(person_ids))
+    if not ids:
+        return
+    connection = session.connection()
+    current = tree(session)
+    old = _stored(connection, ids)
+    new = read_facts(connection, ids, current)
+    delta: Counter[Key] = Counter()
+    for person_id in ids:
+        before, after = old.get(person_id), new.get(person_id)
+        if before == after:
+            continue
+        if before is not None:
+            delta.subtract(contributions(before, current))
+        if after is not None:
+            delta.update(contributions(after, current))
+    _apply(connection, delta)
+    changed = [p for p in ids if old.get(p) != new.get(p)]
+    if changed:
+        connection.execute(PERSONS.delete().where(PERSONS.c.person_id.in_(changed)))
+        rows = [_row(new[p]) for p in changed if p in new]
+        if rows:
+            connection.execute(PERSONS.insert(), rows)
+
+
+def _apply(connection: Connection, delta: Counter[Key]) -> None:
+    """Add ``delta`` to the counts in one upsert. Keys go in one order, so two pushes touching
+    the same areas never wait on each other in a cycle (PostgreSQL). Rows that fall to zero
+    stay: they count nothing, and deleting them would need a scan."""
+    rows = [{"area_code": a, "metric": m, "day": d, "n": n}
+            for (a, m, d), n in sorted(delta.items()) if n]
+    if not rows:
+        return
+    insert: Any = (postgresql_insert if connection.dialect.name == "postgresql"
+                   else sqlite_insert)(COUNTS)
+    connection.execute(insert.on_conflict_do_update(
+        index_elements=[COUNTS.c.area_code, COUNTS.c.metric, COUNTS.c.day],
+        set_={"n": COUNTS.c.n + insert.excluded.n}), rows)
+
+
+# --- reports --------------------------------------------------------------------------------
+
+
+def last_overdue_day(on: date) -> date:
+    """The latest due date that is overdue on ``on`` (a month or more past it)."""
+    day = on
+    while reminders.add_months(day, 1) > on:
+        day -= timedelta(days=1)
+    return day
+
+
+def _next_month(day: date) -> date:
+    return reminders.add_months(month_of(day), 1)
+
+
+@dataclass
+class _Sums:
+    """SQL sums over the count rows, and the day ranges they read (the only day rows fetched)."""
+
+    columns: list[Any]
+    day_ranges: list[tuple[str, date, date]]
+
+    def add(self, expression: Any) -> None:
+        self.columns.append(expression)
+
+    def family(self, family: str, lo: date | None, hi: date | None) -> None:
+        """Count the ``family`` (``last`` or ``due``) days in [lo, hi): whole months from the
+        month rows, the ragged ends from the day rows."""
+        c = COUNTS.c
+        months_from = lo if lo is None or lo.day == 1 else _next_month(lo)
+        months_to = None if hi is None else month_of(hi)
+        parts: list[Any] = []
+        if months_from is not None and months_to is not None and months_from > months_to:
+            ends = [(lo, hi)]  # one month, or less: days only
+        else:
+            month_conditions = [c.metric == f"{family}_m"]
+            if months_from is not None:
+                month_conditions.append(c.day >= months_from)
+            if months_to is not None:
+                month_conditions.append(c.day < months_to)
+            parts.append(and_(*month_conditions))
+            ends = []
+            if lo is not None and months_from is not None and lo < months_from:
+                ends.append((lo, months_from))
+            if hi is not None and months_to is not None and months_to < hi:
+                ends.append((months_to, hi))
+        for start, stop in ends:
+            assert start is not None and stop is not None
+            parts.append(and_(c.metric == f"{family}_d", c.day >= start, c.day < stop))
+            self.day_ranges.append((f"{family}_d", start, stop))
+        self.add(func.coalesce(func.sum(case((or_(*parts), c.n), else_=0)), 0)
+                 if parts else literal(0))
+
+
+FIGURES = ("persons", "declared", "declared_3m", "declared_6m", "due", "overdue_declared")
+
+
+def figures(connection: Connection, codes: list[str], on: date) -> dict[str, dict[str, int]]:
+    """Persons, declared, declared within 3 and 6 months, due and overdue, per area, on ``on``."""
+    c = COUNTS.c
+    sums = _Sums(columns=[], day_ranges=[])
+    sums.add(func.coalesce(func.sum(case((c.metric == "person", c.n), else_=0)), 0))
+    sums.add(func.coalesce(func.sum(case((c.metric == "last_m", c.n), else_=0)), 0))
+    sums.family("last", reminders.add_months(on, -3), None)
+    sums.family("last", reminders.add_months(on, -6), None)
+    cutoff = last_overdue_day(on) + timedelta(days=1)
+    sums.family("due", cutoff, on + timedelta(days=1))
+    sums.family("due", None, cutoff)
+    wanted = or_(col(ProgressCount.metric).in_(["person", "last_m", "due_m"]),
+                 *[and_(c.metric == metric, c.day >= lo, c.day < hi)
+                   for metric, lo, hi in sums.day_ranges])
+    found = {code: dict.fromkeys(FIGURES, 0) for code in codes}
+    for row in connection.execute(sa_select(c.area_code, *sums.columns)
+                                  .where(c.area_code.in_(codes), wanted)
+                                  .group_by(c.area_code)):
+        found[row[0]] = dict(zip(FIGURES, (int(v) for v in row[1:]), strict=True))
+    for values in found.values():
+        # Never declared counts as overdue, as on the devices.
+        values["overdue"] = values.pop("overdue_declared") + values["persons"] - values["declared"]
+    return found
+
+
+def weeks(connection: Connection, code: str, on: date,
+          count: int = WEEKS_SHOWN) -> list[tuple[date, int]]:
+    """Declarations per week (Monday first) for the ``count`` weeks up to ``on``'s."""
+    c = COUNTS.c
+    last = week_of(on)
+    first = last - timedelta(weeks=count - 1)
+    held = dict(connection.execute(
+        sa_select(c.day, c.n).where(c.area_code == code, c.metric == "week",
+                                    c.day >= first, c.day <= last)).all())
+    return [(first + timedelta(weeks=i), int(held.get(first + timedelta(weeks=i), 0)))
+            for i in range(count)]
+
+
+# --- whole rebuilds -------------------------------------------------------------------------
+
+
+def needs_rebuild(session: Session) -> bool:
+    """Persons held, and no facts kept for them: the rollups were never built."""
+    connection = session.connection()
+    held = connection.execute(sa_select(RECORDS.c.id).where(
+        RECORDS.c.kind == RecordKind.PERSON).limit(1)).first()
+    kept = connection.execute(sa_select(PERSONS.c.person_id).limit(1)).first()
+    return held is not None and kept is None
+
+
+def rebuild(session: Session, storage: Storage) -> int:
+    """Recompute every person's facts and every count from the records, in the caller's
+    transaction (a database from before the rollups, or a check). Returns the persons."""
+    connection = session.connection()
+    connection.execute(COUNTS.delete())
+    connection.execute(PERSONS.delete())
+    current = tree(session)
+    t = RECORDS.c
+    heads: dict[str, dict[str, Any]] = {}
+    firsts: dict[str, datetime] = {}
+    for rid, version, payload, area, created, deleted in connection.execute(
+            sa_select(t.id, t.version, t.payload, t.area_code, t.created_at, t.deleted)
+            .where(t.kind == RecordKind.PERSON)):
+        if version == 1:
+            firsts[rid] = created
+        if rid not in heads or heads[rid]["version"] < version:
+            heads[rid] = {"id": rid, "version": version, "payload": payload,
+                          "area_code": area, "created_at": created, "deleted": deleted}
+    superseded = set(connection.execute(
+        sa_select(t.supersedes).where(t.kind == RecordKind.DECLARATION,
+                                      t.supersedes.is_not(None))).scalars())
+    declarations: dict[str, list[dict[str, Any]]] = {}
+    for rid, person_id, payload, created in connection.execute(
+            sa_select(t.id, t.person_id, t.payload, t.created_at)
+            .where(t.kind == RecordKind.DECLARATION, t.deleted.is_(False))):
+        if rid not in superseded:
+            declarations.setdefault(person_id, []).append(_declaration(payload, created))
+    totals: Counter[Key] = Counter()
+    rows = []
+    for rid, head in heads.items():
+        if head["deleted"]:
+            continue
+        head["created_at"] = firsts.get(rid, head["created_at"])
+        facts = _facts(head, declarations.get(rid, []), current)
+        totals.update(contributions(facts, current))
+        rows.append(_row(facts))
+    storage.bulk_insert(connection, PERSONS, rows)
+    storage.bulk_insert(connection, COUNTS, [
+        {"area_code": a, "metric": m, "day": d, "n": n}
+        for (a, m, d), n in sorted(totals.items()) if n])
+    return len(rows)
+
+
+def reattribute(session: Session, before: Tree, codes: Iterable[str]) -> None:
+    """After areas moved: the persons of ``codes`` (and below) leave the areas ``before``
+    counted them under for those the tree gives now."""
+    connection = session.connection()
+    after = tree(session)
+    moved = set(codes)
+    below = set().union(*(areas.ever_below(after.periods, c) for c in moved)) if moved else set()
+    delta: Counter[Key] = Counter()
+    p = PERSONS.c
+    for start_codes in _chunks(sorted(below), 500):
+        for facts in _stored_where(connection, p.area_code.in_(start_codes)):
+            delta.subtract(contributions(facts, before))
+            delta.update(contributions(facts, after))
+    _apply(connection, delta)
+
+
+def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _stored_where(connection: Connection, condition: Any) -> list[Facts]:
+    return [Facts(person_id=row["person_id"], area_code=row["area_code"],
+                  created_at=as_utc(row["created_at"]), household_id=row["household_id"],
+                  last_declared=row["last_declared"], due_on=row["due_on"],
+                  declarations=tuple((date.fromisoformat(d), datetime.fromisoformat(m))
+                                     for d, m in json.loads(row["declarations"])))
+            for row in connection.execute(sa_select(PERSONS).where(condition)).mappings()]
+
+
+# --- what the endpoints answer --------------------------------------------------------------
+
+
+def _targets(session: Session) -> tuple[dict[str, Area], dict[str, list[str]]]:
+    rows = session.exec(select(Area)).all()
+    children: dict[str, list[str]] = {}
+    for area in rows:
+        if area.parent_code is not None:
+            children.setdefault(area.parent_code, []).append(area.code)
+    return {a.code: a for a in rows}, children
+
+
+def target_of(code: str, held: dict[str, Area], children: dict[str, list[str]]) -> int | None:
+    """An area's own target, else the sum of its children's (so targets set at two levels are
+    not counted twice)."""
+    own: int | None = held[code].target_population
+    if own is not None:
+        return own
+    parts = [target_of(c, held, children) for c in children.get(code, [])]
+    known = [p for p in parts if p is not None]
+    return sum(known) if known else None
+
+
+def _figures(area: Area, values: dict[str, int], target: int | None) -> AreaFigures:
+    return AreaFigures(code=area.code, name=area.name, level=area.level,
+                       valid_to=area.valid_to, target_population=target, **values)
+
+
+def report(session: Session, code: str, *, on: date, visible: set[str] | None) -> ProgressReport:
+    """An area's progress on ``on`` with its children's, the path above it that the caller
+    may see (``visible``; None: everything), and its last weeks."""
+    held, children = _targets(session)
+    area = held[code]
+    kids = sorted((held[c] for c in children.get(code, [])),
+                  key=lambda a: (a.valid_to is not None, a.name))
+    connection = session.connection()
+    values = figures(connection, [code, *(k.code for k in kids)], on)
+    path: list[AreaView] = []
+    current = area.parent_code
+    while current is not None and current in held and (visible is None or current in visible):
+        above = held[current]
+        path.insert(0, AreaView(code=above.code, name=above.name, level=above.level,
+                                parent_code=above.parent_code))
+        current = above.parent_code
+    return ProgressReport(
+        on=on, area=_figures(area, values[code], target_of(code, held, children)), path=path,
+        children=[_figures(k, values[k.code], target_of(k.code, held, children)) for k in kids],
+        weeks=[WeekCount(week=w, declarations=n) for w, n in weeks(connection, code, on)])
+
+
+VISIT_ORDER = ("overdue", "due", "not_started", "due_soon", "up_to_date")
+
+
+def visits(session: Session, code: str, *, on: date, limit: int) -> VisitList:
+    """The households of a ward or group in the order a collaborator should visit them:
+    overdue residents first (the longest overdue first), then due, then households where no
+    one has declared yet."""
+    connection = session.connection()
+    codes = areas.subtree(session=session, root=code)
+    t = RECORDS.c
+    homes: dict[str, tuple[int, str, str, bool]] = {}
+    for chunk in _chunks(sorted(codes), 500):
+        for rid, version, payload, area, deleted in connection.execute(
+                sa_select(t.id, t.version, t.payload, t.area_code, t.deleted)
+                .where(t.kind == RecordKind.HOUSEHOLD, t.area_code.in_(chunk))):
+            if rid not in homes or homes[rid][0] < version:
+                homes[rid] = (version, (payload or {}).get("address", ""), area, deleted)
+    standing = {rid: home for rid, home in homes.items() if not home[3]}
+    residents: dict[str, list[date | None]] = {rid: [] for rid in standing}
+    p = PERSONS.c
+    for chunk in _chunks(sorted(standing), 500):
+        for household, due in connection.execute(
+                sa_select(p.household_id, p.due_on).where(p.household_id.in_(chunk))):
+            residents[household].append(due)
+    rows = []
+    for rid, (_, address, area, _) in standing.items():
+        dues = residents[rid]
+        if not dues:
+            state, first = "not_started", None
+        else:
+            states = [reminders.state_on(on, d).value for d in dues]
+            state = min(states, key=VISIT_ORDER.index)
+            if all(d is None for d in dues):
+                state = "not_started"
+            first = min((d for d in dues if d is not None), default=None)
+        rows.append(HouseholdVisit(household_id=rid, address=address, area_code=area,
+                                   residents=len(dues), state=state, due_on=first))
+    rows.sort(key=lambda h: (VISIT_ORDER.index(h.state), h.due_on or date.min, h.address))
+    counts: Counter[str] = Counter(h.state for h in rows)
+    return VisitList(on=on, area_code=code, total=len(rows),
+                     counts={s: counts.get(s, 0) for s in VISIT_ORDER}, households=rows[:limit])

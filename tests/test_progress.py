@@ -1,0 +1,325 @@
+"""Progress by area, checked figure by figure against a brute-force count over the same records.
+
+Two collaborators' tablets push households, persons and declarations to the real server (both
+engines); then corrections, new declarations, a changed birth date and a deleted person; then
+areas move (one from now on, one from a date in the past). After each step every area's report,
+on three days, must equal a count made here from the raw ``record_versions`` rows with the
+shared reminder rule — and the incrementally kept rollups must equal a rebuild from scratch.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter, defaultdict
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select as sa_select
+from sqlmodel import Session
+
+from app import forms, households, records, store
+from sync import reminders
+from sync.ids import as_utc, new_id
+from sync.protocol import Mutation, PushRequest
+from sync.records import EnteredBy, RecordData, RecordKind
+from sync.server import areas, progress
+from sync.server.db import make_engine
+from sync.server.models import Campaign, ProgressCount, ServerRecord
+from sync.server.storage import storage_for
+from tests.factories import PASSWORD, SignedInDevice, signed_in_device
+
+TODAY = date.today()
+DAYS = [TODAY, TODAY + timedelta(days=95), TODAY + timedelta(days=200)]
+CODES = ["79", "760", "26734", "26734-01", "26734-02", "26740", "26740-01", "26740-02"]
+TREE = """code,name,level,parent_code,valid_from,valid_to,target_population
+760,Quận 1 (cũ),district,79,,2025-06-30,
+26740,Phường Sài Gòn,ward,760,,,5000
+26740-01,Tổ 1 Sài Gòn,group,26740,,,1200
+26740-02,Tổ 2 Sài Gòn,group,26740,,,
+"""
+FIGURES = ("persons", "declared", "declared_3m", "declared_6m", "due", "overdue")
+
+
+# --- the brute force -------------------------------------------------------------------------
+
+
+def brute_force(url: str, on: date) -> tuple[dict[str, Counter[str]], dict[str, Counter[date]]]:
+    """Every area's figures and weekly declarations on ``on``, counted from the raw rows."""
+    engine = make_engine(url)
+    with Session(engine) as session:
+        rows = session.exec(sa_select(ServerRecord)).scalars().all()  # type: ignore[call-overload]
+        periods = areas.parent_periods(session=session)
+        campaigns = {c.area_code: c.remind_months for c in session.exec(
+            sa_select(Campaign)).scalars().all()}  # type: ignore[call-overload]
+    engine.dispose()
+    versions: dict[str, list[Any]] = defaultdict(list)
+    for row in rows:
+        versions[row.id].append(row)
+    superseded = {r.supersedes for r in rows if r.supersedes}
+    figures: dict[str, Counter[str]] = defaultdict(Counter)
+    weekly: dict[str, Counter[date]] = defaultdict(Counter)
+    for rid, history in versions.items():
+        history.sort(key=lambda r: r.version)
+        first, head = history[0], history[-1]
+        if first.kind != RecordKind.PERSON or head.deleted:
+            continue
+        declared = sorted(
+            (r for r in rows if r.kind == RecordKind.DECLARATION and r.person_id == rid
+             and r.id not in superseded and not r.deleted),
+            key=lambda r: (r.payload["declared_on"], as_utc(r.created_at)))
+        due = None
+        if declared:
+            last = declared[-1].payload
+            months = reminders.interval_months(
+                birth_date=head.payload["birth_date"],
+                last_declared=date.fromisoformat(last["declared_on"]),
+                conditions={c for d in declared for c in d.payload.get("chronic_conditions")
+                            or ()},
+                pregnant=bool((last.get("reproductive") or {}).get("pregnant")),
+                default_months=_default_months(periods, campaigns, first.area_code))
+            due = reminders.add_months(date.fromisoformat(last["declared_on"]), months)
+        state = reminders.state_on(on, due)
+        for code in areas.ancestors_at(periods, first.area_code, as_utc(first.created_at)):
+            figures[code]["persons"] += 1
+            if declared:
+                last_day = date.fromisoformat(declared[-1].payload["declared_on"])
+                figures[code]["declared"] += 1
+                figures[code]["declared_3m"] += last_day >= reminders.add_months(on, -3)
+                figures[code]["declared_6m"] += last_day >= reminders.add_months(on, -6)
+            figures[code]["due"] += state is reminders.ReminderState.DUE
+            figures[code]["overdue"] += state is reminders.ReminderState.OVERDUE
+        for d in declared:
+            day = date.fromisoformat(d.payload["declared_on"])
+            for code in areas.ancestors_at(periods, first.area_code, as_utc(d.created_at)):
+                weekly[code][day - timedelta(days=day.weekday())] += 1
+    return figures, weekly
+
+
+def _default_months(periods: dict[str, Any], campaigns: dict[str, int], code: str) -> int:
+    for area in sorted(areas.ancestors_at(periods, code, as_utc(datetime.now())),
+                       key=lambda a: -len(a)):
+        if area in campaigns:
+            return campaigns[area]
+    return reminders.DEFAULT_MONTHS
+
+
+def brute_visits(url: str, ward: str, on: date) -> dict[str, tuple[str, int, date | None]]:
+    """Each household of the ward (as the tree stands) with the state a visit list gives it."""
+    engine = make_engine(url)
+    with Session(engine) as session:
+        rows = session.exec(sa_select(ServerRecord)).scalars().all()  # type: ignore[call-overload]
+        codes = areas.subtree(session=session, root=ward)
+    engine.dispose()
+    heads: dict[str, Any] = {}
+    for row in rows:
+        if row.id not in heads or heads[row.id].version < row.version:
+            heads[row.id] = row
+    found = {}
+    for rid, head in heads.items():
+        if head.kind != RecordKind.HOUSEHOLD or head.deleted or head.area_code not in codes:
+            continue
+        residents = [p for p in heads.values() if p.kind == RecordKind.PERSON and not p.deleted
+                     and p.payload.get("household_id") == rid]
+        dues = [_due(p, rows) for p in residents]
+        order = ["overdue", "due", "not_started", "due_soon", "up_to_date"]
+        if not dues or all(d is None for d in dues):
+            state = "not_started"
+        else:
+            state = min((reminders.state_on(on, d).value for d in dues), key=order.index)
+        found[rid] = (state, len(dues), min((d for d in dues if d), default=None))
+    return found
+
+
+def _due(person: Any, rows: list[Any]) -> date | None:
+    superseded = {r.supersedes for r in rows if r.supersedes}
+    declared = sorted((r for r in rows if r.kind == RecordKind.DECLARATION
+                       and r.person_id == person.id and r.id not in superseded),
+                      key=lambda r: (r.payload["declared_on"], as_utc(r.created_at)))
+    if not declared:
+        return None
+    last = declared[-1].payload
+    months = reminders.interval_months(
+        birth_date=person.payload["birth_date"],
+        last_declared=date.fromisoformat(last["declared_on"]),
+        conditions={c for d in declared for c in d.payload.get("chronic_conditions") or ()},
+        pregnant=bool((last.get("reproductive") or {}).get("pregnant")))
+    return reminders.add_months(date.fromisoformat(last["declared_on"]), months)
+
+
+async def _check(server: Any, token: str) -> None:
+    url = server.env["HSSK_DATABASE_URL"]
+    async with httpx.AsyncClient(base_url=server.url,
+                                 headers={"Authorization": f"Bearer {token}"}) as http:
+        for on in DAYS:
+            expected, weekly = brute_force(url, on)
+            for code in CODES:
+                report = (await http.get(f"/v1/areas/{code}/report",
+                                         params={"on": on.isoformat()})).json()
+                got = {name: report["area"][name] for name in FIGURES}
+                assert got == {name: expected[code][name] for name in FIGURES}, (code, on)
+                for child in report["children"]:
+                    assert {n: child[n] for n in FIGURES} == {
+                        n: expected[child["code"]][n] for n in FIGURES}, (child["code"], on)
+                weeks = {date.fromisoformat(w["week"]): w["declarations"]
+                         for w in report["weeks"]}
+                assert len(weeks) == progress.WEEKS_SHOWN
+                assert weeks == {w: weekly[code][w] for w in weeks}, (code, on)
+            for ward in ("26734", "26740"):
+                listed = (await http.get(f"/v1/areas/{ward}/visits",
+                                         params={"on": on.isoformat(), "limit": 500})).json()
+                got = {h["household_id"]: (h["state"], h["residents"], h["due_on"] and
+                                           date.fromisoformat(h["due_on"]))
+                       for h in listed["households"]}
+                assert got == brute_visits(url, ward, on), (ward, on)
+                order = ["overdue", "due", "not_started", "due_soon", "up_to_date"]
+                ranks = [order.index(h["state"]) for h in listed["households"]]
+                assert ranks == sorted(ranks) and listed["total"] == len(got)
+
+
+# --- the tablets -----------------------------------------------------------------------------
+
+
+def _person(tablet: SignedInDevice, rng: random.Random, area: str, home: str | None,
+            *, declared: bool = True) -> str:
+    form = {"full_name": f"Người {rng.randrange(10**6)}", "sex": rng.choice(["male", "female"]),
+            "birth_date": str(rng.randrange(1935, 2001)),
+            **({"cond_hypertension": "1"} if rng.random() < 0.2 else {})}
+    with Session(tablet.engine) as session:
+        if not declared:   # registered at the door, nothing declared yet
+            person_id = new_id()
+            store.put_record(session, RecordData(
+                id=person_id, kind=RecordKind.PERSON, person_id=person_id,
+                device_id=tablet.device_id, entered_by=EnteredBy.COLLABORATOR,
+                payload={"full_name": form["full_name"], "birth_date": form["birth_date"],
+                         "sex": form["sex"], "area_code": area, "household_id": home}))
+            session.commit()
+            return person_id
+        on = TODAY - timedelta(days=rng.randrange(0, 400))
+        person_id, _ = records.declare(
+            session=session, declaration=forms.check_declaration_form(form, today=on),
+            device_id=tablet.device_id, area_code=area, household_id=home,
+            entered_by=EnteredBy.COLLABORATOR)
+    return person_id
+
+
+def _fill(tablet: SignedInDevice, rng: random.Random, groups: list[str], n: int) -> list[str]:
+    people = []
+    with Session(tablet.engine) as session:
+        homes = {g: [households.add_household(session, address=f"{i} {g}", area_code=g,
+                                              allowed_areas=groups, device_id=tablet.device_id)
+                     for i in range(4)] for g in groups}
+    for i in range(n):
+        group = groups[i % len(groups)]
+        home = rng.choice(homes[group][:3])   # the fourth household stays empty
+        people.append(_person(tablet, rng, group, home, declared=i % 7 != 3))
+    return people
+
+
+async def _sync(tablet: SignedInDevice) -> None:
+    result = await tablet.sync()
+    assert result.rejected == 0, result
+
+
+async def _delete(tablet: SignedInDevice, person_id: str) -> None:
+    held = tablet.held()[person_id]
+    record = RecordData.model_validate({name: getattr(held, name)
+                                        for name in RecordData.model_fields})
+    response = await tablet.client.push(PushRequest(
+        device_id=tablet.device_id, batch_id=new_id(), mutations=[Mutation(
+            mutation_id=new_id(), op="delete", base_version=held.version, record=record)]))
+    assert [r.status for r in response.results] == ["applied"]
+
+
+async def test_every_figure_equals_a_brute_force_count(live_server, tmp_path: Path) -> None:
+    (tmp_path / "tree.csv").write_text(TREE)
+    live_server.admin("areas", "import", str(tmp_path / "tree.csv"))
+    live_server.admin("users", "add", "0977200001", "--role", "collaborator", "--area", "26734",
+                      "--password", PASSWORD)
+    live_server.admin("users", "add", "0977200002", "--role", "collaborator", "--area", "26740",
+                      "--password", PASSWORD)
+    live_server.admin("users", "add", "0977200009", "--role", "supervisor", "--area", "79",
+                      "--password", PASSWORD)
+    rng = random.Random(8)
+    first = await signed_in_device(live_server.url, tmp_path, "0977200001", signup=False)
+    second = await signed_in_device(live_server.url, tmp_path, "0977200002", signup=False)
+    for tablet in (first, second):
+        with Session(tablet.engine) as session:
+            households.save_areas(session, await tablet.client.my_areas())
+            session.commit()
+    ours = _fill(first, rng, ["26734-01", "26734-02"], 24)
+    theirs = _fill(second, rng, ["26740-01", "26740-02"], 18)
+    await _sync(first)
+    await _sync(second)
+    async with httpx.AsyncClient(base_url=live_server.url) as http:
+        token = (await http.post("/v1/auth/login", json={
+            "phone": "0977200009", "password": PASSWORD, "device_id": "supervisor-pc"})
+                 ).json()["token"]
+    await _check(live_server, token)
+
+    # Corrections (a condition found later: 3 months), new declarations, a birth date
+    # corrected (the 60+ rule), a person deleted.
+    with Session(first.engine) as session:
+        for person_id in ours[:4]:
+            held = store.records_of_person(session, person_id, RecordKind.DECLARATION)
+            if not held:
+                continue
+            old = held[-1]
+            payload = dict(old.payload)
+            payload["chronic_conditions"] = ["diabetes"]
+            records.correct(session=session, old_id=old.id, payload=payload,
+                            device_id=first.device_id, entered_by=EnteredBy.COLLABORATOR)
+    for person_id in ours[4:8]:
+        with Session(first.engine) as session:
+            records.declare(session=session, person_id=person_id, area_code=None,
+                            declaration=forms.check_declaration_form(
+                                {"full_name": "Cập Nhật", "birth_date": "1970", "sex": "male"},
+                                today=TODAY - timedelta(days=10)),
+                            device_id=first.device_id, entered_by=EnteredBy.COLLABORATOR)
+    first.edit(ours[9], birth_date="1950")
+    await _sync(first)
+    await _delete(second, theirs[0])
+    await _check(live_server, token)
+
+    # July 2025 again: group 2 of Sài Gòn joins Bến Thành from now on; group 1 joins it from
+    # a date in the past, so what it already holds moves with it.
+    (tmp_path / "move.csv").write_text(
+        "code,name,level,parent_code,valid_from\n26740-02,Tổ 2 Sài Gòn,group,26734,\n")
+    live_server.admin("areas", "import", str(tmp_path / "move.csv"))
+    await _check(live_server, token)
+    with Session(first.engine) as session:
+        households.save_areas(session, await first.client.my_areas())
+        session.commit()
+    _fill(first, rng, ["26740-02"], 5)
+    await _sync(first)
+    (tmp_path / "back.csv").write_text(
+        "code,name,level,parent_code,valid_from\n"
+        f"26740-01,Tổ 1 Sài Gòn,group,26734,{(TODAY - timedelta(days=30)).isoformat()}\n")
+    live_server.admin("areas", "import", str(tmp_path / "back.csv"))
+    await _check(live_server, token)
+
+    # What push kept step by step equals a rebuild from the records.
+    engine = make_engine(live_server.env["HSSK_DATABASE_URL"])
+    with Session(engine) as session:
+        kept = _counts(session)
+        progress.rebuild(session, storage_for(live_server.env["HSSK_DATABASE_URL"]))
+        assert _counts(session) == kept
+        session.rollback()
+    engine.dispose()
+    await first.close()
+    await second.close()
+
+
+def _counts(session: Session) -> dict[tuple[str, str, date], int]:
+    return {(c.area_code, c.metric, c.day): c.n
+            for c in session.exec(sa_select(ProgressCount)).scalars().all()  # type: ignore[call-overload]
+            if c.n}
+
+
+@pytest.mark.parametrize("on", DAYS)
+def test_the_overdue_boundary_is_a_month_after_the_due_date(on: date) -> None:
+    cutoff = progress.last_overdue_day(on)
+    assert reminders.state_on(on, cutoff) is reminders.ReminderState.OVERDUE
+    assert reminders.state_on(on, cutoff + timedelta(days=1)) is reminders.ReminderState.DUE
