@@ -10,7 +10,7 @@ import httpx
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from app import campaigns, households, store, syncing
+from app import campaigns, households, store, supervision, syncing
 from sync import validators as v
 from sync.client import SyncClient
 from sync.errors import (
@@ -64,11 +64,16 @@ async def sign_in(engine: Engine, phone: str, password: str, *,
         except AuthRejected as exc:
             raise WrongPassword() from exc
         client.token = token.token
-        # A collaborator's tablet lists households by the groups of the areas they work in.
-        areas = await client.my_areas() if token.role == "collaborator" else []
+        # A collaborator's tablet lists households by the groups of the areas they work in;
+        # a supervisor opens the top of the areas they follow.
+        areas = (await client.my_areas() if token.role in ("collaborator", "supervisor")
+                 else [])
     settings = {syncing.LOGIN_TOKEN: token.token, syncing.ACCOUNT_ROLE: token.role,
                 syncing.ACCOUNT_PHONE: number,
-                households.AREAS_SETTING: households.areas_json(areas)}
+                households.AREAS_SETTING: households.areas_json(
+                    areas if token.role == "collaborator" else []),
+                supervision.SUPERVISED_SETTING: supervision.supervised_json(
+                    areas if token.role == "supervisor" else [])}
     await asyncio.to_thread(_remember, engine, settings)
     return token.role
 

@@ -29,6 +29,7 @@ from app.collab_state import CollabState
 from app.i18n import t
 from app.services import Services
 from app.state_types import Derived, Typed
+from app.supervision_state import SupervisionState
 from sync import reminders
 from sync import validators as v
 from sync.errors import HsskError, InvalidValue, Lang, RejectedChanges, SyncError
@@ -94,6 +95,8 @@ class AppState:
     # A collaborator's tablet: its households, the one a new declaration is for, and people
     # already held who may be the one being declared (shown before a second record is made).
     collab: CollabState = field(init=False)
+    # A supervisor's device: progress by area (its own observable state).
+    supervision: SupervisionState = field(init=False)
     household_for: str | None = None
     duplicates: list[households.Resident] = field(default_factory=list)
     duplicate_ok: bool = False
@@ -106,6 +109,7 @@ class AppState:
 
     def __post_init__(self) -> None:
         self.collab = CollabState(services=self.services)
+        self.supervision = SupervisionState(services=self.services)
         # Any change a person causes counts as activity for the idle lock (the observable
         # holds listeners weakly: keep this one).
         self._activity = self._changed
@@ -317,6 +321,23 @@ class AppState:
 
     # --- a collaborator's households --------------------------------------------------------
 
+    # --- a supervisor's progress -------------------------------------------------------------
+
+    async def load_supervision(self) -> None:
+        await self.supervision.start(self.lang)
+
+    async def open_area(self, code: str) -> None:
+        """Drill into a child area, or back up to one on the path."""
+        self.notice = None
+        await self.supervision.open(code, self.lang)
+
+    async def refresh_progress(self) -> None:
+        self.notice = None
+        await self.supervision.refresh(self.lang)
+
+    def progress_exported(self) -> None:
+        self.notice = t("progress_exported", self.lang)
+
     async def load_households(self) -> None:
         await self.collab.load(today=self.today(), default_months=self._default_months())
 
@@ -416,6 +437,7 @@ class AppState:
             return
         self.services.households = None
         self.collab = CollabState(services=self.services)
+        self.supervision = SupervisionState(services=self.services)
         self.role, self.account_phone, self.record = "citizen", None, None
         with Session(self.services.engine) as session:
             self._refresh(session)

@@ -142,6 +142,12 @@ async def connected(engine: Engine, *, http: httpx.AsyncClient | None = None
         yield client, device
 
 
+def _follows_areas_only(engine: Engine) -> bool:
+    """A supervisor's device holds no records: it reads progress, and has nothing to sync."""
+    with Session(engine) as session:
+        return store.get_setting(session, ACCOUNT_ROLE) == "supervisor"
+
+
 def _registration(device: JoinedDevice) -> RegisterRequest:
     return RegisterRequest(device_id=device.device_id, campaign_id=device.campaign_id,
                            device_secret=device.secret)
@@ -164,6 +170,8 @@ async def sync_once(engine: Engine, *, http: httpx.AsyncClient | None = None,
     """Register if needed, then push everything pending and pull every page of changes (after
     any round already running on this store). Raises a ``SyncError`` (outbox and cursor
     intact) when it cannot finish."""
+    if await asyncio.to_thread(_follows_areas_only, engine):
+        return RoundResult(accepted=0, rejected=0)
     async with round_lock(engine), connected(engine, http=http) as (client, device):
 
         async def register_again() -> None:

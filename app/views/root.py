@@ -16,6 +16,7 @@ from app.views.lock import LockScreen
 from app.views.pending import Pending
 from app.views.person import Person
 from app.views.settings import Settings
+from app.views.supervision import SupervisionHome
 from app.views.welcome import Welcome
 
 
@@ -30,6 +31,8 @@ def Root(state: AppState) -> ft.Control:
         "new_household": lambda s: NewHousehold(s, s.collab)}
     if state.role == "collaborator":
         screens["home"] = lambda s: CollabHome(s, s.collab)
+    elif state.role == "supervisor":
+        screens["home"] = lambda s: SupervisionHome(s, s.supervision)
     body = LockScreen(state) if state.locked else screens[state.screen](state)
     return ft.SafeArea(
         ft.Column(

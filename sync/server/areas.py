@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import csv
 import io
+import weakref
+from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from sync.ids import as_utc, utc_now
 from sync.server.errors import DomainError
-from sync.server.models import Area, AreaParent, AuditEntry
+from sync.server.models import Area, AreaParent, AuditEntry, Campaign
 
 COLUMNS = ("code", "name", "level", "parent_code", "valid_from", "valid_to", "target_population")
 LEVELS = ("city", "district", "ward", "group")
@@ -222,13 +226,117 @@ def ever_below(periods: dict[str, list[AreaParent]], root: str) -> set[str]:
 
 def subtree(*, session: Session, root: str) -> set[str]:
     """The codes of an area and everything below it."""
-    children: dict[str | None, list[str]] = {}
-    for code, parent in session.exec(select(Area.code, Area.parent_code)).all():
-        children.setdefault(parent, []).append(code)
-    found, stack = set(), [root]
-    while stack:
-        code = stack.pop()
-        if code not in found:
-            found.add(code)
-            stack.extend(children.get(code, []))
-    return found
+    return set(snapshot(session).subtree(root))
+
+
+# --- the tree as one snapshot, read again only when it changed ---------------------------------
+
+
+@dataclass(frozen=True)
+class AreaInfo:
+    code: str
+    name: str
+    level: str
+    parent_code: str | None
+    target_population: int | None
+    valid_to: date | None
+
+
+class Snapshot:
+    """The areas, their parent history and their campaigns' reminder intervals, as plain
+    copies: every request needs subtrees and ancestors, and the tree changes a few times a
+    year (an import), so it is read once per change rather than once per request."""
+
+    def __init__(self, rows: list[Area], periods: dict[str, list[AreaParent]],
+                 months: dict[str, int], marker: tuple[int, ...]) -> None:
+        self.marker = marker
+        self.areas = {a.code: AreaInfo(a.code, a.name, a.level, a.parent_code,
+                                       a.target_population, a.valid_to) for a in rows}
+        self.children: dict[str | None, list[str]] = {}
+        for area in self.areas.values():
+            self.children.setdefault(area.parent_code, []).append(area.code)
+        # Copies: the session's own rows change under an import, and this snapshot outlives it.
+        self.periods = {code: [AreaParent(code=p.code, parent_code=p.parent_code,
+                                          since=as_utc(p.since),
+                                          until=None if p.until is None else as_utc(p.until))
+                               for p in found] for code, found in periods.items()}
+        self._months = months
+        # Every ancestor chain stays the same between two moments the tree changed.
+        self._moments = sorted({p.since for found in self.periods.values() for p in found})
+        self._ancestors: dict[tuple[str, int], frozenset[str]] = {}
+        self._subtrees: dict[str, frozenset[str]] = {}
+        self._targets: dict[str, int | None] = {}
+
+    def target(self, code: str) -> int | None:
+        """An area's own target population, else the sum of its children's (targets set at
+        two levels are not counted twice)."""
+        if code not in self._targets:
+            own = self.areas[code].target_population
+            if own is None:
+                known = [t for t in (self.target(c) for c in self.children.get(code, []))
+                         if t is not None]
+                own = sum(known) if known else None
+            self._targets[code] = own
+        return self._targets[code]
+
+    def subtree(self, root: str) -> frozenset[str]:
+        found = self._subtrees.get(root)
+        if found is None:
+            codes, stack = set(), [root]
+            while stack:
+                code = stack.pop()
+                if code not in codes:
+                    codes.add(code)
+                    stack.extend(self.children.get(code, []))
+            found = self._subtrees[root] = frozenset(codes)
+        return found
+
+    def ancestors_at(self, code: str, when: datetime) -> frozenset[str]:
+        """The area and every area above it as the tree stood at ``when``."""
+        when = as_utc(when)
+        key = (code, bisect_right(self._moments, when))
+        found = self._ancestors.get(key)
+        if found is None:
+            found = self._ancestors[key] = frozenset(ancestors_at(self.periods, code, when))
+        return found
+
+    def default_months(self, code: str) -> int:
+        """The reminder interval of the nearest campaign above (6 unless one printed 3)."""
+        current: str | None = code
+        seen: set[str] = set()
+        while current is not None and current not in seen:
+            seen.add(current)
+            if current in self._months:
+                return self._months[current]
+            area = self.areas.get(current)
+            current = area.parent_code if area else None
+        return DEFAULT_REMIND_MONTHS
+
+
+DEFAULT_REMIND_MONTHS = 6
+_SNAPSHOTS: weakref.WeakKeyDictionary[Engine, Snapshot] = weakref.WeakKeyDictionary()
+
+
+def snapshot(session: Session) -> Snapshot:
+    """The tree as it stands, read again only when an area, a parent period or a campaign
+    changed (one aggregate query tells)."""
+    connection = session.connection()
+    marker = tuple(int(v or 0) for v in connection.execute(text(
+        "SELECT (SELECT count(*) FROM areas),"
+        " (SELECT coalesce(sum(coalesce(target_population, 0) + length(name) + length(level)"
+        "  + length(coalesce(parent_code, '')) + (CASE WHEN valid_to IS NULL THEN 0 ELSE 1 END)),"
+        "  0) FROM areas),"
+        " (SELECT count(*) FROM area_parents), (SELECT coalesce(max(id), 0) FROM area_parents),"
+        " (SELECT count(*) FROM campaigns),"
+        " (SELECT coalesce(sum(remind_months), 0) FROM campaigns)")).one())
+    engine = connection.engine
+    cached = _SNAPSHOTS.get(engine)
+    if cached is not None and cached.marker == marker:
+        return cached
+    months: dict[str, int] = {}
+    for area_code, remind in session.exec(select(Campaign.area_code, Campaign.remind_months)):
+        months[area_code] = min(months.get(area_code, remind), remind)
+    built = Snapshot(list(session.exec(select(Area)).all()), parent_periods(session=session),
+                     months, marker)
+    _SNAPSHOTS[engine] = built
+    return built

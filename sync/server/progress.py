@@ -16,20 +16,18 @@ concerned (``reattribute``).
 from __future__ import annotations
 
 import json
-import weakref
-from bisect import bisect_right
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import Table, and_, case, func, literal, or_
+from sqlalchemy import Table, and_, case, func, literal, or_, union_all
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import Connection, Engine
-from sqlmodel import Session, col, select
+from sqlalchemy.engine import Connection
+from sqlmodel import Session
 
 from sync import reminders
 from sync.ids import as_utc
@@ -45,8 +43,6 @@ from sync.records import RecordKind
 from sync.server import areas
 from sync.server.models import (
     Area,
-    AreaParent,
-    Campaign,
     ProgressCount,
     ProgressPerson,
     ServerRecord,
@@ -60,6 +56,7 @@ WEEKS_SHOWN = 26
 RECORDS: Table = ServerRecord.__table__  # type: ignore[attr-defined]
 COUNTS: Table = ProgressCount.__table__  # type: ignore[attr-defined]
 PERSONS: Table = ProgressPerson.__table__  # type: ignore[attr-defined]
+AREAS: Table = Area.__table__  # type: ignore[attr-defined]
 
 Key = tuple[str, str, date]  # (area, metric, day)
 
@@ -80,69 +77,12 @@ def week_of(day: date) -> date:
 
 # --- the tree -------------------------------------------------------------------------------
 
-
-class Tree:
-    """The area tree with its history, and each area's reminder default (from its campaign)."""
-
-    def __init__(self, periods: dict[str, list[AreaParent]], default_months: dict[str, int],
-                 marker: tuple[int, ...]) -> None:
-        # Copies: the session's own rows change under an import, and this tree outlives it.
-        self.periods = {code: [AreaParent(code=p.code, parent_code=p.parent_code,
-                                          since=as_utc(p.since),
-                                          until=None if p.until is None else as_utc(p.until))
-                               for p in rows] for code, rows in periods.items()}
-        self.marker = marker
-        self._default_months = default_months
-        # Every ancestor chain stays the same between two moments the tree changed.
-        self._moments = sorted({p.since for rows in self.periods.values() for p in rows})
-        self._cache: dict[tuple[str, int], frozenset[str]] = {}
-
-    def ancestors_at(self, code: str, when: datetime) -> frozenset[str]:
-        """The area and every area above it as the tree stood at ``when``."""
-        when = as_utc(when)
-        key = (code, bisect_right(self._moments, when))
-        found = self._cache.get(key)
-        if found is None:
-            found = frozenset(areas.ancestors_at(self.periods, code, when))
-            self._cache[key] = found
-        return found
-
-    def default_months(self, code: str) -> int:
-        """The reminder interval a ward's campaign printed (6 unless it set 3)."""
-        current: str | None = code
-        seen: set[str] = set()
-        while current is not None and current not in seen:
-            seen.add(current)
-            if current in self._default_months:
-                return self._default_months[current]
-            periods = self.periods.get(current, [])
-            current = periods[-1].parent_code if periods else None
-        return reminders.DEFAULT_MONTHS
-
-
-_TREES: weakref.WeakKeyDictionary[Engine, Tree] = weakref.WeakKeyDictionary()
+Tree = areas.Snapshot
 
 
 def tree(session: Session) -> Tree:
-    """The tree, read again only when area parents or campaigns changed (one small query)."""
-    connection = session.connection()
-    parents = connection.execute(sa_select(
-        func.count(), func.coalesce(func.max(AreaParent.id), 0)).select_from(AreaParent)).one()
-    campaigns = connection.execute(sa_select(
-        func.count(), func.coalesce(func.sum(Campaign.remind_months), 0))
-        .select_from(Campaign)).one()
-    marker = tuple(int(v or 0) for v in (*parents, *campaigns))
-    engine = connection.engine
-    cached = _TREES.get(engine)
-    if cached is not None and cached.marker == marker:
-        return cached
-    periods = areas.parent_periods(session=session)
-    months: dict[str, int] = {}
-    for area_code, remind in session.exec(select(Campaign.area_code, Campaign.remind_months)):
-        months[area_code] = min(months.get(area_code, remind), remind)
-    built = Tree(periods, months, marker)
-    _TREES[engine] = built
-    return built
+    """The area tree with its history and campaigns (``areas.snapshot``)."""
+    return areas.snapshot(session)
 
 
 # --- one person's facts ---------------------------------------------------------------------
@@ -328,6 +268,7 @@ def _next_month(day: date) -> date:
 class _Sums:
     """SQL sums over the count rows, and the day ranges they read (the only day rows fetched)."""
 
+    c: Any  # the columns summed over
     columns: list[Any]
     day_ranges: list[tuple[str, date, date]]
 
@@ -337,7 +278,7 @@ class _Sums:
     def family(self, family: str, lo: date | None, hi: date | None) -> None:
         """Count the ``family`` (``last`` or ``due``) days in [lo, hi): whole months from the
         month rows, the ragged ends from the day rows."""
-        c = COUNTS.c
+        c = self.c
         months_from = lo if lo is None or lo.day == 1 else _next_month(lo)
         months_to = None if hi is None else month_of(hi)
         parts: list[Any] = []
@@ -366,29 +307,48 @@ class _Sums:
 FIGURES = ("persons", "declared", "declared_3m", "declared_6m", "due", "overdue_declared")
 
 
-def figures(connection: Connection, codes: list[str], on: date) -> dict[str, dict[str, int]]:
-    """Persons, declared, declared within 3 and 6 months, due and overdue, per area, on ``on``."""
+def figures(connection: Connection, code: str, on: date) -> dict[str, dict[str, int]]:
+    """Persons, declared, declared within 3 and 6 months, due and overdue on ``on``, for an
+    area and each of its children.
+
+    Reads the month rows and, for the four boundaries, the day rows of their months only:
+    each part is a range of the (area, metric, day) key, so the rows read do not grow with
+    the number of persons (a few hundred per area)."""
     c = COUNTS.c
-    sums = _Sums(columns=[], day_ranges=[])
-    sums.add(func.coalesce(func.sum(case((c.metric == "person", c.n), else_=0)), 0))
-    sums.add(func.coalesce(func.sum(case((c.metric == "last_m", c.n), else_=0)), 0))
-    sums.family("last", reminders.add_months(on, -3), None)
-    sums.family("last", reminders.add_months(on, -6), None)
     cutoff = last_overdue_day(on) + timedelta(days=1)
-    sums.family("due", cutoff, on + timedelta(days=1))
-    sums.family("due", None, cutoff)
-    wanted = or_(col(ProgressCount.metric).in_(["person", "last_m", "due_m"]),
-                 *[and_(c.metric == metric, c.day >= lo, c.day < hi)
-                   for metric, lo, hi in sums.day_ranges])
-    found = {code: dict.fromkeys(FIGURES, 0) for code in codes}
-    for row in connection.execute(sa_select(c.area_code, *sums.columns)
-                                  .where(c.area_code.in_(codes), wanted)
-                                  .group_by(c.area_code)):
+    ranges: list[tuple[str, date | None, date | None]] = [
+        ("last", reminders.add_months(on, -3), None), ("last", reminders.add_months(on, -6), None),
+        ("due", cutoff, on + timedelta(days=1)), ("due", None, cutoff)]
+    # Which rows to read: first work out the day ranges the sums need.
+    probe = _Sums(c=c, columns=[], day_ranges=[])
+    for family, lo, hi in ranges:
+        probe.family(family, lo, hi)
+    # The area and its children by one parameter (not a list of codes: a city has 190
+    # children, and a statement of the same shape is compiled once).
+    a = AREAS.c
+    members = sa_select(a.code).where(or_(a.code == code, a.parent_code == code)).scalar_subquery()
+    parts = [sa_select(c.area_code, c.metric, c.day, c.n).where(
+        c.area_code.in_(members), c.metric.in_(["person", "last_m", "due_m"]))]
+    parts += [sa_select(c.area_code, c.metric, c.day, c.n).where(
+        c.area_code.in_(members), c.metric == metric, c.day >= lo, c.day < hi)
+        for metric, lo, hi in probe.day_ranges]
+    rows = union_all(*parts).subquery()
+    sums = _Sums(c=rows.c, columns=[], day_ranges=[])
+    sums.add(func.coalesce(func.sum(case((rows.c.metric == "person", rows.c.n), else_=0)), 0))
+    sums.add(func.coalesce(func.sum(case((rows.c.metric == "last_m", rows.c.n), else_=0)), 0))
+    for family, lo, hi in ranges:
+        sums.family(family, lo, hi)
+    found: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(FIGURES, 0))
+    for row in connection.execute(sa_select(rows.c.area_code, *sums.columns)
+                                  .group_by(rows.c.area_code)):
         found[row[0]] = dict(zip(FIGURES, (int(v) for v in row[1:]), strict=True))
-    for values in found.values():
+    out = {}
+    for area, values in found.items():
         # Never declared counts as overdue, as on the devices.
-        values["overdue"] = values.pop("overdue_declared") + values["persons"] - values["declared"]
-    return found
+        out[area] = {**values, "overdue": values["overdue_declared"] + values["persons"]
+                     - values["declared"]}
+        del out[area]["overdue_declared"]
+    return defaultdict(lambda: {**dict.fromkeys(FIGURES[:-1], 0), "overdue": 0}, out)
 
 
 def weeks(connection: Connection, code: str, on: date,
@@ -492,51 +452,35 @@ def _stored_where(connection: Connection, condition: Any) -> list[Facts]:
 # --- what the endpoints answer --------------------------------------------------------------
 
 
-def _targets(session: Session) -> tuple[dict[str, Area], dict[str, list[str]]]:
-    rows = session.exec(select(Area)).all()
-    children: dict[str, list[str]] = {}
-    for area in rows:
-        if area.parent_code is not None:
-            children.setdefault(area.parent_code, []).append(area.code)
-    return {a.code: a for a in rows}, children
-
-
-def target_of(code: str, held: dict[str, Area], children: dict[str, list[str]]) -> int | None:
-    """An area's own target, else the sum of its children's (so targets set at two levels are
-    not counted twice)."""
-    own: int | None = held[code].target_population
-    if own is not None:
-        return own
-    parts = [target_of(c, held, children) for c in children.get(code, [])]
-    known = [p for p in parts if p is not None]
-    return sum(known) if known else None
-
-
-def _figures(area: Area, values: dict[str, int], target: int | None) -> AreaFigures:
-    return AreaFigures(code=area.code, name=area.name, level=area.level,
-                       valid_to=area.valid_to, target_population=target, **values)
+def _figures(area: areas.AreaInfo, values: dict[str, int], target: int | None) -> AreaFigures:
+    # Built from the database's own values: nothing to validate (a city has 190 children).
+    return AreaFigures.model_construct(None, code=area.code, name=area.name, level=area.level,
+                                       valid_to=area.valid_to, target_population=target,
+                                       **values)
 
 
 def report(session: Session, code: str, *, on: date, visible: set[str] | None) -> ProgressReport:
     """An area's progress on ``on`` with its children's, the path above it that the caller
     may see (``visible``; None: everything), and its last weeks."""
-    held, children = _targets(session)
+    current_tree = tree(session)
+    held = current_tree.areas
     area = held[code]
-    kids = sorted((held[c] for c in children.get(code, [])),
+    kids = sorted((held[c] for c in current_tree.children.get(code, [])),
                   key=lambda a: (a.valid_to is not None, a.name))
     connection = session.connection()
-    values = figures(connection, [code, *(k.code for k in kids)], on)
+    values = figures(connection, code, on)
     path: list[AreaView] = []
-    current = area.parent_code
-    while current is not None and current in held and (visible is None or current in visible):
-        above = held[current]
-        path.insert(0, AreaView(code=above.code, name=above.name, level=above.level,
-                                parent_code=above.parent_code))
-        current = above.parent_code
-    return ProgressReport(
-        on=on, area=_figures(area, values[code], target_of(code, held, children)), path=path,
-        children=[_figures(k, values[k.code], target_of(k.code, held, children)) for k in kids],
-        weeks=[WeekCount(week=w, declarations=n) for w, n in weeks(connection, code, on)])
+    above = area.parent_code
+    while above is not None and above in held and (visible is None or above in visible):
+        info = held[above]
+        path.insert(0, AreaView(code=info.code, name=info.name, level=info.level,
+                                parent_code=info.parent_code))
+        above = info.parent_code
+    return ProgressReport.model_construct(
+        None, on=on, area=_figures(area, values[code], current_tree.target(code)), path=path,
+        children=[_figures(k, values[k.code], current_tree.target(k.code)) for k in kids],
+        weeks=[WeekCount.model_construct(week=w, declarations=n)
+               for w, n in weeks(connection, code, on)])
 
 
 VISIT_ORDER = ("overdue", "due", "not_started", "due_soon", "up_to_date")
