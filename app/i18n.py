@@ -330,6 +330,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "export_csv": ("Xuất bảng CSV", "Export the table as CSV"),
     "progress_exported": ("Đã xuất bảng CSV", "Table exported as CSV"),
     "visit_next": ("Hộ cần đến thăm trước", "Households to visit next"),
+    "export_visits": ("Xuất danh sách hộ CSV", "Export the households as CSV"),
     "shown_of": ("Đang hiện {shown} trên {total} hộ", "Showing {shown} of {total} households"),
     "show_more": ("Xem thêm", "Show more"),
     "no_households": ("Chưa có hộ nào ở đây.", "No households here yet."),

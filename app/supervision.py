@@ -14,6 +14,7 @@ from sqlmodel import Session
 from app import store, syncing
 from sync.errors import Lang
 from sync.protocol import AreaFigures, AreaView, ProgressReport, VisitList
+from sync.validators import format_date_vn
 
 SUPERVISED_SETTING = "supervised_areas"  # the areas a supervisor was given, as JSON
 VISIT_LEVELS = ("ward", "group")  # households are listed at ward level and below
@@ -81,6 +82,32 @@ def report_csv(report: ProgressReport, lang: Lang) -> str:
     for figures in [*report.children, report.area]:
         values = cells(figures, lang)
         writer.writerow([values[name] for name in COLUMNS])
+    return out.getvalue()
+
+
+VISIT_COLUMNS: dict[str, tuple[str, str]] = {
+    "address": ("Địa chỉ", "Address"),
+    "area_code": ("Tổ dân phố", "Group"),
+    "state": ("Tình trạng", "Status"),
+    "due_on": ("Hạn sớm nhất", "Earliest due date"),
+    "residents": ("Số người", "Residents"),
+}
+STATES: dict[str, tuple[str, str]] = {
+    "overdue": ("Quá hạn", "Overdue"), "due": ("Đến hạn", "Due"),
+    "not_started": ("Chưa khai báo", "Not started"), "due_soon": ("Sắp đến hạn", "Due soon"),
+    "up_to_date": ("Đã cập nhật", "Up to date")}
+
+
+def visits_csv(visits: VisitList, lang: Lang) -> str:
+    """The households to visit as CSV, in the order shown (addresses, no names)."""
+    pick = 0 if lang == "vi" else 1
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([VISIT_COLUMNS[name][pick] for name in VISIT_COLUMNS])
+    for home in visits.households:
+        writer.writerow([home.address, home.area_code, STATES[home.state][pick],
+                         format_date_vn(home.due_on.isoformat()) if home.due_on else "",
+                         home.residents])
     return out.getvalue()
 
 

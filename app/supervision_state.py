@@ -58,3 +58,9 @@ class SupervisionState:
         assert self.report is not None
         return (supervision.csv_name(self.report),
                 supervision.report_csv(self.report, lang).encode("utf-8-sig"))
+
+    def export_visits(self, lang: Lang) -> tuple[str, bytes]:
+        """The households to visit as CSV."""
+        assert self.visits is not None
+        return (f"ho-can-tham-{self.visits.area_code}-{self.visits.on.isoformat()}.csv",
+                supervision.visits_csv(self.visits, lang).encode("utf-8-sig"))

@@ -950,5 +950,10 @@ def test_a_supervisor_drills_city_ward_group_and_exports_what_the_screen_shows(b
         expect(seen(laptop, "Số người: 3")).to_be_visible()
         expect(seen(laptop, "1 Lê Lợi")).to_be_visible()
         expect(seen(laptop, "7 Pasteur")).to_have_count(0)   # another group's household
+        with laptop.expect_download() as download:
+            laptop.get_by_role("button", name="Xuất danh sách hộ CSV").click()
+        listed = Path(download.value.path()).read_text(encoding="utf-8-sig").splitlines()
+        assert listed[0] == "Địa chỉ,Tổ dân phố,Tình trạng,Hạn sớm nhất,Số người"
+        assert sorted(line.split(",")[0] for line in listed[1:]) == ["1 Lê Lợi", "2 Lê Lợi"]
         laptop.get_by_role("button", name="↑ Phường Bến Thành (demo)").click()
         expect(laptop.get_by_role("button", name="Xem: Tổ dân phố 2 (demo)")).to_be_visible()

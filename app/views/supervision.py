@@ -115,12 +115,17 @@ def _report(state: AppState, sup: SupervisionState, report: ProgressReport) -> l
         _summary(state, report.area),
         _trend(state, report.weeks),
     ]
-    async def export() -> None:
-        name, data = sup.export(lang)
+    async def save(name: str, data: bytes) -> None:
         # On the web the browser downloads it (no dialog comes back).
         if await ft.FilePicker().save_file(file_name=name, src_bytes=data) is not None \
                 or ft.context.page.web:
             state.progress_exported()
+
+    async def export() -> None:
+        await save(*sup.export(lang))
+
+    async def export_visits() -> None:
+        await save(*sup.export_visits(lang))
 
     if report.children:
         controls += [
@@ -132,7 +137,10 @@ def _report(state: AppState, sup: SupervisionState, report: ProgressReport) -> l
     if sup.visits is not None:
         counts = " · ".join(f"{t(f'status_{name}', lang)}: {n}"
                             for name, n in sup.visits.counts.items() if n)
-        controls += [heading(t("visit_next", lang), size=state.size(22)),
+        controls += [ft.Row([heading(t("visit_next", lang), size=state.size(22)),
+                             big_button(t("export_visits", lang), export_visits,
+                                        key="export-visits", size=size - 2,
+                                        icon=ft.Icons.DOWNLOAD)], wrap=True),
                      ft.Text(counts or t("no_households", lang), size=size - 2)]
         controls += [_visit(state, home) for home in sup.visits.households[:VISITS_SHOWN]]
     return controls
