@@ -319,6 +319,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                  "Declarations per week (last 26 weeks)"),
     "ended_on": ("đến", "until"),
     "open_area": ("Xem", "Open"),
+    "up_to": ("Lên", "Up to"),
     "due_on": ("hạn", "due"),
     "residents_count": ("người", "residents"),
     "level_city": ("Thành phố", "City"),

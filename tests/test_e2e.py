@@ -936,7 +936,7 @@ def test_a_supervisor_drills_city_ward_group_and_exports_what_the_screen_shows(b
         assert [r[3] for r in city] == ["5", "5"]       # persons, ward and city
 
         laptop.get_by_role("button", name="Xem: Phường Bến Thành (demo)").click()
-        expect(laptop.get_by_role("button", name="↑ Thành phố Hồ Chí Minh")).to_be_visible()
+        expect(laptop.get_by_role("button", name="Lên: Thành phố Hồ Chí Minh")).to_be_visible()
         ward = {r[1]: r for r in _csv_matches_screen(laptop)}
         # Group 1: three persons, all declared, two within 3 months (10 and 20 days ago);
         # group 2: two, one declared 400 days ago (overdue).
@@ -946,7 +946,7 @@ def test_a_supervisor_drills_city_ward_group_and_exports_what_the_screen_shows(b
         _shot(laptop, "9-supervision-ward")
 
         laptop.get_by_role("button", name="Xem: Tổ dân phố 1 (demo)").click()
-        expect(laptop.get_by_role("button", name="↑ Phường Bến Thành (demo)")).to_be_visible()
+        expect(laptop.get_by_role("button", name="Lên: Phường Bến Thành (demo)")).to_be_visible()
         expect(seen(laptop, "Số người: 3")).to_be_visible()
         expect(seen(laptop, "1 Lê Lợi")).to_be_visible()
         expect(seen(laptop, "7 Pasteur")).to_have_count(0)   # another group's household
@@ -955,5 +955,5 @@ def test_a_supervisor_drills_city_ward_group_and_exports_what_the_screen_shows(b
         listed = Path(download.value.path()).read_text(encoding="utf-8-sig").splitlines()
         assert listed[0] == "Địa chỉ,Tổ dân phố,Tình trạng,Hạn sớm nhất,Số người"
         assert sorted(line.split(",")[0] for line in listed[1:]) == ["1 Lê Lợi", "2 Lê Lợi"]
-        laptop.get_by_role("button", name="↑ Phường Bến Thành (demo)").click()
+        laptop.get_by_role("button", name="Lên: Phường Bến Thành (demo)").click()
         expect(laptop.get_by_role("button", name="Xem: Tổ dân phố 2 (demo)")).to_be_visible()

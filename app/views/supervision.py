@@ -104,7 +104,8 @@ def _report(state: AppState, sup: SupervisionState, report: ProgressReport) -> l
     controls: list[ft.Control] = []
     if report.path:
         controls.append(ft.Row([
-            ft.OutlinedButton(f"↑ {above.name}", on_click=partial(state.open_area, above.code),
+            ft.OutlinedButton(f"{t('up_to', lang)}: {above.name}", icon=ft.Icons.ARROW_UPWARD,
+                              on_click=partial(state.open_area, above.code),
                               key=f"up-{above.code}", height=48,
                               style=ft.ButtonStyle(text_style=ft.TextStyle(size=size - 2)))
             for above in report.path], wrap=True))

@@ -22,8 +22,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import Table, and_, case, func, literal, or_, union_all
+from sqlalchemy import String, Table, and_, any_, case, func, literal, or_, union_all
 from sqlalchemy import select as sa_select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
@@ -307,9 +308,9 @@ class _Sums:
 FIGURES = ("persons", "declared", "declared_3m", "declared_6m", "due", "overdue_declared")
 
 
-def figures(connection: Connection, code: str, on: date) -> dict[str, dict[str, int]]:
-    """Persons, declared, declared within 3 and 6 months, due and overdue on ``on``, for an
-    area and each of its children.
+def figures(connection: Connection, codes: list[str], on: date) -> dict[str, dict[str, int]]:
+    """Persons, declared, declared within 3 and 6 months, due and overdue on ``on``, for each
+    of these areas.
 
     Reads the month rows and, for the four boundaries, the day rows of their months only:
     each part is a range of the (area, metric, day) key, so the rows read do not grow with
@@ -323,14 +324,15 @@ def figures(connection: Connection, code: str, on: date) -> dict[str, dict[str, 
     probe = _Sums(c=c, columns=[], day_ranges=[])
     for family, lo, hi in ranges:
         probe.family(family, lo, hi)
-    # The area and its children by one parameter (not a list of codes: a city has 190
-    # children, and a statement of the same shape is compiled once).
-    a = AREAS.c
-    members = sa_select(a.code).where(or_(a.code == code, a.parent_code == code)).scalar_subquery()
+    # PostgreSQL gets the codes as one array (an index range per code, and a statement of one
+    # shape that is compiled once); SQLite a plain list.
+    members: Any = (any_(literal(codes, ARRAY(String))) if connection.dialect.name == "postgresql"
+                    else None)
+    among = c.area_code == members if members is not None else c.area_code.in_(codes)
     parts = [sa_select(c.area_code, c.metric, c.day, c.n).where(
-        c.area_code.in_(members), c.metric.in_(["person", "last_m", "due_m"]))]
+        among, c.metric.in_(["person", "last_m", "due_m"]))]
     parts += [sa_select(c.area_code, c.metric, c.day, c.n).where(
-        c.area_code.in_(members), c.metric == metric, c.day >= lo, c.day < hi)
+        among, c.metric == metric, c.day >= lo, c.day < hi)
         for metric, lo, hi in probe.day_ranges]
     rows = union_all(*parts).subquery()
     sums = _Sums(c=rows.c, columns=[], day_ranges=[])
@@ -468,7 +470,7 @@ def report(session: Session, code: str, *, on: date, visible: set[str] | None) -
     kids = sorted((held[c] for c in current_tree.children.get(code, [])),
                   key=lambda a: (a.valid_to is not None, a.name))
     connection = session.connection()
-    values = figures(connection, code, on)
+    values = figures(connection, [code, *(k.code for k in kids)], on)
     path: list[AreaView] = []
     above = area.parent_code
     while above is not None and above in held and (visible is None or above in visible):
