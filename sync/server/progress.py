@@ -207,16 +207,19 @@ def _row(facts: Facts) -> dict[str, Any]:
                                         for d, m in facts.declarations])}
 
 
-def refresh(session: Session, person_ids: Iterable[str]) -> None:
+def refresh(session: Session, person_ids: Iterable[str],
+            written: list[dict[str, Any]] | None = None) -> None:
     """Bring these persons' contributions up to date with their records (called by push in
-    its transaction, after writing)."""
+    its transaction, after writing ``written``, the versions it wrote)."""
     ids = sorted(set(person_ids))
     if not ids:
         return
     connection = session.connection()
     current = tree(session)
     old = _stored(connection, ids)
-    new = read_facts(connection, ids, current)
+    # Persons made by this very batch have no records but its own: no need to read them back.
+    made = _made_in(written or [], set(ids) - set(old), current)
+    new = {**read_facts(connection, [p for p in ids if p not in made], current), **made}
     delta: Counter[Key] = Counter()
     for person_id in ids:
         before, after = old.get(person_id), new.get(person_id)
@@ -228,11 +231,39 @@ def refresh(session: Session, person_ids: Iterable[str]) -> None:
             delta.update(contributions(after, current))
     _apply(connection, delta)
     changed = [p for p in ids if old.get(p) != new.get(p)]
-    if changed:
-        connection.execute(PERSONS.delete().where(PERSONS.c.person_id.in_(changed)))
-        rows = [_row(new[p]) for p in changed if p in new]
-        if rows:
-            connection.execute(PERSONS.insert(), rows)
+    gone = [p for p in changed if p in old]
+    if gone:
+        connection.execute(PERSONS.delete().where(PERSONS.c.person_id.in_(gone)))
+    rows = [_row(new[p]) for p in changed if p in new]
+    if rows:
+        connection.execute(PERSONS.insert(), rows)
+
+
+def _made_in(written: list[dict[str, Any]], candidates: set[str], tree: Tree) -> dict[str, Facts]:
+    """The facts of persons whose first version is among ``written`` (and still stands)."""
+    versions: dict[str, list[dict[str, Any]]] = {}
+    for row in written:
+        versions.setdefault(row["id"], []).append(row)
+    superseded = {row["supersedes"] for row in written if row["supersedes"]}
+    declarations: dict[str, list[dict[str, Any]]] = {}
+    for row in written:
+        if (row["kind"] == RecordKind.DECLARATION and row["person_id"] in candidates
+                and row["id"] not in superseded and not row["deleted"]):
+            declarations.setdefault(row["person_id"], []).append(
+                _declaration(row["payload"], row["created_at"]))
+    found: dict[str, Facts] = {}
+    for person_id in candidates:
+        rows = sorted(versions.get(person_id, []), key=lambda r: r["version"])
+        if not rows or rows[0]["version"] != 1 or rows[0]["kind"] != RecordKind.PERSON:
+            continue
+        head = rows[-1]
+        if head["deleted"]:
+            continue
+        found[person_id] = _facts(
+            {"id": person_id, "payload": head["payload"], "area_code": head["area_code"],
+             "created_at": rows[0]["created_at"]},
+            declarations.get(person_id, []), tree)
+    return found
 
 
 def _apply(connection: Connection, delta: Counter[Key]) -> None:

@@ -71,7 +71,8 @@ def _apply(session: Session, caller: Caller, storage: Storage, request: PushRequ
     # The area figures move with the records, in the same transaction.
     progress.refresh(session, {
         v["id"] if v["kind"] == RecordKind.PERSON else v["person_id"] for v in batch.versions
-        if v["kind"] in (RecordKind.PERSON, RecordKind.DECLARATION) and v["person_id"]})
+        if v["kind"] in (RecordKind.PERSON, RecordKind.DECLARATION) and v["person_id"]},
+        written=batch.versions)
     _insert(storage, connection, PersonLink, [
         {"person_id": p, "account_id": caller.account.id, "relation": "owner",
          "scope": "manage", "created_at": batch.now, "revoked_at": None, "consent_id": None}
