@@ -170,9 +170,16 @@ async def sync_once(engine: Engine, *, http: httpx.AsyncClient | None = None,
     """Register if needed, then push everything pending and pull every page of changes (after
     any round already running on this store). Raises a ``SyncError`` (outbox and cursor
     intact) when it cannot finish."""
-    if await asyncio.to_thread(_follows_areas_only, engine):
-        return RoundResult(accepted=0, rejected=0)
-    async with round_lock(engine), connected(engine, http=http) as (client, device):
+    async with round_lock(engine):
+        # Rounds are taken in the order asked: nothing is awaited before the lock.
+        if await asyncio.to_thread(_follows_areas_only, engine):
+            return RoundResult(accepted=0, rejected=0)
+        return await _round(engine, http, progress)
+
+
+async def _round(engine: Engine, http: httpx.AsyncClient | None,
+                 progress: ProgressListener | None) -> RoundResult:
+    async with connected(engine, http=http) as (client, device):
 
         async def register_again() -> None:
             await client.register(_registration(device))

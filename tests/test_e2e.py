@@ -89,6 +89,23 @@ def open_app(browser: Browser, url: str) -> Page:
     return page
 
 
+def start_declaring(page: Page) -> None:
+    """Press "Bắt đầu khai báo" and wait for the form. On a loaded machine a click landing
+    while Flutter rebuilds the screen that has just shown the button can be dropped (a person
+    would tap again): the click is repeated while the button is still there."""
+    button = page.get_by_role("button", name="Bắt đầu khai báo")
+    form = page.get_by_role("textbox", name="Họ và tên")
+    for _attempt in range(3):
+        button.click()
+        try:
+            expect(form).to_be_visible(timeout=8000)
+            return
+        except AssertionError:
+            if not button.is_visible():
+                break
+    expect(form).to_be_visible()
+
+
 def type_into(page: Page, label: str, text: str, *, paste: bool = False) -> None:
     """Focus a field, clear it and type with real keys, then wait for the field to hold it.
 
@@ -154,7 +171,7 @@ def test_scan_declare_save_and_sync(browser, app_url, live_server):
     page.get_by_role("button", name="Kiểm tra mã").click()
     expect(page.get_by_text("Phường: Phường Bến Thành (demo)", exact=True)).to_be_visible()
     expect(page.get_by_text("Đường dây nóng: 1900 0000", exact=True)).to_be_visible()
-    page.get_by_role("button", name="Bắt đầu khai báo").click()
+    start_declaring(page)
 
     type_into(page, "Họ và tên", "Nguyễn Văn An")
     type_into(page, "Ngày sinh (dd/mm/yyyy hoặc năm sinh)", "07/03/1950")
@@ -239,7 +256,7 @@ def test_declared_offline_then_synced_on_its_own_when_the_server_starts(browser,
         page = open_app(browser, f"http://127.0.0.1:{app_port}/")
         type_into(page, "Mã QR (dán vào đây)", code, paste=True)
         page.get_by_role("button", name="Kiểm tra mã").click()
-        page.get_by_role("button", name="Bắt đầu khai báo").click()
+        start_declaring(page)
         type_into(page, "Họ và tên", "Trương Văn K")
         type_into(page, "Ngày sinh (dd/mm/yyyy hoặc năm sinh)", "1952")
         page.get_by_role("radio", name="Nam").click()
@@ -280,7 +297,7 @@ def test_a_conflict_is_shown_and_resolved_by_a_person(browser, app_url, live_ser
     page = open_app(browser, app_url)
     type_into(page, "Mã QR (dán vào đây)", live_server.campaign_code, paste=True)
     page.get_by_role("button", name="Kiểm tra mã").click()
-    page.get_by_role("button", name="Bắt đầu khai báo").click()
+    start_declaring(page)
     type_into(page, "Họ và tên", "Trần Văn Bình")
     type_into(page, "Ngày sinh (dd/mm/yyyy hoặc năm sinh)", "1952")
     page.get_by_role("radio", name="Nam").click()
@@ -449,7 +466,7 @@ def test_a_resident_alone_offline_then_synced(browser, tmp_path):
         page.get_by_role("button", name="Kiểm tra mã").click()
         expect(page.get_by_text("Phường: Phường Bến Thành (demo)", exact=True)).to_be_visible()
         expect(page.get_by_text("Đường dây nóng: 1900 0000", exact=True)).to_be_visible()
-        page.get_by_role("button", name="Bắt đầu khai báo").click()
+        start_declaring(page)
 
         type_into(page, "Họ và tên", "Nguyễn Văn An")
         type_into(page, "Ngày sinh (dd/mm/yyyy hoặc năm sinh)", "07/03/1950")
@@ -591,7 +608,7 @@ def test_a_relative_is_invited_edits_and_loses_access(browser, tmp_path):
     with server.serve(), contextlib.ExitStack() as stack:
         mother, son = phones(browser, server, stack, tmp_path, "mother", "son")
 
-        mother.get_by_role("button", name="Bắt đầu khai báo").click()
+        start_declaring(mother)
         declare_and_send(mother, "Lê Thị Mẹ", "1950")
         mother.get_by_role("button", name="Xem hồ sơ: Lê Thị Mẹ").click()
         mother.get_by_role("button", name="Mời người thân quản lý hồ sơ").click()
@@ -770,7 +787,7 @@ def test_a_parent_adds_a_young_child_and_switches_between_them(browser, tmp_path
     server = SeededServer.make(tmp_path)
     with contextlib.ExitStack() as stack:
         [phone] = phones(browser, server, stack, tmp_path, "mother")
-        phone.get_by_role("button", name="Bắt đầu khai báo").click()
+        start_declaring(phone)
         type_into(phone, "Họ và tên", "Lý Thị Mẹ")
         type_into(phone, "Ngày sinh (dd/mm/yyyy hoặc năm sinh)", "1990")
         phone.get_by_role("radio", name="Nữ").click()
@@ -808,7 +825,7 @@ def test_a_pin_locks_the_app_when_idle_and_at_start(browser, tmp_path):
         page = open_app(browser, app_url)
         type_into(page, "Mã QR (dán vào đây)", server.code, paste=True)
         page.get_by_role("button", name="Kiểm tra mã").click()
-        page.get_by_role("button", name="Bắt đầu khai báo").click()
+        start_declaring(page)
         type_into(page, "Họ và tên", "Đinh Thị Khóa")
         type_into(page, "Ngày sinh (dd/mm/yyyy hoặc năm sinh)", "1960")
         page.get_by_role("radio", name="Nữ").click()
