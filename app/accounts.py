@@ -18,11 +18,18 @@ from sync.errors import (
     DeviceHoldsRecords,
     InvalidValue,
     RejectedChanges,
+    ServerRejected,
     ServerUnreachable,
     UnsentChanges,
     WrongPassword,
 )
-from sync.protocol import ClaimRequest, LoginRequest
+from sync.protocol import (
+    ClaimRequest,
+    LoginRequest,
+    PhoneCodeRequest,
+    PhonePurpose,
+    ResetRequest,
+)
 from sync.records import RecordKind
 
 MIN_PASSWORD = 8
@@ -37,15 +44,74 @@ def check_account_form(phone: str, password: str) -> tuple[str, str]:
     return number, password
 
 
-async def create_account(engine: Engine, phone: str, password: str, *,
+def _code_problem(exc: ServerRejected) -> InvalidValue | None:
+    """The server's word on a phone code, as a message beside the code field."""
+    if exc.server_code == "phone_code_required":
+        return InvalidValue("phone_code", "Máy chủ cần xác minh số điện thoại: bấm "
+                            "\u201cGửi mã xác minh\u201d rồi nhập mã trong tin nhắn.",
+                            "The server verifies phone numbers: press \u201cSend a code\u201d "
+                            "and type the code from the text message.")
+    if exc.server_code == "wrong_code":
+        return InvalidValue("phone_code", "Mã xác minh chưa đúng hoặc đã hết hạn.",
+                            "The code is wrong or has expired.")
+    return None
+
+
+def check_phone_code(code: str) -> str | None:
+    """The six digits typed (spaces ignored), None when nothing was typed."""
+    digits = "".join(code.split())
+    if not digits:
+        return None
+    if not (digits.isdigit() and len(digits) == 6):
+        raise InvalidValue("phone_code", "Mã xác minh gồm 6 chữ số.",
+                           "The code has 6 digits.")
+    return digits
+
+
+async def create_account(engine: Engine, phone: str, password: str, *, code: str = "",
                          http: httpx.AsyncClient | None = None) -> str:
     """Give this device's account a phone number and password (registering the device first
-    if it has not synced yet), so the person can sign in on another phone. Needs a connection;
-    raises ``InvalidValue`` or a ``SyncError`` / ``PhoneTaken`` the screen shows."""
+    if it has not synced yet), so the person can sign in on another phone. Where the server
+    verifies numbers, ``code`` is the one texted to it. Needs a connection; raises
+    ``InvalidValue`` or a ``SyncError`` / ``PhoneTaken`` the screen shows."""
     number, password = check_account_form(phone, password)
+    phone_code = check_phone_code(code)
     async with syncing.connected(engine, http=http) as (client, _device):
-        await client.claim(ClaimRequest(phone=number, password=password))
+        try:
+            await client.claim(ClaimRequest(phone=number, password=password,
+                                            phone_code=phone_code))
+        except ServerRejected as exc:
+            raise _code_problem(exc) or exc from exc
     await asyncio.to_thread(_remember, engine, {syncing.ACCOUNT_PHONE: number})
+    return number
+
+
+async def send_phone_code(engine: Engine, phone: str, purpose: PhonePurpose, *,
+                          http: httpx.AsyncClient | None = None) -> str:
+    """Ask the server to text a code to ``phone``; returns the number, normalised."""
+    number = v.check_phone(phone)
+    device = await asyncio.to_thread(syncing.joined_device, engine)
+    async with SyncClient(device.url, http=http) as client:
+        await client.phone_code(PhoneCodeRequest(phone=number, purpose=purpose))
+    return number
+
+
+async def reset_password(engine: Engine, phone: str, password: str, *, code: str = "",
+                         http: httpx.AsyncClient | None = None) -> str:
+    """A new password for the account of ``phone``, with the code texted to it (or given by
+    the ward's collaborator). Returns the number."""
+    number, password = check_account_form(phone, password)
+    phone_code = check_phone_code(code)
+    if phone_code is None:
+        raise InvalidValue("phone_code", "Hãy nhập mã xác minh trong tin nhắn.",
+                           "Type the code from the text message.")
+    device = await asyncio.to_thread(syncing.joined_device, engine)
+    async with SyncClient(device.url, http=http) as client:
+        try:
+            await client.reset_password(ResetRequest(phone=number, phone_code=phone_code,
+                                                     password=password))
+        except ServerRejected as exc:
+            raise _code_problem(exc) or exc from exc
     return number
 
 

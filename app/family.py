@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -15,8 +15,22 @@ from sqlmodel import Session
 
 from app import campaigns, store, syncing
 from app.records import relation_key
-from sync.errors import InviteRefused, QrOtherServer, QrWrongType, ServerRejected
-from sync.protocol import GrantView, InviteCode, InviteRequest, RedeemRequest
+from sync import validators as v
+from sync.errors import (
+    BirthDateMismatch,
+    BirthDateNeeded,
+    InviteRefused,
+    QrOtherServer,
+    QrWrongType,
+    ServerRejected,
+)
+from sync.protocol import (
+    GrantView,
+    HandoverRedeemRequest,
+    InviteCode,
+    InviteRequest,
+    RedeemRequest,
+)
 from sync.qrcodes import TokenClaims, qr_png, read_token
 
 CONSENT_TEXT_VERSION = "family-2026.1"
@@ -69,19 +83,31 @@ def read_code(text: str, trusted: Mapping[str, Ed25519PublicKey], *, now: dateti
     return claims
 
 
-async def redeem(engine: Engine, claims: TokenClaims, *,
+def handover_birth_date(claims: TokenClaims, typed: str, *, today: date) -> str | None:
+    """For a handover, the birth date typed to confirm it (ISO, or the year alone), or
+    ``BirthDateNeeded`` when none was typed; None for an invite."""
+    if claims.typ != "handover":
+        return None
+    if not typed.strip():
+        raise BirthDateNeeded()
+    return v.parse_birth_date(typed, today=today)
+
+
+async def redeem(engine: Engine, claims: TokenClaims, *, birth_date: str | None = None,
                  http: httpx.AsyncClient | None = None) -> str:
     """Accept an invite (a relative's record) or a handover (one's own record from the ward's
-    collaborator), then pull the record. Returns the person's id."""
+    collaborator, with the person's birth date), then pull the record. Returns its id."""
     await syncing.sync_once(engine, http=http)
-    request = RedeemRequest(token=claims.tok)
     async with syncing.connected(engine, http=http) as (client, _device):
         try:
             if claims.typ == "handover":
-                person_id = (await client.redeem_handover(request)).person_id
+                person_id = (await client.redeem_handover(HandoverRedeemRequest(
+                    token=claims.tok, birth_date=birth_date or ""))).person_id
             else:
-                person_id = (await client.redeem(request)).person_id
+                person_id = (await client.redeem(RedeemRequest(token=claims.tok))).person_id
         except ServerRejected as exc:
+            if exc.server_code == "birth_date_mismatch":
+                raise BirthDateMismatch() from exc
             if exc.status in (404, 410, 422):
                 raise InviteRefused() from exc
             raise

@@ -230,6 +230,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                           "Invite or handover code (paste here)"),
     "accept": ("Nhận lời mời", "Accept"),
     "pick_invite_image": ("Chọn ảnh mã mời", "Choose a photo of the code"),
+    "handover_birth_date": ("Ngày sinh của người có hồ sơ (ngày/tháng/năm)",
+                            "Date of birth of the person whose record it is (dd/mm/yyyy)"),
     "invite_accepted": ("Đã nhận hồ sơ của {name}", "Received the record of {name}"),
     # --- account ---
     "account_intro": ("Tài khoản không bắt buộc: có tài khoản (số điện thoại và mật khẩu), bạn "
@@ -272,6 +274,21 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                                  "Creating an account needs a connection."),
     "password": ("Mật khẩu (ít nhất 8 ký tự)", "Password (at least 8 characters)"),
     "later": ("Để sau", "Later"),
+    "phone_code": ("Mã xác minh (6 số, trong tin nhắn)",
+                   "Verification code (6 digits, from the text message)"),
+    "send_code": ("Gửi mã xác minh", "Send a code"),
+    "code_sent": ("Đã gửi mã tới số {phone}. Mã dùng được trong 10 phút.",
+                  "A code was sent to {phone}. It works for 10 minutes."),
+    "forgot_password": ("Quên mật khẩu?", "Forgot the password?"),
+    "reset_title": ("Đặt lại mật khẩu", "Reset the password"),
+    "reset_intro": ("Nhận mã qua tin nhắn tới số điện thoại của tài khoản (hoặc nhờ cộng tác "
+                    "viên của phường đưa mã), rồi đặt mật khẩu mới.",
+                    "Get a code by text message to the account's number (or ask the ward's "
+                    "collaborator for one), then choose a new password."),
+    "new_password": ("Mật khẩu mới (ít nhất 8 ký tự)", "New password (at least 8 characters)"),
+    "reset_button": ("Đặt mật khẩu mới", "Set the new password"),
+    "password_reset_done": ("Đã đặt mật khẩu mới cho số {phone}. Hãy đăng nhập.",
+                            "The password of {phone} is set. Sign in now."),
     "account_created": ("Đã tạo tài khoản cho số {phone}", "Account created for {phone}"),
     "account_line": ("Tài khoản", "Account"),
     "no_account": ("Chưa có tài khoản (máy vẫn đồng bộ bình thường)",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from datetime import date
+from functools import partial
 from typing import Any, Literal, cast
 
 import flet as ft
@@ -33,7 +34,7 @@ from app.supervision_state import SupervisionState
 from sync import reminders
 from sync import validators as v
 from sync.errors import HsskError, InvalidValue, Lang, RejectedChanges, SyncError
-from sync.protocol import GrantView
+from sync.protocol import GrantView, PhonePurpose
 from sync.qrcodes import CampaignClaims
 from sync.records import PAYLOAD_MODELS, RecordKind, invalid_values
 
@@ -79,7 +80,10 @@ class AppState:
     may_drop_rejected: bool = False
     account_phone: str | None = None
     account_busy: bool = False
-    account_mode: Literal["create", "sign_in"] = "create"
+    account_mode: Literal["create", "sign_in", "reset"] = "create"
+    # The server verifies numbers: the code field shows, and what was last sent where.
+    account_code_shown: bool = False
+    account_info: str | None = None
     role: str = "citizen"
     # Family access: the invite shown on the owner's phone, who holds access, the code typed.
     invite: family.ShownInvite | None = None
@@ -87,6 +91,7 @@ class AppState:
     family_error: str | None = None
     family_busy: bool = False
     invite_input: Typed = field(default_factory=Typed)
+    invite_needs_birth_date: bool = False  # a handover code: confirm the person's birth date
     notice: str | None = None
     sync_busy: bool = False
     sync_error: str | None = None
@@ -396,8 +401,40 @@ class AppState:
 
     def open_account(self) -> None:
         self.account_form, self.account_errors, self.notice = Typed(), {}, None
-        self.account_mode = "create"
+        self.account_mode, self.account_code_shown, self.account_info = "create", False, None
         self.screen = "account"
+
+    def open_reset(self) -> None:
+        phone = self.account_form.get("phone")
+        self.open_account()
+        self.account_mode, self.account_code_shown = "reset", True
+        self.account_form.values["phone"] = phone
+
+    async def send_phone_code(self) -> None:
+        """Have the server text a code to the number typed (to prove it, or to reset)."""
+        purpose: PhonePurpose = "reset" if self.account_mode == "reset" else "verify"
+        self.account_errors, self.account_info = {}, None
+        try:
+            number = await accounts.send_phone_code(
+                self.services.engine, self.account_form.get("phone"), purpose,
+                http=self.services.sync.http)
+        except InvalidValue as exc:
+            self.account_errors = {exc.field: exc.message(self.lang)}
+            return
+        except HsskError as exc:
+            self.account_errors = {"form": exc.message(self.lang)}
+            return
+        self.account_info = t("code_sent", self.lang).format(phone=number)
+
+    async def reset_password(self) -> None:
+        """Set a new password with the code, then ask the person to sign in with it."""
+        number = await self._account_request(partial(
+            accounts.reset_password, code=self.account_form.get("phone_code")))
+        if number is None:
+            return
+        self.open_sign_in()
+        self.account_form.values["phone"] = number
+        self.account_info = t("password_reset_done", self.lang).format(phone=number)
 
     def open_sign_in(self) -> None:
         self.open_account()
@@ -455,6 +492,7 @@ class AppState:
                                      http=self.services.sync.http)
         except InvalidValue as exc:
             self.account_errors = {exc.field: exc.message(self.lang)}
+            self.account_code_shown = self.account_code_shown or exc.field == "phone_code"
             return None
         except HsskError as exc:
             self.account_errors = {"form": exc.message(self.lang)}
@@ -478,7 +516,8 @@ class AppState:
 
     async def create_account(self) -> None:
         """Give this device's account the phone number and password typed (needs a connection)."""
-        number = await self._account_request(accounts.create_account)
+        number = await self._account_request(partial(
+            accounts.create_account, code=self.account_form.get("phone_code")))
         if number is None:
             return
         self.account_phone = number
@@ -643,6 +682,7 @@ class AppState:
 
     def open_accept_invite(self) -> None:
         self.invite_input, self.family_error, self.notice = Typed(), None, None
+        self.invite_needs_birth_date = False
         self.screen = "accept_invite"
 
     def set_invite_text(self, text: str) -> None:
@@ -661,12 +701,20 @@ class AppState:
             return
         await self._accept_invite_text(texts[0])
 
+    def set_invite_birth_date(self, text: str) -> None:
+        self.services.touch()
+        self.invite_input.values["birth_date"] = text
+
     async def _accept_invite_text(self, text: str) -> None:
         self.family_busy, self.family_error = True, None
         try:
             claims = family.read_code(text, self.services.trusted_keys,
                                       now=self.services.now(), engine=self.services.engine)
-            person_id = await family.redeem(self.services.engine, claims,
+            if claims.typ == "handover":
+                self.invite_needs_birth_date = True
+            birth_date = family.handover_birth_date(
+                claims, self.invite_input.get("birth_date"), today=self.today())
+            person_id = await family.redeem(self.services.engine, claims, birth_date=birth_date,
                                             http=self.services.sync.http)
         except HsskError as exc:
             self.family_error = exc.message(self.lang)

@@ -3,7 +3,6 @@ table's rows as text, and the same rows as CSV (what is exported is what the scr
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 
@@ -12,6 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from app import store, syncing
+from sync import csvfiles
 from sync.errors import Lang
 from sync.protocol import AreaFigures, AreaView, ProgressReport, VisitList
 from sync.validators import format_date_vn
@@ -77,7 +77,7 @@ def row_label(figures: AreaFigures, lang: Lang) -> str:
 def report_csv(report: ProgressReport, lang: Lang) -> str:
     """The table as CSV: a row per child area, in the screen's order, then the area itself."""
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = csvfiles.writer(out)
     writer.writerow([COLUMNS[name][0 if lang == "vi" else 1] for name in COLUMNS])
     for figures in [*report.children, report.area]:
         values = cells(figures, lang)
@@ -102,7 +102,7 @@ def visits_csv(visits: VisitList, lang: Lang) -> str:
     """The households to visit as CSV, in the order shown (addresses, no names)."""
     pick = 0 if lang == "vi" else 1
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = csvfiles.writer(out)
     writer.writerow([VISIT_COLUMNS[name][pick] for name in VISIT_COLUMNS])
     for home in visits.households:
         writer.writerow([home.address, home.area_code, STATES[home.state][pick],

@@ -28,9 +28,12 @@ from sync.protocol import (
     GrantInfo,
     GrantView,
     HandoverInfo,
+    HandoverRedeemRequest,
     InviteCode,
     InviteRequest,
     LoginRequest,
+    PhoneCodeRequest,
+    PhoneCodeSent,
     ProgressReport,
     PullResponse,
     PushRequest,
@@ -38,6 +41,7 @@ from sync.protocol import (
     RedeemRequest,
     RegisterRequest,
     RegisterResponse,
+    ResetRequest,
     TokenResponse,
     VisitList,
 )
@@ -93,6 +97,21 @@ class SyncClient:
         """Give this device's account a phone number and password (once)."""
         return await self._post("/v1/auth/claim", request, AccountInfo, auth=True)
 
+    async def phone_code(self, request: PhoneCodeRequest) -> PhoneCodeSent:
+        """Have the server text a one-time code to a number (to prove it, or to reset)."""
+        return await self._post("/v1/auth/phone-codes", request, PhoneCodeSent, auth=False)
+
+    async def reset_password(self, request: ResetRequest) -> None:
+        """A new password with the code texted to the account's number."""
+        try:
+            response = await self._http.post(f"{self.base_url}/v1/auth/reset",
+                                             content=request.model_dump_json(),
+                                             headers={"Content-Type": "application/json"})
+        except httpx.TransportError as exc:
+            raise ServerUnreachable() from exc
+        if response.status_code != 204:
+            self._parse(response, AccountInfo)  # raises the error it carries
+
     async def invite(self, person_id: str, request: InviteRequest) -> InviteCode:
         """The owner's one-time invite code for a relative (to show as a QR code)."""
         return await self._post(f"/v1/persons/{quote(person_id, safe='')}/invites", request,
@@ -107,8 +126,8 @@ class SyncClient:
         return await self._post(f"/v1/persons/{quote(person_id, safe='')}/handovers",
                                 _Empty(), InviteCode, auth=True)
 
-    async def redeem_handover(self, request: RedeemRequest) -> HandoverInfo:
-        """The resident's phone takes the record over."""
+    async def redeem_handover(self, request: HandoverRedeemRequest) -> HandoverInfo:
+        """The resident's phone takes the record over, confirming the person's birth date."""
         return await self._post("/v1/handovers/redeem", request, HandoverInfo, auth=True)
 
     async def grants(self, person_id: str) -> list[GrantView]:
@@ -206,9 +225,11 @@ class SyncClient:
                 raise PhoneTaken()
             if code == "account_has_phone":
                 raise AccountHasPhone()
+            if code not in ("conflict", ""):
+                raise ServerRejected(409, _reason(response), code)
             raise BatchConflict()
         if response.status_code >= 400:
-            raise ServerRejected(response.status_code, _reason(response))
+            raise ServerRejected(response.status_code, _reason(response), _code(response))
         try:
             return model.model_validate_json(response.content)
         except ValidationError:

@@ -179,6 +179,33 @@ class UnknownShortCode(HsskError):
         )
 
 
+class BirthDateNeeded(HsskError):
+    """A handover code asks the resident to confirm the person's date of birth."""
+
+    code = "birth_date_needed"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Đây là mã bàn giao hồ sơ. Hãy nhập ngày sinh của người có hồ sơ để xác nhận.",
+            "This is a record handover code. Type the date of birth of the person whose "
+            "record it is, to confirm.",
+        )
+
+
+class BirthDateMismatch(HsskError):
+    """The birth date given with a handover code is not the record's."""
+
+    code = "birth_date_mismatch"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Ngày sinh không khớp với hồ sơ. Hãy kiểm tra lại với cộng tác viên (sai 3 lần thì "
+            "mã hết hiệu lực).",
+            "The date of birth does not match the record. Check it with the collaborator "
+            "(after 3 wrong tries the code stops working).",
+        )
+
+
 class InviteRefused(HsskError):
     """A genuine invite code the server will not honour any more."""
 
@@ -350,10 +377,11 @@ class ServerRejected(SyncError):
 
     code = "server_rejected"
 
-    def __init__(self, status: int, reason: str) -> None:
+    def __init__(self, status: int, reason: str, server_code: str = "") -> None:
         super().__init__(
             f"Máy chủ từ chối dữ liệu ({status}): {reason}",
             f"The server rejected the data ({status}): {reason}",
         )
         self.status = status
         self.reason = reason
+        self.server_code = server_code  # the error's stable code, e.g. "birth_date_mismatch"

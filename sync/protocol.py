@@ -127,12 +127,14 @@ class LoginRequest(Message):
 
 
 class SignupRequest(Message):
-    """A citizen creates an account through a ward's campaign (from its signed QR code)."""
+    """A citizen creates an account through a ward's campaign (from its signed QR code).
+    ``phone_code`` proves the number where the server verifies numbers (``/auth/phone-codes``)."""
 
     phone: str = Field(min_length=9, max_length=20)
     password: str = Field(min_length=8, max_length=200)
     campaign_id: str = Field(min_length=1, max_length=64)
     device_id: str = Field(min_length=8, max_length=64)
+    phone_code: str | None = Field(default=None, min_length=4, max_length=12)
 
 
 class ClaimRequest(Message):
@@ -140,6 +142,45 @@ class ClaimRequest(Message):
 
     phone: str = Field(min_length=9, max_length=20)
     password: str = Field(min_length=8, max_length=200)
+    phone_code: str | None = Field(default=None, min_length=4, max_length=12)
+
+
+PhonePurpose = Literal["verify", "reset"]
+
+
+class PhoneCodeRequest(Message):
+    """Text a one-time code to this number: to prove it (sign up, claim) or reset a password."""
+
+    phone: str = Field(min_length=9, max_length=20)
+    purpose: PhonePurpose = "verify"
+
+
+class PhoneCodeSent(Message):
+    """The code is on its way (or, for a number without an account, it is not: the answer is
+    the same, so it tells nobody which numbers have accounts)."""
+
+    expires_at: datetime
+    verification_required: bool = True
+
+
+class ResetRequest(Message):
+    """A new password, with the code texted to the account's number."""
+
+    phone: str = Field(min_length=9, max_length=20)
+    phone_code: str = Field(min_length=4, max_length=12)
+    password: str = Field(min_length=8, max_length=200)
+
+
+class VouchRequest(Message):
+    """A ward collaborator who met the resident in person asks for a code to show them."""
+
+    phone: str = Field(min_length=9, max_length=20)
+    purpose: PhonePurpose = "verify"
+
+
+class VouchCode(Message):
+    code: str
+    expires_at: datetime
 
 
 class TokenResponse(Message):
@@ -210,6 +251,15 @@ class RedeemRequest(Message):
     """The relative's phone redeems the token read from the invite code."""
 
     token: str = Field(min_length=22, max_length=64)
+
+
+class HandoverRedeemRequest(Message):
+    """The resident's phone takes a record over: the code from the tablet and, to show the
+    resident is the person (or with them), the person's date of birth ("yyyy-mm-dd" or
+    "yyyy", as recorded)."""
+
+    token: str = Field(min_length=22, max_length=64)
+    birth_date: str = Field(min_length=4, max_length=10)
 
 
 class HandoverInfo(Message):

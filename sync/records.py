@@ -14,9 +14,10 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     ModelWrapValidatorHandler,
@@ -99,10 +100,26 @@ def _walk_for_nul(data: Any) -> None:
             _walk_for_nul(item)
 
 
-class Payload(BaseModel):
-    """Base of every payload: unknown fields are refused, strings trimmed, NULs refused."""
+def _stored_date(value: date) -> date:
+    return v.check_stored_date(value)
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+def _stored_time(value: datetime) -> datetime:
+    return v.check_stored_time(value)
+
+
+# Every date and time a record carries lies between 1900 and a year from now (validators.py).
+RecordDate = Annotated[date, AfterValidator(_stored_date)]
+RecordTime = Annotated[datetime, AfterValidator(_stored_time)]
+# Counters the server stores in 64-bit columns.
+MAX_VERSION = 2**31 - 1
+
+
+class Payload(BaseModel):
+    """Base of every payload: unknown fields are refused, strings trimmed, NULs refused,
+    numbers finite."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
 
     @model_validator(mode="wrap")
     @classmethod
@@ -129,7 +146,10 @@ class Administrative(Payload):
     @field_validator("birth_date")
     @classmethod
     def _birth_date(cls, value: str) -> str:
-        return v.check_partial_date(value)
+        value = v.check_partial_date(value)
+        v.check_stored_date(date.fromisoformat(value if len(value) > 4 else f"{value}-01-01"),
+                            field="birth_date")
+        return value
 
     @field_validator("bhyt")
     @classmethod
@@ -259,7 +279,7 @@ class Declaration(Payload):
     """The personal health declaration, following the structure of QĐ 831/QĐ-BYT."""
 
     form_version: str = FORM_VERSION
-    declared_on: date
+    declared_on: RecordDate
     administrative: Administrative
     risk_factors: RiskFactors | None = None
     allergies: Allergies | None = None
@@ -273,28 +293,45 @@ class Declaration(Payload):
     vital_signs: VitalSigns | None = None
 
 
+OBSERVATION_FIELDS = {"height": "height_cm", "weight": "weight_kg", "pulse": "pulse_bpm",
+                      "glucose": "glucose_mmol_l", "waist": "waist_cm"}
+
+
 class Observation(Payload):
     """One vital-sign measurement outside a declaration."""
 
     code: Literal["height", "weight", "blood_pressure", "pulse", "glucose", "waist"]
-    observed_at: datetime
+    observed_at: RecordTime
     value: float | None = None
     systolic: int | None = None
     diastolic: int | None = None
     unit: str = Field(max_length=20)
 
+    @model_validator(mode="after")
+    def _plausible(self) -> Observation:
+        if self.code == "blood_pressure":
+            if self.systolic is None or self.diastolic is None:
+                raise InvalidValue("blood_pressure", "Huyết áp cần cả hai số, ví dụ 120/80.",
+                                   "Blood pressure needs both numbers, e.g. 120/80.")
+            v.check_blood_pressure(self.systolic, self.diastolic)
+        elif self.value is not None:
+            field = OBSERVATION_FIELDS[self.code]
+            low, high, unit = VITAL_RANGES[field]
+            v.check_range(self.value, field=field, low=low, high=high, unit=unit)
+        return self
+
 
 class Immunization(Payload):
     vaccine: str = Field(min_length=1, max_length=120)
-    given_on: date
+    given_on: RecordDate
     dose_number: int | None = Field(default=None, ge=1, le=20)
     place: str | None = Field(default=None, max_length=200)
 
 
 class Encounter(Payload):
     type: Literal["periodic_checkup", "school_health_check", "outpatient", "inpatient"]
-    start_on: date
-    end_on: date | None = None
+    start_on: RecordDate
+    end_on: RecordDate | None = None
     facility: str | None = Field(default=None, max_length=200)
     diagnosis: str | None = Field(default=None, max_length=500)
     notes: str | None = Field(default=None, max_length=2000)
@@ -306,7 +343,7 @@ class Consent(Payload):
     person_id: str
     purpose: Literal["family_access", "collaborator_help", "data_processing"]
     grantee: str
-    agreed_at: datetime
+    agreed_at: RecordTime
     text_version: str = Field(max_length=40)
 
 
@@ -372,7 +409,22 @@ class FieldConflict(BaseModel):
 
 
 class RecordData(RecordBase):
-    """A record as it crosses the wire: the envelope with its payload checked against its kind."""
+    """A record as it crosses the wire: the envelope with its payload checked against its kind.
+    Unknown envelope fields are refused, like unknown payload fields."""
+
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    @field_validator("created_at")
+    @classmethod
+    def _created_at(cls, value: datetime) -> datetime:
+        return v.check_stored_time(value, field="created_at")
+
+    @field_validator("version", "parent_version")
+    @classmethod
+    def _version(cls, value: int | None) -> int | None:
+        if value is not None and not 1 <= value <= MAX_VERSION:
+            raise ValueError(f"a version is between 1 and {MAX_VERSION}")
+        return value
 
     @model_validator(mode="after")
     def _payload_matches_kind(self) -> RecordData:

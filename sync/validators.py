@@ -7,7 +7,7 @@ in Vietnamese and English that says how to type it right. They never guess a val
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 from sync.errors import InvalidValue
 
@@ -29,6 +29,39 @@ _CENTURY_SEX_DIGIT = {
     6: (2200, "male"), 7: (2200, "female"),
     8: (1800, "male"), 9: (1800, "female"),
 }
+
+
+# Stored dates lie between these: nothing real is older, and nothing planned is more than a
+# year ahead. Beyond them a value is a typo or an attack, and some would overflow date sums.
+LATEST_AHEAD_DAYS = 366
+
+
+def check_stored_date(value: date, *, field: str = "date", today: date | None = None) -> date:
+    """A date in a record: from 1900 to a year after today."""
+    latest = (today or date.today()) + timedelta(days=LATEST_AHEAD_DAYS)
+    if not date(EARLIEST_BIRTH_YEAR, 1, 1) <= value <= latest:
+        raise _out_of_range(field, latest)
+    return value
+
+
+def check_stored_time(value: datetime, *, field: str = "time",
+                      now: datetime | None = None) -> datetime:
+    """A timestamp in a record: aware or naive (read as UTC), from 1900 to a year ahead."""
+    today = (now or datetime.now(UTC)).date()
+    # The year is checked before any conversion: 0001-01-01T00:00+14:00 has no UTC form.
+    if not EARLIEST_BIRTH_YEAR <= value.year <= today.year + 2:
+        raise _out_of_range(field, today + timedelta(days=LATEST_AHEAD_DAYS))
+    aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    check_stored_date(aware.astimezone(UTC).date(), field=field, today=today)
+    return value
+
+
+def _out_of_range(field: str, latest: date) -> InvalidValue:
+    return InvalidValue(
+        field,
+        f"Ngày phải từ năm {EARLIEST_BIRTH_YEAR} đến {format_date_vn(latest)}.",
+        f"The date must be between {EARLIEST_BIRTH_YEAR} and {latest.isoformat()}.",
+    )
 
 
 def parse_date(text: str, *, field: str = "date", today: date | None = None,

@@ -47,12 +47,14 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @contextmanager
-def start_server(tmp_path: Path, database_url: str) -> Iterator[LiveServer]:
+def start_server(tmp_path: Path, database_url: str,
+                 extra_env: dict[str, str] | None = None) -> Iterator[LiveServer]:
     """The real ``hssk-server`` under uvicorn on a free port, with the demo ward and campaign."""
     data_dir = tmp_path / "server"
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    env = {"HSSK_DATA_DIR": str(data_dir), "HSSK_DATABASE_URL": database_url}
+    env = {"HSSK_DATA_DIR": str(data_dir), "HSSK_DATABASE_URL": database_url,
+           **(extra_env or {})}
     code = hssk_server("demo-seed", "--server-url", url, data_dir=data_dir, env=env).strip()
     with running([str(BIN / "hssk-server"), "serve", "--port", str(port)],
                  url=f"{url}/v1/health", env=env, log=tmp_path / "server.log"):

@@ -40,6 +40,17 @@ def declared_device(tmp_path: Path, server: object, form: dict[str, str], *,
     return services
 
 
+def joined_device(tmp_path: Path, server: object) -> Services:
+    """A device that joined the server's demo campaign and holds nothing yet."""
+    data_dir: Path = server.data_dir  # type: ignore[attr-defined]
+    code: str = server.campaign_code  # type: ignore[attr-defined]
+    services = Services.start(AppConfig(data_dir=tmp_path / "app", key_dirs=(data_dir / "keys",)))
+    claims = campaigns.read_code(code, services.trusted_keys, now=utc_now())
+    with Session(services.engine) as session:
+        campaigns.join(session=session, claims=claims)
+    return services
+
+
 PASSWORD = "mật-khẩu-đồng-bộ"
 
 

@@ -110,6 +110,8 @@ def test_throttle_schedule_lock_and_release(tmp_path):
 
     from sync.server import accounts, crud
     from sync.server.db import make_engine, migrate
+    from sync.server.errors import TooManyAttempts, Unauthorized
+    from sync.server.throttles import LOCK_AFTER
 
     engine = make_engine(f"sqlite:///{tmp_path / 's.db'}")
     migrate(engine)
@@ -119,21 +121,21 @@ def test_throttle_schedule_lock_and_release(tmp_path):
         accounts.create_account(session=session, phone=PHONE, password=PASSWORD,
                                 role="citizen", area_code="w")
         failures, waits = 0, []
-        while failures < accounts.LOCK_AFTER:
+        while failures < LOCK_AFTER:
             try:
                 accounts.login(session=session, phone=PHONE, password="nope!nope!",
                                device_id="d" * 8, now=now)
-            except accounts.TooManyAttempts as exc:  # slowed: wait as told, then go on
+            except TooManyAttempts as exc:  # slowed: wait as told, then go on
                 waits.append(exc.retry_after)
                 now += timedelta(seconds=exc.retry_after)
-            except accounts.Unauthorized:
+            except Unauthorized:
                 failures += 1
         assert waits == sorted(waits) and waits[0] <= 3 and len(waits) >= 5  # growing waits
-        with pytest.raises(accounts.TooManyAttempts) as locked:
+        with pytest.raises(TooManyAttempts) as locked:
             accounts.login(session=session, phone=PHONE, password=PASSWORD,
                            device_id="d" * 8, now=now)
         assert locked.value.retry_after >= 15 * 60 - 1
-        with pytest.raises(accounts.TooManyAttempts):
+        with pytest.raises(TooManyAttempts):
             accounts.login(session=session, phone=PHONE, password=PASSWORD,
                            device_id="d" * 8, now=now - timedelta(minutes=1))
         account, token, _ = accounts.login(session=session, phone=PHONE, password=PASSWORD,
@@ -142,4 +144,13 @@ def test_throttle_schedule_lock_and_release(tmp_path):
                                          now=now + timedelta(minutes=17)) is not None
         assert accounts.caller_for_token(session=session, token=token,
                                          now=now + timedelta(days=31)) is None  # expired
+        # A token in use slides: used on day 20, it still works on day 45 (not on day 51).
+        _, used, _ = accounts.login(session=session, phone=PHONE, password=PASSWORD,
+                                    device_id="e" * 8, now=now + timedelta(minutes=16))
+        assert accounts.caller_for_token(session=session, token=used,
+                                         now=now + timedelta(days=20)) is not None
+        assert accounts.caller_for_token(session=session, token=used,
+                                         now=now + timedelta(days=45)) is not None
+        assert accounts.caller_for_token(session=session, token=used,
+                                         now=now + timedelta(days=76)) is None
     engine.dispose()

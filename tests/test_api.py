@@ -21,7 +21,7 @@ from sync.ids import new_id
 from sync.protocol import Mutation, PushRequest, RegisterRequest
 from sync.qrcodes import load_trusted_keys
 from sync.records import Administrative, Declaration, PersonProfile, RecordData, RecordKind
-from tests.factories import PASSWORD, declared_device, signed_in_device
+from tests.factories import PASSWORD, declared_device, joined_device, signed_in_device
 
 TODAY = date(2026, 11, 23)
 
@@ -187,3 +187,32 @@ async def test_an_account_made_later_opens_the_record_on_another_phone(live_serv
         anonymous = await http.post("/v1/auth/claim", json={"phone": "0903222333",
                                                             "password": PASSWORD})
     assert anonymous.status_code == 401
+
+
+async def test_the_app_proves_the_number_and_resets_a_forgotten_password(tmp_path, request):
+    """Where the server verifies numbers (an SMS gateway: here a loopback stand-in), the app's
+    account form asks for the texted code, and a forgotten password is reset with one."""
+    from tests.conftest import database_for, start_server
+    from tests.sms_standin import sms_gateway
+
+    with sms_gateway() as sms, start_server(
+            tmp_path, database_for(request, "sqlite", tmp_path),
+            {"HSSK_SMS_URL": sms.url, "HSSK_SMS_TOKEN": "gateway-token"}) as server:
+        services = declared_device(tmp_path / "a", server, {
+            "full_name": "Phan Văn H", "birth_date": "1948", "sex": "male"})
+        with pytest.raises(InvalidValue) as needed:
+            await accounts.create_account(services.engine, "0903 444 555", PASSWORD)
+        assert needed.value.field == "phone_code" and "Gửi mã" in needed.value.message("vi")
+        number = await accounts.send_phone_code(services.engine, "0903 444 555", "verify")
+        with pytest.raises(InvalidValue) as wrong:
+            await accounts.create_account(services.engine, number, PASSWORD, code="000000"
+                                          if sms.last_code(number) != "000000" else "111111")
+        assert wrong.value.field == "phone_code"
+        assert await accounts.create_account(services.engine, number, PASSWORD,
+                                             code=sms.last_code(number)) == number
+
+        await accounts.send_phone_code(services.engine, number, "reset")
+        assert await accounts.reset_password(services.engine, number, "mật khẩu mới nhé",
+                                             code=sms.last_code(number)) == number
+        other = joined_device(tmp_path / "b", server)  # a fresh phone, nothing of its own
+        assert await accounts.sign_in(other.engine, number, "mật khẩu mới nhé") == "citizen"

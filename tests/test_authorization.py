@@ -21,6 +21,7 @@ from sync.protocol import Mutation, PushRequest
 from sync.records import (
     Administrative,
     Declaration,
+    EnteredBy,
     Household,
     Immunization,
     PersonProfile,
@@ -41,6 +42,9 @@ class World:
     devices: dict[str, str]
     person_id: str
     spare_account_id: str
+    declaration_id: str         # P's declaration
+    other_declaration_id: str   # a declaration of Q, a person of the other ward
+    other_household_id: str     # a household of the other ward
 
 
 def _signup(http: httpx.Client, phone: str, device: str) -> str:
@@ -57,16 +61,25 @@ def _login(http: httpx.Client, phone: str, device: str) -> str:
     return str(response.json()["token"])
 
 
-def _person_batch(device: str) -> tuple[str, PushRequest]:
+ADMIN = Administrative(full_name="Đỗ Văn P", birth_date="1949-05-19", sex="male")
+
+
+def _declaration(person_id: str, device: str, **envelope: object) -> RecordData:
+    return RecordData(kind=RecordKind.DECLARATION, person_id=person_id, device_id=device,
+                      payload=Declaration(declared_on=date(2026, 11, 1),
+                                          administrative=ADMIN).model_dump(mode="json"),
+                      **envelope)
+
+
+def _person_batch(device: str, area: str | None = None, household: str | None = None
+                  ) -> tuple[str, str, PushRequest]:
     person_id = new_id()
-    admin = Administrative(full_name="Đỗ Văn P", birth_date="1949-05-19", sex="male")
     person = RecordData(id=person_id, kind=RecordKind.PERSON, person_id=person_id,
-                        device_id=device,
-                        payload=PersonProfile(**admin.model_dump()).model_dump(mode="json"))
-    declaration = RecordData(kind=RecordKind.DECLARATION, person_id=person_id, device_id=device,
-                             payload=Declaration(declared_on=date(2026, 11, 1),
-                                                 administrative=admin).model_dump(mode="json"))
-    return person_id, PushRequest(device_id=device, batch_id=new_id(), mutations=[
+                        device_id=device, household_id=household,
+                        payload=PersonProfile(**ADMIN.model_dump(), area_code=area,
+                                              household_id=household).model_dump(mode="json"))
+    declaration = _declaration(person_id, device)
+    return person_id, declaration.id, PushRequest(device_id=device, batch_id=new_id(), mutations=[
         Mutation(mutation_id=new_id(), op="create", record=r) for r in (person, declaration)])
 
 
@@ -107,11 +120,21 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         }
         spare = _signup(http, "0901000009", new_id())
         spare_id = http.get("/v1/auth/me", headers=_auth(spare)).json()["account_id"]
-        person_id, batch = _person_batch(devices["owner"])
+        person_id, declaration_id, batch = _person_batch(devices["owner"])
         pushed = http.post("/v1/sync/push", content=batch.model_dump_json(),
                            headers={**_auth(tokens["owner"]),
                                     "Content-Type": "application/json"})
         assert [r["status"] for r in pushed.json()["results"]] == ["applied", "applied"]
+        # Q, in the other ward, in a household there: what no push for P may point at.
+        other = devices["collaborator_other_area"]
+        home = RecordData(kind=RecordKind.HOUSEHOLD, device_id=other, payload=Household(
+            address="9 Hẻm Khác", area_code="26735").model_dump(mode="json"))
+        _q, q_declaration, q_batch = _person_batch(other, "26735", home.id)
+        q_batch.mutations.insert(0, Mutation(mutation_id=new_id(), op="create", record=home))
+        pushed = http.post("/v1/sync/push", content=q_batch.model_dump_json(),
+                           headers={**_auth(tokens["collaborator_other_area"]),
+                                    "Content-Type": "application/json"})
+        assert {r["status"] for r in pushed.json()["results"]} == {"applied"}, pushed.text
         for phone in ("0901000002", "0901000003", "0901000009"):
             response = http.post(f"/v1/persons/{person_id}/grants", headers=_auth(tokens["owner"]),
                                  json={"grantee_phone": phone, "scope": "manage", "agreed": True,
@@ -122,7 +145,8 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         assert http.delete(f"/v1/persons/{person_id}/grants/{revoked_id}",
                            headers=_auth(tokens["owner"])).status_code == 204
         yield World(url=url, tokens=tokens, devices=devices, person_id=person_id,
-                    spare_account_id=spare_id)
+                    spare_account_id=spare_id, declaration_id=declaration_id,
+                    other_declaration_id=q_declaration, other_household_id=home.id)
 
 
 def _auth(token: str | None) -> dict[str, str]:
@@ -165,9 +189,47 @@ def _push_immunization(http: httpx.Client, world: World, role: str) -> bool:
     return status == "applied"
 
 
+def _push_for_p(http: httpx.Client, world: World, role: str, record: RecordData) -> bool:
+    """A push-level cell: applied, or refused as it should be (a writer's bad reference is
+    rejected, a revoked grantee's change quarantined, anyone else's out of scope)."""
+    status = _push(http, world, role, record)
+    assert status in (None, "applied", "rejected", "quarantined")
+    if status == "quarantined":
+        assert role == "revoked_grantee"
+    return status == "applied"
+
+
+def _push_cell(http: httpx.Client, world: World, role: str, endpoint: str) -> bool:
+    device, person = world.devices[role], world.person_id
+    if endpoint == "correct P's declaration":
+        return _push_for_p(http, world, role, _declaration(
+            person, device, supersedes=world.declaration_id))
+    if endpoint == "supersede the other ward's declaration from P":
+        return _push_for_p(http, world, role, _declaration(
+            person, device, supersedes=world.other_declaration_id))
+    if endpoint == "file P's record in the other ward's household":
+        return _push_for_p(http, world, role, _declaration(
+            person, device, household_id=world.other_household_id))
+    # "pass P's record off as a clinic's": allowed would mean stored as clinic_import.
+    record = _declaration(person, device, entered_by=EnteredBy.CLINIC_IMPORT)
+    if not _push_for_p(http, world, role, record):
+        return False
+    held = http.get(f"/v1/persons/{person}", headers=_auth(world.tokens[role])).json()
+    [stored] = [r for r in held["records"] if r["id"] == record.id]
+    assert stored["entered_by"] in ("self", "family", "collaborator")
+    return stored["entered_by"] == "clinic_import"
+
+
+PUSH_CELLS = ("correct P's declaration", "supersede the other ward's declaration from P",
+              "file P's record in the other ward's household",
+              "pass P's record off as a clinic's")
+
+
 def _call(http: httpx.Client, world: World, role: str, endpoint: str) -> bool:
     """Make the request as ``role``; True if allowed, False if refused (asserting how)."""
     token, person = world.tokens.get(role), world.person_id
+    if endpoint in PUSH_CELLS:
+        return _push_cell(http, world, role, endpoint)
     if endpoint == "push a record for P":
         return _push_immunization(http, world, role)
     if endpoint == "add a household to the ward":
@@ -228,7 +290,12 @@ ALLOWED: dict[str, set[str]] = {
     "grant access to P": {"owner"},
     "invite a relative to P": {"owner"},
     "list grants on P": {"owner"},
-    "hand P over": {"collaborator_same_area"},
+    # P declared on her own phone: nobody may hand her record to another account.
+    "hand P over": set(),
+    "correct P's declaration": {"owner", "grantee", "collaborator_same_area"},
+    "supersede the other ward's declaration from P": set(),
+    "file P's record in the other ward's household": set(),
+    "pass P's record off as a clinic's": set(),
     "add a household to the ward": {"collaborator_same_area"},
     "list my areas (ward listed)": {"supervisor", "collaborator_same_area"},
     "ward progress": {"supervisor", "collaborator_same_area"},

@@ -17,7 +17,7 @@ from app import forms, records
 from app.store import LocalRecord
 from sync.errors import ServerRejected
 from sync.ids import utc_now
-from sync.protocol import InviteRequest, RedeemRequest
+from sync.protocol import HandoverRedeemRequest, InviteRequest, RedeemRequest
 from sync.qrcodes import load_trusted_keys, read_token
 from sync.records import EnteredBy
 from sync.server.models import AuditEntry, Invite, PersonLink, ServerRecord
@@ -163,11 +163,23 @@ async def test_a_collaborator_hands_a_record_over_to_the_residents_phone(live_se
     with pytest.raises(ServerRejected) as wrong_door:     # a handover is not an invite
         await resident.client.redeem(RedeemRequest(token=claims.tok))
     assert wrong_door.value.status == 404
-    taken = await resident.client.redeem_handover(RedeemRequest(token=claims.tok))
+    # The resident confirms the person's birth date; a wrong one is refused and counted.
+    with pytest.raises(ServerRejected) as wrong_birth:
+        await resident.client.redeem_handover(
+            HandoverRedeemRequest(token=claims.tok, birth_date="1945"))
+    assert (wrong_birth.value.status, wrong_birth.value.server_code) == (
+        422, "birth_date_mismatch")
+    taken = await resident.client.redeem_handover(
+        HandoverRedeemRequest(token=claims.tok, birth_date="1944"))
     assert (taken.person_id, taken.owner_account_id) == (person_id, resident.account_id)
     with pytest.raises(ServerRejected) as twice:
-        await resident.client.redeem_handover(RedeemRequest(token=claims.tok))
+        await resident.client.redeem_handover(
+            HandoverRedeemRequest(token=claims.tok, birth_date="1944"))
     assert twice.value.status == 410
+    # Owned now: no collaborator can make a code that moves it to anyone else.
+    with pytest.raises(ServerRejected) as owned:
+        await tablet.client.handover(person_id)
+    assert owned.value.status == 403
 
     await resident.sync()
     assert _names(resident) == ["Bà Năm"]

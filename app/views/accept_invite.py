@@ -25,6 +25,10 @@ def AcceptInvite(state: AppState) -> ft.Control:
         heading(t("accept_invite_title", lang), size=state.size(26)),
         field(t("invite_code_label", lang), state.invite_input.get("code"),
               lambda e: state.set_invite_text(e.control.value), key="invite_code", size=size),
+        *([field(t("handover_birth_date", lang), state.invite_input.get("birth_date"),
+                 lambda e: state.set_invite_birth_date(e.control.value),
+                 key="handover_birth_date", size=size)]
+          if state.invite_needs_birth_date else []),
         error_text(state.family_error, key="family_error", size=size - 2),
         ft.Row([
             big_button(t("accept", lang), state.accept_invite, key="accept",

@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 from sync.errors import InvalidValue
 from sync.ids import as_utc, new_id, utc_now
 from sync.protocol import Role
+from sync.server import throttles
 from sync.server.errors import (
     AlreadyClaimed,
     Conflict,
@@ -21,7 +22,6 @@ from sync.server.errors import (
     InvalidInput,
     NotFound,
     PhoneTaken,
-    TooManyAttempts,
     Unauthorized,
 )
 from sync.server.models import (
@@ -32,19 +32,16 @@ from sync.server.models import (
     AuthSession,
     Campaign,
     Device,
-    LoginThrottle,
 )
 from sync.validators import check_phone
 
 ROLES: tuple[Role, ...] = ("citizen", "collaborator", "supervisor", "admin")
+# Tokens slide: each day a token is used moves its end this far ahead again, so a device in
+# use is never locked out by a timer, and one left unused for this long is.
 TOKEN_LIFETIME = timedelta(days=30)
+DEVICE_TOKEN_LIFETIME = timedelta(days=365)
+SLIDE_AT_MOST_EVERY = timedelta(days=1)
 MIN_PASSWORD = 8
-# Failures 1-2 cost nothing extra; from the 3rd on, the next attempt must wait 2, 4, 8… seconds;
-# the 10th locks the number for 15 minutes. The waits are enforced, not slept, so an attacker
-# cannot tie up server workers.
-FREE_FAILURES = 2
-LOCK_AFTER = 10
-LOCK_FOR = timedelta(minutes=15)
 
 _hasher = PasswordHasher()  # argon2id, the library's recommended parameters
 # Verified against when the phone number is unknown, so timing does not reveal which exist.
@@ -56,28 +53,54 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _phone(text: str) -> str:
+def phone_number(text: str) -> str:
+    """A phone number normalised, or 422."""
     try:
         return check_phone(text)
     except InvalidValue as exc:
         raise InvalidInput(exc.message("en")) from None
 
 
+def _take_number(session: Session, phone: str, verified_at: datetime | None) -> None:
+    """Refuse a number another account holds — unless this caller proved the phone and that
+    account never did: then the number leaves it (its records and devices stay with it), so
+    nobody can keep a resident out by signing up with their number first."""
+    holder = session.exec(select(Account).where(Account.phone == phone)).first()
+    if holder is None:
+        return
+    if verified_at is None or holder.phone_verified_at is not None:
+        raise PhoneTaken("an account with this phone number exists")
+    holder.phone, holder.password_hash = None, None
+    session.add(holder)
+    _end_sign_ins(session, holder.id, verified_at)
+    session.add(AuditEntry(action="phone_released", account_id=holder.id))
+    session.flush()
+
+
+def _end_sign_ins(session: Session, account_id: str, now: datetime) -> None:
+    for row in session.exec(select(AuthSession).where(
+            AuthSession.account_id == account_id, AuthSession.kind == "sign_in",
+            col(AuthSession.revoked_at).is_(None))).all():
+        row.revoked_at = now
+        session.add(row)
+
+
 def create_account(*, session: Session, phone: str, password: str, role: Role,
-                   area_code: str | None = None, areas: list[str] | None = None) -> Account:
-    """Create an account; collaborators and supervisors get the areas they work in."""
+                   area_code: str | None = None, areas: list[str] | None = None,
+                   verified_at: datetime | None = None) -> Account:
+    """Create an account; collaborators and supervisors get the areas they work in.
+    ``verified_at``: when the phone number was proven (a code, or the administrator)."""
     if role not in ROLES:
         raise InvalidInput(f"unknown role {role}")
     if len(password) < MIN_PASSWORD:
         raise InvalidInput(f"password must have at least {MIN_PASSWORD} characters")
-    phone = _phone(phone)
-    if session.exec(select(Account).where(Account.phone == phone)).first() is not None:
-        raise PhoneTaken("an account with this phone number exists")
+    phone = phone_number(phone)
     for code in [c for c in [area_code, *(areas or [])] if c]:
         if session.get(Area, code) is None:
             raise NotFound(f"unknown area {code}")
+    _take_number(session, phone, verified_at)
     account = Account(id=new_id(), phone=phone, password_hash=_hasher.hash(password),
-                      role=role, area_code=area_code)
+                      role=role, area_code=area_code, phone_verified_at=verified_at)
     session.add(account)
     session.flush()
     for code in areas or []:
@@ -87,7 +110,8 @@ def create_account(*, session: Session, phone: str, password: str, role: Role,
     return account
 
 
-def claim_account(*, session: Session, caller: Caller, phone: str, password: str) -> Account:
+def claim_account(*, session: Session, caller: Caller, phone: str, password: str,
+                  verified_at: datetime | None = None) -> Account:
     """Give a device's anonymous account a phone number and password, so that the person can
     sign in on another phone and find their records there. Once only."""
     account = session.get(Account, caller.account.id)
@@ -96,10 +120,10 @@ def claim_account(*, session: Session, caller: Caller, phone: str, password: str
         raise AlreadyClaimed("this account already has a phone number")
     if len(password) < MIN_PASSWORD:
         raise InvalidInput(f"password must have at least {MIN_PASSWORD} characters")
-    phone = _phone(phone)
-    if session.exec(select(Account).where(Account.phone == phone)).first() is not None:
-        raise PhoneTaken("an account with this phone number exists")
+    phone = phone_number(phone)
+    _take_number(session, phone, verified_at)
     account.phone, account.password_hash = phone, _hasher.hash(password)
+    account.phone_verified_at = verified_at
     session.add(account)
     session.add(AuditEntry(action="account_claim", account_id=account.id,
                            device_id=caller.device_id))
@@ -118,14 +142,35 @@ def live_campaign(session: Session, campaign_id: str, now: datetime) -> Campaign
 
 
 def signup_citizen(*, session: Session, phone: str, password: str, campaign_id: str,
-                   device_id: str, now: datetime | None = None) -> tuple[Account, str, datetime]:
+                   device_id: str, now: datetime | None = None,
+                   verified: bool = False) -> tuple[Account, str, datetime]:
     """A citizen signs up through a live campaign and is placed in its ward; signed in at once."""
     now = now or utc_now()
     campaign = live_campaign(session, campaign_id, now)
     account = create_account(session=session, phone=phone, password=password, role="citizen",
-                             area_code=campaign.area_code)
+                             area_code=campaign.area_code, verified_at=now if verified else None)
     token, expires = _open_session(session, account, device_id, now)
     return account, token, expires
+
+
+def reset_password(*, session: Session, phone: str, password: str,
+                   now: datetime | None = None) -> Account:
+    """A new password for the account of a phone number just proven (by the caller): every
+    password sign-in of the account ends; its devices' own tokens go on."""
+    now = now or utc_now()
+    if len(password) < MIN_PASSWORD:
+        raise InvalidInput(f"password must have at least {MIN_PASSWORD} characters")
+    account = session.exec(select(Account).where(Account.phone == phone)).first()
+    if account is None or account.disabled:
+        raise NotFound("no account with this phone number")
+    account.password_hash = _hasher.hash(password)
+    account.phone_verified_at = now
+    session.add(account)
+    _end_sign_ins(session, account.id, now)
+    throttles.forgive(session, phone)
+    session.add(AuditEntry(action="password_reset", account_id=account.id))
+    session.commit()
+    return account
 
 
 def _open_session(session: Session, account: Account, device_id: str,
@@ -143,9 +188,8 @@ def login(*, session: Session, phone: str, password: str, device_id: str,
           now: datetime | None = None) -> tuple[Account, str, datetime]:
     """Check a phone number and password; return the account and a new device-bound token."""
     now = now or utc_now()
-    phone = _phone(phone)
-    throttle = session.get(LoginThrottle, phone) or LoginThrottle(phone=phone)
-    _check_throttle(throttle, now)
+    phone = phone_number(phone)
+    throttles.reserve_sign_in(session, phone, now)
     account = session.exec(select(Account).where(Account.phone == phone)).first()
     try:
         stored = account.password_hash if account and account.password_hash else _DUMMY_HASH
@@ -154,37 +198,15 @@ def login(*, session: Session, phone: str, password: str, device_id: str,
     except (VerificationError, InvalidHashError):
         ok = False
     if not ok or account is None:
-        throttle.failures += 1
-        throttle.last_failure_at = now
-        if throttle.failures >= LOCK_AFTER:
-            throttle.locked_until = now + LOCK_FOR
-        session.add(throttle)
         session.add(AuditEntry(action="login_failed", device_id=device_id))
         session.commit()
         raise Unauthorized("wrong phone number or password")
-    if session.get(LoginThrottle, phone) is not None:
-        session.delete(throttle)  # a success forgives earlier failures
+    throttles.forgive(session, phone)
     if account.password_hash and _hasher.check_needs_rehash(account.password_hash):
         account.password_hash = _hasher.hash(password)
         session.add(account)
     token, expires = _open_session(session, account, device_id, now)
     return account, token, expires
-
-
-def _check_throttle(throttle: LoginThrottle, now: datetime) -> None:
-    if throttle.locked_until is not None and as_utc(throttle.locked_until) > now:
-        wait = int((as_utc(throttle.locked_until) - now).total_seconds()) + 1
-        raise TooManyAttempts("too many failed sign-ins; this number is locked for a while",
-                              retry_after=wait)
-    if throttle.failures > FREE_FAILURES and throttle.last_failure_at is not None:
-        delay = timedelta(seconds=2 ** (throttle.failures - FREE_FAILURES))
-        ready = as_utc(throttle.last_failure_at) + delay
-        if ready > now:
-            raise TooManyAttempts("too many failed sign-ins; wait before trying again",
-                                  retry_after=int((ready - now).total_seconds()) + 1)
-
-
-DEVICE_TOKEN_LIFETIME = timedelta(days=365)
 
 
 def register_device(*, session: Session, device_id: str, campaign_id: str, device_secret: str,
@@ -209,11 +231,18 @@ def register_device(*, session: Session, device_id: str, campaign_id: str, devic
         session.add(AuditEntry(action="register", account_id=account.id, device_id=device_id,
                                detail=campaign_id))
     session.add(device)
-    if session.exec(select(AuthSession).where(AuthSession.token_hash == secret_hash)
-                    ).first() is None:
-        session.add(AuthSession(id=new_id(), token_hash=secret_hash,
+    existing = session.exec(select(AuthSession).where(AuthSession.token_hash == secret_hash)
+                            ).first()
+    if existing is None:
+        session.add(AuthSession(id=new_id(), token_hash=secret_hash, kind="device",
                                 account_id=device.account_id, device_id=device_id,
                                 created_at=now, expires_at=now + DEVICE_TOKEN_LIFETIME))
+    elif existing.revoked_at is None and as_utc(existing.expires_at) <= now:
+        # A phone back after more than a year: the same secret renews its token.
+        existing.expires_at = now + DEVICE_TOKEN_LIFETIME
+        session.add(existing)
+        session.add(AuditEntry(action="token_renew", account_id=existing.account_id,
+                               device_id=device_id))
     session.commit()
     area = session.get(Area, device.area_code)
     assert area is not None  # enforced by the foreign key
@@ -241,6 +270,12 @@ def caller_for_token(*, session: Session, token: str, now: datetime | None = Non
     account = session.get(Account, row.account_id)
     if account is None or account.disabled:
         return None
+    lifetime = DEVICE_TOKEN_LIFETIME if row.kind == "device" else TOKEN_LIFETIME
+    if as_utc(row.expires_at) < now + lifetime - SLIDE_AT_MOST_EVERY:
+        row.expires_at = now + lifetime
+        session.add(row)
+        session.commit()
+        session.refresh(account)
     areas = tuple(session.exec(select(AccountArea.area_code)
                                .where(AccountArea.account_id == account.id)).all())
     return Caller(account=account, session_id=row.id, device_id=row.device_id, areas=areas)
@@ -267,7 +302,7 @@ def logout(*, session: Session, caller: Caller, everywhere: bool = False,
 
 def set_disabled(*, session: Session, phone: str, disabled: bool = True) -> Account:
     """Disable (or re-enable) an account; a disabled account's tokens stop working at once."""
-    account = session.exec(select(Account).where(Account.phone == _phone(phone))).first()
+    account = session.exec(select(Account).where(Account.phone == phone_number(phone))).first()
     if account is None:
         raise NotFound("no account with this phone number")
     account.disabled = disabled

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import csv
 from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlmodel import Session, col, select
 
+from sync import csvfiles
 from sync.server.models import AuditEntry
 
 FIELDS = ("id", "at", "account_id", "device_id", "action", "kind", "record_id", "detail")
@@ -26,7 +26,7 @@ def export_csv(*, session: Session, path: Path, since: str | None = None) -> int
         query = query.where(AuditEntry.at >= start)
     count = 0
     with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
+        writer = csvfiles.writer(handle)
         writer.writerow(FIELDS)
         for entry in session.exec(query):
             writer.writerow([getattr(entry, f) if f != "at" else entry.at.isoformat()

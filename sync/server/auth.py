@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Header, HTTPException, Request
 from sqlmodel import Session
 
-from sync.server import accounts
+from sync.ids import utc_now
+from sync.server import accounts, throttles
 
 
 def get_session(request: Request):  # type: ignore[no-untyped-def]
@@ -32,3 +33,19 @@ def current_caller(session: SessionDep,
 
 
 CallerDep = Annotated[accounts.Caller, Depends(current_caller)]
+
+
+def client_address(request: Request) -> str:
+    """The caller's address (uvicorn reads X-Forwarded-For only from a trusted proxy)."""
+    return request.client.host if request.client else "unknown"
+
+
+def limited(bucket: str) -> Any:
+    """A dependency counting this request against the caller's per-minute limit (429)."""
+
+    def check(request: Request, session: SessionDep) -> None:
+        throttles.per_client(session, bucket=bucket, client=client_address(request),
+                             limit=request.app.state.settings.rate_limits[bucket],
+                             now=utc_now())
+
+    return Depends(check)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from sync.qrcodes import CampaignClaims, encode_campaign
 from sync.records import FORM_VERSION
@@ -22,9 +22,21 @@ def normalise_short_code(short: str) -> str:
     return short.replace("-", "").replace(" ", "").lower()
 
 
+def by_short_code(session: Session, short: str) -> Campaign | None:
+    """The campaign a typed short code names: ids are matched as typed codes are read
+    (case, dashes and spaces ignored), so ``Quan-1`` is found from ``QUAN1``."""
+    wanted = normalise_short_code(short)
+    campaign = session.get(Campaign, wanted)
+    if campaign is not None:
+        return campaign
+    ids = session.exec(select(Campaign.id)).all()
+    match = next((i for i in ids if normalise_short_code(i) == wanted), None)
+    return session.get(Campaign, match) if match is not None else None
+
+
 def signed_code(session: Session, keys_dir: Path, campaign_id: str) -> str:
-    """The signed ``HS1:`` text of a campaign's QR code."""
-    campaign = session.get(Campaign, campaign_id)
+    """The signed ``HS1:`` text of a campaign's QR code (by its id or its short code)."""
+    campaign = session.get(Campaign, campaign_id) or by_short_code(session, campaign_id)
     if campaign is None:
         raise NotFound(f"unknown campaign {campaign_id}")
     area = session.get(Area, campaign.area_code)

@@ -14,7 +14,7 @@ from sync.ids import utc_now
 from sync.qrcodes import qr_png
 from sync.server import accounts, areas, audit, campaign_codes, crud, keys, pull
 from sync.server.config import Settings
-from sync.server.db import UnmanagedDatabase, make_engine, migrate
+from sync.server.db import UnmanagedDatabase, make_engine, migrate, private_dir
 from sync.server.errors import DomainError
 from sync.server.models import Area, AuditEntry, Campaign, Quarantine
 
@@ -39,7 +39,7 @@ DataDir = Annotated[Path | None,
 
 def _session(data_dir: Path | None) -> tuple[Settings, Session]:
     settings = Settings.from_env(data_dir)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.data_dir)
     engine = make_engine(settings.database_url)
     try:
         migrate(engine)
@@ -64,6 +64,9 @@ def serve(host: Annotated[str, typer.Option(help="Address to listen on.")] = "12
 
     settings, session = _session(data_dir)  # migrate first: a clear error beats a traceback
     session.close()
+    if settings.sms_url is None:
+        typer.echo("note: no SMS gateway (HSSK_SMS_URL): phone numbers are not verified",
+                   err=True)
     config = uvicorn.Config(create_app(settings), host=host, port=port, log_level="info")
     server = uvicorn.Server(config)  # its loggers are configured now: add the redaction
     logs.install(logs.SERVER_LOGGERS)

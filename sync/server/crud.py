@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 
 from sync.ids import utc_now
 from sync.records import RecordKind
-from sync.server import areas
+from sync.server import areas, campaign_codes
 from sync.server.errors import Conflict, NotFound
 from sync.server.models import Area, Campaign, ServerRecord
 
@@ -41,6 +41,8 @@ def add_campaign(*, session: Session, campaign_id: str, area_code: str, server_u
         raise NotFound(f"unknown area {area_code}")
     if session.get(Campaign, campaign_id) is not None:
         raise Conflict(f"campaign {campaign_id} already exists")
+    if campaign_codes.by_short_code(session, campaign_id) is not None:
+        raise Conflict(f"campaign {campaign_id} would have the same short code as another")
     now = now or utc_now()
     campaign = Campaign(id=campaign_id, area_code=area_code, server_url=server_url.rstrip("/"),
                         hotline=hotline, remind_months=remind_months, created_at=now,

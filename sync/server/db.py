@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event, inspect
+from sqlalchemy import event, inspect, make_url
 from sqlalchemy.engine import Engine
 from sqlmodel import create_engine
 
@@ -19,6 +21,7 @@ def make_engine(url: str) -> Engine:
 
     A failed statement's error never carries its parameters (names, payloads) into a log."""
     if url.startswith("sqlite"):
+        _private_file(make_url(url).database)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
                                hide_parameters=True)
 
@@ -32,6 +35,30 @@ def make_engine(url: str) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True, hide_parameters=True)
+
+
+def private_dir(path: Path) -> None:
+    """Create (or tighten) a directory only the server's user may enter (0700)."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if path.stat().st_mode & 0o077:
+        path.chmod(0o700)
+
+
+def _private_file(database: str | None) -> None:
+    """The SQLite file holds health data: created 0600 in a 0700 directory (its -wal and -shm
+    files take the same mode from it)."""
+    if not database or database == ":memory:":
+        return
+    path = Path(database)
+    private_dir(path.parent)
+    if not path.exists():
+        # Never open an existing database file here: closing any descriptor of it drops the
+        # POSIX locks this process's SQLite connections hold on it, and another process may
+        # then checkpoint the WAL away under them.
+        with contextlib.suppress(FileExistsError):
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    if path.stat().st_mode & 0o077:
+        path.chmod(0o600)
 
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"

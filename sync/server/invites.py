@@ -15,15 +15,17 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
-from sqlalchemy import update
+from sqlalchemy import case, update
 from sqlmodel import Session, col, select
 
 from sync.ids import as_utc, utc_now
 from sync.protocol import GrantInfo, HandoverInfo, InviteCode
 from sync.qrcodes import TokenClaims, encode_token
+from sync.records import EnteredBy, RecordKind
 from sync.server import keys, records_api, scopes
 from sync.server.accounts import Caller, hash_token
-from sync.server.errors import Forbidden, Gone, InvalidInput, NotFound
+from sync.server.config import Settings
+from sync.server.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound
 from sync.server.models import (
     Account,
     AuditEntry,
@@ -32,17 +34,33 @@ from sync.server.models import (
     Invite,
     PersonLink,
     ScopeEvent,
+    ServerRecord,
 )
 
+
+class BirthDateMismatch(InvalidInput):
+    code = "birth_date_mismatch"
+
 INVITE_LIFETIME = timedelta(minutes=30)
+# A handover is shown on the tablet with the resident in front of it: minutes, not half an hour.
+HANDOVER_LIFETIME = timedelta(minutes=10)
+# Wrong birth dates given with one handover code before it is spent.
+HANDOVER_CHECKS = 3
 
 
-def server_url_for(session: Session, caller: Caller) -> str | None:
-    """The address the caller's device syncs with (its campaign's), so that the relative's
-    app, which joined the same ward's campaign, recognises the invite as the same server's."""
+def server_url_for(session: Session, caller: Caller, settings: Settings) -> str:
+    """The address written into a code: the configured public address, else the caller's
+    campaign's (the relative's app, which joined the same ward's campaign, then recognises the
+    code as the same server's), else any campaign's — never a request's ``Host`` header."""
+    if settings.public_url:
+        return settings.public_url.rstrip("/")
     device = session.get(Device, caller.device_id)
     campaign = session.get(Campaign, device.campaign_id) if device else None
-    return campaign.server_url if campaign else None
+    if campaign is None:
+        campaign = session.exec(select(Campaign).order_by(col(Campaign.created_at))).first()
+    if campaign is None:
+        raise Conflict("this server has no public address: set HSSK_PUBLIC_URL")
+    return campaign.server_url
 
 
 def issue(*, session: Session, caller: Caller, person_id: str, scope: str,
@@ -57,23 +75,37 @@ def issue(*, session: Session, caller: Caller, person_id: str, scope: str,
 
 def issue_handover(*, session: Session, caller: Caller, person_id: str, server_url: str,
                    keys_dir: Path, now: datetime | None = None) -> InviteCode:
-    """A collaborator's code that makes the resident who redeems it the record's owner."""
+    """A collaborator's code that makes the resident who redeems it the record's owner.
+
+    Only for a person a collaborator created and no account owns: a record someone declared
+    on their own phone is theirs, and no code can ever move it to another account."""
     if caller.account.role != "collaborator":
         if scopes.can_read_person(session, caller, person_id):
             raise Forbidden("only the ward's collaborator hands a record over")
         raise NotFound("no such person")
     if not scopes.can_write_person(session, caller, person_id):
         raise NotFound("no such person")
+    if not handover_possible(session, person_id):
+        raise Forbidden("this record already belongs to a resident's account")
     return _code(session=session, caller=caller, person_id=person_id, purpose="handover",
                  scope="manage", consent_text_version="handover",
                  server_url=server_url, keys_dir=keys_dir, now=now or utc_now())
+
+
+def handover_possible(session: Session, person_id: str) -> bool:
+    """No account has ever owned the person, and a collaborator made their record."""
+    owned = session.exec(select(PersonLink.account_id).where(
+        PersonLink.person_id == person_id, PersonLink.relation == "owner")).first()
+    made_by = session.exec(select(ServerRecord.entered_by).where(
+        ServerRecord.id == person_id, ServerRecord.version == 1)).first()
+    return owned is None and made_by == EnteredBy.COLLABORATOR
 
 
 def _code(*, session: Session, caller: Caller, person_id: str, purpose: Literal[
         "invite", "handover"], scope: str, consent_text_version: str, server_url: str,
           keys_dir: Path, now: datetime) -> InviteCode:
     token = secrets.token_urlsafe(24)
-    expires = now + INVITE_LIFETIME
+    expires = now + (HANDOVER_LIFETIME if purpose == "handover" else INVITE_LIFETIME)
     session.add(Invite(token_hash=hash_token(token), purpose=purpose, person_id=person_id,
                        inviter_account_id=caller.account.id, scope=scope,
                        consent_text_version=consent_text_version, created_at=now,
@@ -128,21 +160,18 @@ def redeem(*, session: Session, caller: Caller, token: str,
     return info
 
 
-def redeem_handover(*, session: Session, caller: Caller, token: str,
+def redeem_handover(*, session: Session, caller: Caller, token: str, birth_date: str,
                     now: datetime | None = None) -> HandoverInfo:
-    """The resident's phone takes the record over: their account becomes its owner, whoever
-    owned it before (the collaborator who created it) stops owning it; the collaborator keeps
-    what their area gives them."""
+    """The resident's phone takes the record over and its account becomes the owner — if the
+    person's date of birth is confirmed and still no account owns the record. The collaborator
+    keeps what their area gives them."""
     now = now or utc_now()
+    _check_birth_date(session, caller, token, birth_date, now)
     handover = _take(session, caller, token, "handover", now)
     person_id = handover.person_id
-    for link in session.exec(select(PersonLink).where(PersonLink.person_id == person_id,
-                                                      PersonLink.relation == "owner",
-                                                      col(PersonLink.revoked_at).is_(None))):
-        link.revoked_at = now
-        session.add(link)
-        session.add(ScopeEvent(account_id=link.account_id, person_id=person_id,
-                               action="revoke"))
+    if not handover_possible(session, person_id):
+        session.rollback()
+        raise Gone("this record already belongs to a resident's account")
     link = session.get(PersonLink, (person_id, caller.account.id)) or PersonLink(
         person_id=person_id, account_id=caller.account.id, relation="owner")
     link.relation, link.scope, link.revoked_at, link.created_at = "owner", "manage", None, now
@@ -153,3 +182,27 @@ def redeem_handover(*, session: Session, caller: Caller, token: str,
                            detail=handover.inviter_account_id))
     session.commit()
     return HandoverInfo(person_id=person_id, owner_account_id=caller.account.id)
+
+
+def _check_birth_date(session: Session, caller: Caller, token: str, birth_date: str,
+                      now: datetime) -> None:
+    """The birth date typed on the resident's phone must be the record's; a few wrong ones
+    spend the code (counted in one statement, so tries sent at once all count)."""
+    invite = session.get(Invite, hash_token(token))
+    if invite is None or invite.purpose != "handover":
+        return  # _take gives the reason
+    profile = session.exec(select(ServerRecord.payload).where(
+        ServerRecord.id == invite.person_id, ServerRecord.kind == RecordKind.PERSON)
+        .order_by(col(ServerRecord.version).desc())).first()
+    recorded = str((profile or {}).get("birth_date") or "")
+    if recorded and birth_date.strip() == recorded:
+        return
+    session.exec(update(Invite).where(col(Invite.token_hash) == invite.token_hash)
+                 .values(failed_checks=col(Invite.failed_checks) + 1,
+                         redeemed_at=case(
+                             (col(Invite.failed_checks) + 1 >= HANDOVER_CHECKS, now),
+                             else_=col(Invite.redeemed_at))))
+    session.add(AuditEntry(account_id=caller.account.id, device_id=caller.device_id,
+                           action="handover_wrong_birth", record_id=invite.person_id))
+    session.commit()
+    raise BirthDateMismatch("the date of birth does not match the record")

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -15,10 +14,9 @@ from sync.protocol import PROTOCOL_VERSION, ErrorBody, ErrorResponse
 from sync.server.config import Settings
 from sync.server.db import make_engine, migrate
 from sync.server.errors import DomainError, TooManyAttempts
+from sync.server.guard import Guard
 from sync.server.routes import areas, auth, campaigns, devices, health, persons, sync
 from sync.server.storage import storage_for
-
-log = logging.getLogger("hssk.server")
 
 
 def _error(status: int, code: str, message: str,
@@ -43,13 +41,7 @@ def create_app(settings: Settings) -> FastAPI:
                   lifespan=lifespan)
     app.state.settings = settings
 
-    @app.middleware("http")
-    async def limit_body(request: Request,
-                         call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > settings.max_body_bytes):
-            return _error(413, "too_large", "request body too large")
-        return await call_next(request)
+    app.add_middleware(Guard, max_body_bytes=settings.max_body_bytes)
 
     @app.exception_handler(DomainError)
     async def domain_error(_request: Request, exc: DomainError) -> JSONResponse:
@@ -60,7 +52,7 @@ def create_app(settings: Settings) -> FastAPI:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {401: "unauthorized", 403: "forbidden", 404: "not_found",
-                405: "method_not_allowed"}.get(
+                405: "method_not_allowed", 413: "too_large"}.get(
             exc.status_code, "http_error")
         return _error(exc.status_code, code, str(exc.detail), getattr(exc, "headers", None))
 
@@ -69,12 +61,6 @@ def create_app(settings: Settings) -> FastAPI:
         first = exc.errors()[0] if exc.errors() else {}
         where = ".".join(str(p) for p in first.get("loc", ()))
         return _error(422, "invalid_request", f"{where}: {first.get('msg', 'invalid')}")
-
-    @app.exception_handler(Exception)
-    async def unexpected(_request: Request, exc: Exception) -> JSONResponse:
-        # Logged here with its traceback; the client gets no internals.
-        log.exception("unhandled error", exc_info=exc)
-        return _error(500, "internal_error", "internal server error")
 
     for router in (health.router, auth.router, devices.router, campaigns.router, sync.router,
                    persons.router, areas.router):

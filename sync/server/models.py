@@ -129,6 +129,8 @@ class Account(SQLModel, table=True):
     role: str = Field(max_length=16)  # citizen | collaborator | supervisor | admin
     area_code: str | None = Field(default=None, foreign_key="areas.code", max_length=32)
     disabled: bool = False
+    # When the phone number was proven: a code by SMS, or a collaborator who met the person.
+    phone_verified_at: datetime | None = None
     created_at: datetime = Field(default_factory=utc_now)
 
 
@@ -150,9 +152,40 @@ class AuthSession(SQLModel, table=True):
     token_hash: str = Field(unique=True, max_length=64)
     account_id: str = Field(foreign_key="accounts.id", index=True, max_length=36)
     device_id: str = Field(max_length=64)
+    # device: the device's own secret (slides a year); sign_in: a password sign-in (30 days).
+    kind: str = Field(default="sign_in", max_length=8,
+                      sa_column_kwargs={"server_default": "sign_in"})
     created_at: datetime = Field(default_factory=utc_now)
     expires_at: datetime
     revoked_at: datetime | None = None
+
+
+class RateWindow(SQLModel, table=True):
+    """Requests per client address per minute, for the endpoints anyone can call."""
+
+    __tablename__ = "rate_windows"
+
+    bucket: str = Field(primary_key=True, max_length=16)
+    client: str = Field(primary_key=True, max_length=64)
+    window: int = Field(primary_key=True)  # minutes since the epoch
+    count: int = 0
+
+
+class PhoneCode(SQLModel, table=True):
+    """A one-time code sent by SMS to prove a phone number (to sign up, claim an account or
+    reset its password), or handed over in person by a collaborator. Only its hash is kept."""
+
+    __tablename__ = "phone_codes"
+
+    id: str = Field(primary_key=True, max_length=36)
+    phone: str = Field(index=True, max_length=20)
+    purpose: str = Field(max_length=16)  # verify | reset
+    code_hash: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utc_now)
+    expires_at: datetime
+    attempts: int = 0
+    used_at: datetime | None = None
+    issued_by: str | None = Field(default=None, max_length=36)  # a vouching collaborator
 
 
 class LoginThrottle(SQLModel, table=True):
@@ -216,6 +249,8 @@ class Invite(SQLModel, table=True):
     expires_at: datetime
     redeemed_at: datetime | None = None
     redeemed_by: str | None = Field(default=None, max_length=36)
+    # Wrong birth dates given with a handover code; the code is spent after a few.
+    failed_checks: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class ScopeEvent(SQLModel, table=True):
@@ -276,7 +311,7 @@ SERVER_TABLES = frozenset(
     {"areas", "campaigns", "devices", "record_versions", "sync_batches", "audit_log",
      "accounts", "account_areas", "sessions", "login_throttle", "person_links",
      "area_parents", "server_meta", "quarantine", "scope_events", "invites",
-     "progress_persons", "progress_counts"}
+     "progress_persons", "progress_counts", "rate_windows", "phone_codes"}
 )
 
 

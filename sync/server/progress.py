@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import String, Table, and_, any_, case, func, literal, or_, union_all
+from sqlalchemy import String, Table, and_, any_, case, func, literal, or_, text, union_all
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -215,6 +215,7 @@ def refresh(session: Session, person_ids: Iterable[str],
     if not ids:
         return
     connection = session.connection()
+    _lock_persons(connection, ids)
     current = tree(session)
     old = _stored(connection, ids)
     # Persons made by this very batch have no records but its own: no need to read them back.
@@ -237,6 +238,20 @@ def refresh(session: Session, person_ids: Iterable[str],
     rows = [_row(new[p]) for p in changed if p in new]
     if rows:
         connection.execute(PERSONS.insert(), rows)
+
+
+def _lock_persons(connection: Connection, ids: list[str]) -> None:
+    """Serialise the rollup updates of each person until this transaction ends.
+
+    Two pushes for one person read the same stored facts and would both apply their delta
+    (READ COMMITTED): the second must read after the first commits. PostgreSQL gets an
+    advisory lock per person, taken in one sorted order so two batches cannot deadlock;
+    SQLite already has one writer at a time."""
+    if connection.dialect.name != "postgresql":
+        return
+    connection.execute(text(
+        "SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT hashtextextended(p, 7) AS k "
+        "FROM unnest(CAST(:ids AS text[])) AS p ORDER BY 1) AS ordered"), {"ids": ids})
 
 
 def _made_in(written: list[dict[str, Any]], candidates: set[str], tree: Tree) -> dict[str, Facts]:

@@ -63,6 +63,8 @@ def decode_cursor(cursor: str) -> tuple[str, Position]:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         version, epoch, *numbers = raw.split("|")
         values = [int(n) for n in numbers]
+        if any(not -1 <= n < 2**63 for n in values):  # 64-bit columns; -1 starts a walk
+            raise ValueError("position out of range")
         if version == "1" and len(values) == 2:  # before scope events: walk them all again
             return epoch, Position(records=(values[0], values[1]))
         if version != "2" or len(values) != 6:

@@ -20,7 +20,7 @@ from sqlmodel import Session, col, select
 
 from sync.ids import utc_now
 from sync.protocol import Mutation, MutationResult, MutationStatus, PushRequest, PushResponse
-from sync.records import DOCUMENT_KINDS, RecordKind
+from sync.records import DOCUMENT_KINDS, FACT_KINDS, EnteredBy, RecordData, RecordKind
 from sync.server import progress, scopes
 from sync.server.accounts import Caller
 from sync.server.errors import Conflict, DomainError
@@ -101,6 +101,7 @@ class _Head:
     payload: dict[str, Any]
     device_id: str
     conflicts: list[dict[str, Any]] = field(default_factory=list)
+    household_id: str | None = None
 
 
 class _Batch:
@@ -115,8 +116,13 @@ class _Batch:
         self.owned: list[str] = []
         self.pending: dict[str, list[Version]] = {}
         records = [m.record for m in request.mutations]
-        self.heads = self._heads({r.id for r in records})
+        referenced = {ref for r in records for ref in (r.supersedes, *_households_named(r))}
+        self.heads = self._heads({r.id for r in records} | {ref for ref in referenced if ref})
         persons = {r.id if r.kind == RecordKind.PERSON else r.person_id for r in records}
+        # Records named by id that already exist count too: a create under a known id is
+        # answered from the stored record's scope, never from its content.
+        persons |= {h.person_id for h in self.heads.values() if h.person_id}
+        self.relation: dict[str, str] = {}
         self.writable, self.revoked = self._writable({p for p in persons if p})
 
     # --- prefetch ------------------------------------------------------------------------------
@@ -128,12 +134,12 @@ class _Batch:
         t = RECORDS.c
         rows = self.session.connection().execute(
             sa_select(t.id, t.version, t.kind, t.person_id, t.area_code, t.deleted, t.payload,
-                      t.device_id, t.conflicts).where(t.id.in_(ids))
+                      t.device_id, t.conflicts, t.household_id).where(t.id.in_(ids))
         ).all()
-        for rid, version, kind, person_id, area, deleted, payload, device, conflicts in rows:
+        for rid, version, kind, person_id, area, deleted, payload, device, conflicts, home in rows:
             if rid not in heads or heads[rid].version < version:
                 heads[rid] = _Head(version, kind, person_id, area, deleted, payload, device,
-                                   conflicts)
+                                   conflicts, home)
         return heads
 
     def _writable(self, persons: set[str]) -> tuple[dict[str, str], set[str]]:
@@ -154,6 +160,8 @@ class _Batch:
             ).all()
             allowed = {link.person_id for link in links if link.revoked_at is None
                        and (link.relation == "owner" or link.scope == "manage")}
+            self.relation = {link.person_id: link.relation for link in links
+                             if link.person_id in allowed}
             revoked = {link.person_id for link in links if link.revoked_at is not None}
         elif role == "collaborator":
             allowed = {p for p, area in area_of.items() if area in self.worked}
@@ -173,6 +181,10 @@ class _Batch:
         head = self.heads.get(record.id)
         if mutation.op == "create":
             if head is not None:
+                # Whose record the id names decides the answer, whatever the body: the same
+                # refusal for any id outside the caller's scope (no content oracle).
+                if not self._may_write_head(head):
+                    return self._refused(mutation)
                 # A create seen before (a replay in another batch) is a duplicate, never a
                 # second row.
                 if head.version == 1 and head.payload == record.payload:
@@ -181,8 +193,12 @@ class _Batch:
             area = self._create_area(mutation)
             if area is None:
                 return self._refused(mutation)
+            if not self._references_hold(mutation, None):
+                return self._result(mutation, "rejected", reason="invalid_reference")
             return self._write(mutation, version=1, area=area, payload=record.payload,
                                conflicts=[], status="applied")
+        if head is not None and not self._may_write_head(head):
+            return self._refused(mutation)
         if record.kind == RecordKind.HOUSEHOLD:
             # A household belongs to an area, not a person: a collaborator working there.
             if head is not None and not self._collaborates_in(head.area_code):
@@ -199,6 +215,8 @@ class _Batch:
             return self._result(mutation, "rejected", reason="record_mismatch")
         if head.deleted:
             return self._result(mutation, "rejected", reason="deleted")
+        if not self._references_hold(mutation, head):
+            return self._result(mutation, "rejected", reason="invalid_reference")
         history = self._history(record.id, mutation.base_version, head)
         if history is None:
             return self._result(mutation, "rejected", reason="unknown_base_version")
@@ -239,6 +257,35 @@ class _Batch:
             return None
         return self.writable.get(record.person_id)
 
+    def _may_write_head(self, head: _Head) -> bool:
+        if head.kind == RecordKind.HOUSEHOLD:
+            return self._collaborates_in(head.area_code)
+        return head.person_id is not None and head.person_id in self.writable
+
+    def _references_hold(self, mutation: Mutation, head: _Head | None) -> bool:
+        """Every record a mutation names is one the caller may name: a correction supersedes
+        a fact of the same person and kind; a household is one the caller works in, or the
+        one the person is already in; a grant or consent is about the record's own person."""
+        record = mutation.record
+        if record.supersedes is not None:
+            target = self.heads.get(record.supersedes)
+            if (record.kind not in FACT_KINDS or target is None or target.kind != record.kind
+                    or target.person_id != record.person_id or target.deleted):
+                return False
+        current = _households_named_by(head) if head is not None else set()
+        for household_id in _households_named(record) - current:
+            home = self.heads.get(household_id)
+            if home is None or home.kind != RecordKind.HOUSEHOLD or home.deleted or not (
+                    self._collaborates_in(home.area_code)):
+                return False
+        payload = record.payload
+        if record.kind in (RecordKind.ACCESS_GRANT, RecordKind.CONSENT) and (
+                payload.get("person_id") != record.person_id):
+            return False
+        head_person = payload.get("head_person_id") if record.kind == RecordKind.HOUSEHOLD \
+            else None
+        return head_person is None or head_person in self.writable
+
     def _collaborates_in(self, area_code: str | None) -> bool:
         return self.caller.account.role == "collaborator" and area_code in self.worked
 
@@ -264,14 +311,14 @@ class _Batch:
             "id": record.id, "kind": str(record.kind), "person_id": record.person_id,
             "household_id": record.household_id, "version": version,
             "parent_version": version - 1 if version > 1 else None,
-            "supersedes": record.supersedes, "entered_by": str(record.entered_by),
+            "supersedes": record.supersedes, "entered_by": str(self._entered_by(record)),
             # The signed-in device, never the one a client names.
             "device_id": device, "created_at": record.created_at, "deleted": deleted,
             "payload": payload, "conflicts": conflicts, "area_code": area,
             "received_at": self.now,
         })
         self.heads[record.id] = _Head(version, record.kind, record.person_id, area, deleted,
-                                      payload, device, conflicts)
+                                      payload, device, conflicts, record.household_id)
         self.pending.setdefault(record.id, []).append(
             Version(version, payload, device, conflicts))
         if record.kind == RecordKind.PERSON and version == 1:
@@ -280,6 +327,17 @@ class _Batch:
                 self.owned.append(record.id)
         self._audit(f"push_{mutation.op}", mutation)
         return self._result(mutation, status, version, fields=fields or [])
+
+    def _entered_by(self, record: RecordData) -> EnteredBy:
+        """Who entered the values, decided here from the caller's role and relation to the
+        person; a device's claim counts only to tell the owner's own values from those the
+        owner enters for a dependant on the same phone (a young child)."""
+        if self.caller.account.role == "collaborator":
+            return EnteredBy.COLLABORATOR
+        person_id = record.id if record.kind == RecordKind.PERSON else record.person_id
+        if self.relation.get(person_id or "", "owner") != "owner":
+            return EnteredBy.FAMILY
+        return EnteredBy.FAMILY if record.entered_by == EnteredBy.FAMILY else EnteredBy.SELF
 
     def _refused(self, mutation: Mutation) -> MutationResult:
         record = mutation.record
@@ -311,3 +369,20 @@ class _Batch:
             mutation_id=mutation.mutation_id, record_id=mutation.record.id, status=status,
             version=version, reason=reason, fields=fields or [])
 
+
+
+def _households_named(record: RecordData) -> set[str]:
+    """The households a record points at (a household's own id is not a reference)."""
+    named = {record.household_id}
+    if record.kind == RecordKind.PERSON:
+        named.add(record.payload.get("household_id"))
+    named.discard(record.id)
+    return {h for h in named if h}
+
+
+def _households_named_by(head: _Head) -> set[str]:
+    """The household a stored document is in already (moving nowhere needs no right)."""
+    homes = {head.household_id}
+    if head.kind == RecordKind.PERSON:
+        homes.add(head.payload.get("household_id"))
+    return {h for h in homes if h}

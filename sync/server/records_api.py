@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 from sqlmodel import Session, col, select
 
+from sync.errors import InvalidValue
 from sync.ids import as_utc, new_id, utc_now
 from sync.protocol import (
     AreaProgress,
@@ -22,7 +23,7 @@ from sync.server import areas, progress, scopes
 from sync.server.accounts import Caller
 from sync.server.errors import Forbidden, InvalidInput, NotFound
 from sync.server.models import Account, Area, AuditEntry, PersonLink, ScopeEvent, ServerRecord
-from sync.validators import check_phone
+from sync.validators import check_phone, check_stored_date
 
 
 def _audit(session: Session, caller: Caller, action: str, record_id: str | None = None,
@@ -98,6 +99,16 @@ def list_area_persons(*, session: Session, caller: Caller, area_code: str
     return items
 
 
+def _day(on: date | None) -> date:
+    """The day asked for (default today), within the years records can hold (else 422)."""
+    if on is None:
+        return progress.today()
+    try:
+        return check_stored_date(on, field="on")
+    except InvalidValue as exc:
+        raise InvalidInput(exc.message("en")) from None
+
+
 def progress_report(*, session: Session, caller: Caller, area_code: str,
                     on: date | None) -> ProgressReport:
     """An area's declaration progress and its child areas', from the rollups."""
@@ -106,7 +117,7 @@ def progress_report(*, session: Session, caller: Caller, area_code: str,
     if session.get(Area, area_code) is None:
         raise NotFound("no such area")
     visible = None if caller.account.role == "admin" else scopes.worked_areas(session, caller)
-    return progress.report(session, area_code, on=on or progress.today(), visible=visible)
+    return progress.report(session, area_code, on=_day(on), visible=visible)
 
 
 def household_visits(*, session: Session, caller: Caller, area_code: str, on: date | None,
@@ -114,7 +125,7 @@ def household_visits(*, session: Session, caller: Caller, area_code: str, on: da
     """A ward's or group's households in the order to visit them (addresses, no names)."""
     if not scopes.can_list_persons_in(session, caller, area_code):
         raise Forbidden("households are listed at ward level and below, within your areas")
-    found = progress.visits(session, area_code, on=on or progress.today(), limit=limit)
+    found = progress.visits(session, area_code, on=_day(on), limit=limit)
     _audit(session, caller, "list_visits", detail=f"{area_code}: {found.total} households")
     session.commit()
     return found

@@ -6,14 +6,13 @@ from fastapi import APIRouter
 
 from sync.protocol import ErrorResponse, RegisterRequest, RegisterResponse
 from sync.server import accounts
-from sync.server.auth import SessionDep
+from sync.server.auth import SessionDep, limited
 
 router = APIRouter(tags=["devices"])
 
 
-@router.post("/devices", response_model=RegisterResponse,
-             responses={404: {"model": ErrorResponse}, 409: {"model": ErrorResponse},
-                        410: {"model": ErrorResponse}})
+@router.post("/devices", response_model=RegisterResponse, dependencies=[limited("devices")],
+             responses={code: {"model": ErrorResponse} for code in (404, 409, 410, 422, 429)})
 def register(body: RegisterRequest, session: SessionDep) -> RegisterResponse:
     """Register a device under a live campaign; the device's secret becomes its bearer token."""
     area = accounts.register_device(session=session, device_id=body.device_id,

@@ -12,6 +12,7 @@ from sync.protocol import (
     GrantRequest,
     GrantView,
     HandoverInfo,
+    HandoverRedeemRequest,
     InviteCode,
     InviteRequest,
     PersonListItem,
@@ -64,8 +65,8 @@ def invite(body: InviteRequest, caller: CallerDep, session: SessionDep, request:
     """The owner's invite code for a relative: signed, one-time, valid for 30 minutes."""
     return invites.issue(session=session, caller=caller, person_id=person_id, scope=body.scope,
                          consent_text_version=body.consent_text_version,
-                         server_url=invites.server_url_for(session, caller)
-                         or str(request.base_url).rstrip("/"),
+                         server_url=invites.server_url_for(session, caller,
+                                                           request.app.state.settings),
                          keys_dir=request.app.state.settings.keys_dir)
 
 
@@ -74,17 +75,19 @@ def handover(caller: CallerDep, session: SessionDep, request: Request,
              person_id: str = PersonId) -> InviteCode:
     """The ward's collaborator hands a record to the resident's own phone (one-time code)."""
     return invites.issue_handover(session=session, caller=caller, person_id=person_id,
-                                  server_url=invites.server_url_for(session, caller)
-                                  or str(request.base_url).rstrip("/"),
+                                  server_url=invites.server_url_for(
+                                      session, caller, request.app.state.settings),
                                   keys_dir=request.app.state.settings.keys_dir)
 
 
 @router.post("/handovers/redeem", response_model=HandoverInfo,
              responses={**ERRORS, 410: {"model": ErrorResponse}})
-def redeem_handover(body: RedeemRequest, caller: CallerDep,
+def redeem_handover(body: HandoverRedeemRequest, caller: CallerDep,
                     session: SessionDep) -> HandoverInfo:
-    """The resident's phone takes the record over and becomes its owner."""
-    return invites.redeem_handover(session=session, caller=caller, token=body.token)
+    """The resident's phone takes the record over and becomes its owner, confirming the
+    person's date of birth; refused for a record an account already owns."""
+    return invites.redeem_handover(session=session, caller=caller, token=body.token,
+                                   birth_date=body.birth_date)
 
 
 @router.post("/invites/redeem", response_model=GrantInfo,
