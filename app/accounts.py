@@ -29,6 +29,8 @@ from sync.protocol import (
     PhoneCodeRequest,
     PhonePurpose,
     ResetRequest,
+    VouchCode,
+    VouchRequest,
 )
 from sync.records import RecordKind
 
@@ -94,6 +96,22 @@ async def send_phone_code(engine: Engine, phone: str, purpose: PhonePurpose, *,
     async with SyncClient(device.url, http=http) as client:
         await client.phone_code(PhoneCodeRequest(phone=number, purpose=purpose))
     return number
+
+
+async def vouch(engine: Engine, phone: str, purpose: PhonePurpose, *,
+                http: httpx.AsyncClient | None = None) -> VouchCode:
+    """On a collaborator's tablet: a code for a resident standing there, to reset their
+    password (or prove their number) without an SMS."""
+    number = v.check_phone(phone)
+    async with syncing.connected(engine, http=http) as (client, _device):
+        try:
+            return await client.vouch(VouchRequest(phone=number, purpose=purpose))
+        except ServerRejected as exc:
+            if exc.status == 404:
+                raise InvalidValue("vouch_phone", "Không có người dân nào của địa bàn bạn "
+                                   "dùng số này.", "No resident of your areas has this "
+                                   "number.") from exc
+            raise
 
 
 async def reset_password(engine: Engine, phone: str, password: str, *, code: str = "",

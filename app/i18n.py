@@ -289,6 +289,15 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "reset_button": ("Đặt mật khẩu mới", "Set the new password"),
     "password_reset_done": ("Đã đặt mật khẩu mới cho số {phone}. Hãy đăng nhập.",
                             "The password of {phone} is set. Sign in now."),
+    "vouch_title": ("Cấp mã cho người dân", "A code for a resident"),
+    "vouch_note": ("Khi người dân đang ở trước mặt bạn và bạn đã xem giấy tờ tùy thân: cấp mã "
+                   "để họ đặt lại mật khẩu hoặc xác minh số điện thoại mà không cần tin nhắn.",
+                   "With the resident in front of you and their ID checked: give them a code "
+                   "to reset their password or prove their number without a text message."),
+    "vouch_phone": ("Số điện thoại của người dân", "The resident's phone number"),
+    "vouch_reset": ("Mã đặt lại mật khẩu", "Code to reset the password"),
+    "vouch_verify": ("Mã xác minh số điện thoại", "Code to prove the number"),
+    "vouch_code": ("Mã: {code} (dùng được đến {until})", "Code: {code} (valid until {until})"),
     "account_created": ("Đã tạo tài khoản cho số {phone}", "Account created for {phone}"),
     "account_line": ("Tài khoản", "Account"),
     "no_account": ("Chưa có tài khoản (máy vẫn đồng bộ bình thường)",

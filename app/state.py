@@ -84,6 +84,10 @@ class AppState:
     # The server verifies numbers: the code field shows, and what was last sent where.
     account_code_shown: bool = False
     account_info: str | None = None
+    # A collaborator vouching for a resident in front of them: the number, the code shown.
+    vouch_form: Typed = field(default_factory=Typed)
+    vouch_error: str | None = None
+    vouch_code: str | None = None
     role: str = "citizen"
     # Family access: the invite shown on the owner's phone, who holds access, the code typed.
     invite: family.ShownInvite | None = None
@@ -425,6 +429,22 @@ class AppState:
             self.account_errors = {"form": exc.message(self.lang)}
             return
         self.account_info = t("code_sent", self.lang).format(phone=number)
+
+    def set_vouch_phone(self, text: str) -> None:
+        self.services.touch()
+        self.vouch_form.values["phone"] = text
+
+    async def vouch(self, purpose: PhonePurpose) -> None:
+        """Show a code for the resident standing at the tablet (collaborators)."""
+        self.vouch_error, self.vouch_code = None, None
+        try:
+            given = await accounts.vouch(self.services.engine, self.vouch_form.get("phone"),
+                                         purpose, http=self.services.sync.http)
+        except HsskError as exc:
+            self.vouch_error = exc.message(self.lang)
+            return
+        until = given.expires_at.astimezone().strftime("%H:%M")
+        self.vouch_code = t("vouch_code", self.lang).format(code=given.code, until=until)
 
     async def reset_password(self) -> None:
         """Set a new password with the code, then ask the person to sign in with it."""

@@ -44,6 +44,8 @@ from sync.protocol import (
     ResetRequest,
     TokenResponse,
     VisitList,
+    VouchCode,
+    VouchRequest,
 )
 
 T = TypeVar("T", bound=BaseModel)
@@ -100,6 +102,10 @@ class SyncClient:
     async def phone_code(self, request: PhoneCodeRequest) -> PhoneCodeSent:
         """Have the server text a one-time code to a number (to prove it, or to reset)."""
         return await self._post("/v1/auth/phone-codes", request, PhoneCodeSent, auth=False)
+
+    async def vouch(self, request: VouchRequest) -> VouchCode:
+        """A collaborator's code for a resident met in person (in place of an SMS)."""
+        return await self._post("/v1/auth/vouch", request, VouchCode, auth=True)
 
     async def reset_password(self, request: ResetRequest) -> None:
         """A new password with the code texted to the account's number."""

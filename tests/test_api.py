@@ -216,3 +216,17 @@ async def test_the_app_proves_the_number_and_resets_a_forgotten_password(tmp_pat
                                              code=sms.last_code(number)) == number
         other = joined_device(tmp_path / "b", server)  # a fresh phone, nothing of its own
         assert await accounts.sign_in(other.engine, number, "mật khẩu mới nhé") == "citizen"
+
+        # Forgotten again, and no SMS this time: the ward's collaborator, with the resident in
+        # front of the tablet, gives a code from the tablet's settings.
+        server.admin("users", "add", "0977000031", "--role", "collaborator", "--area",
+                     "26734", "--password", PASSWORD)
+        tablet = joined_device(tmp_path / "tablet", server)
+        assert await accounts.sign_in(tablet.engine, "0977000031", PASSWORD) == "collaborator"
+        with pytest.raises(InvalidValue) as unknown:
+            await accounts.vouch(tablet.engine, "0903 000 000", "reset")
+        assert unknown.value.field == "vouch_phone"
+        given = await accounts.vouch(tablet.engine, number, "reset")
+        await accounts.reset_password(other.engine, number, "mật khẩu thứ ba", code=given.code)
+        again = joined_device(tmp_path / "c", server)
+        assert await accounts.sign_in(again.engine, number, "mật khẩu thứ ba") == "citizen"

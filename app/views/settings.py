@@ -35,6 +35,28 @@ def _pin_section(state: AppState) -> list[ft.Control]:
     return controls
 
 
+def _vouch_section(state: AppState) -> list[ft.Control]:
+    """A collaborator gives a resident standing there a code instead of an SMS."""
+    if state.role != "collaborator":
+        return []
+    lang, size = state.lang, state.size(BIG_TEXT)
+    return [
+        ft.Divider(), heading(t("vouch_title", lang), size=state.size(22)),
+        ft.Text(t("vouch_note", lang), size=size - 2),
+        field(t("vouch_phone", lang), state.vouch_form.get("phone"),
+              lambda e: state.set_vouch_phone(e.control.value), key="vouch_phone",
+              error=state.vouch_error, keyboard=ft.KeyboardType.PHONE, size=size),
+        ft.Row([
+            big_button(t("vouch_reset", lang), partial(state.vouch, "reset"), key="vouch-reset",
+                       size=size),
+            big_button(t("vouch_verify", lang), partial(state.vouch, "verify"),
+                       key="vouch-verify", size=size),
+        ], wrap=True),
+        *([ft.Text(state.vouch_code, size=state.size(28), weight=ft.FontWeight.BOLD,
+                   selectable=True, key="vouch-code")] if state.vouch_code else []),
+    ]
+
+
 def _typed_pin(state: AppState, name: str, e: Any) -> None:
     state.set_pin_field(name, e.control.value)
 
@@ -74,5 +96,6 @@ def Settings(state: AppState) -> ft.Control:
             big_button(t("sign_out_dropping_rejected", lang), state.sign_out_dropping_rejected,
                        key="sign-out-drop", size=size, icon=ft.Icons.DELETE_FOREVER)],
             wrap=True)] if state.may_drop_rejected else []),
+        *_vouch_section(state),
         *_pin_section(state),
     ], spacing=14, scroll=ft.ScrollMode.AUTO, expand=True)
