@@ -74,6 +74,7 @@ class CollabState:
     def _list(self) -> None:
         if self.services.households is None:
             return
+        self.index.as_of(self.services.now().astimezone().date())
         found = self.index.listing(group=self.group, query=self.searched)
         self.total, self.rows = len(found), found[: self.limit]
         self.counts = self.index.counts(self.group)

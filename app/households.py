@@ -12,8 +12,8 @@ import json
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import date
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -28,7 +28,6 @@ from sync.errors import InvalidValue
 from sync.ids import new_id
 from sync.protocol import AreaView
 from sync.records import (
-    ChronicCondition,
     EnteredBy,
     Household,
     RecordData,
@@ -183,7 +182,7 @@ def _checked_address(address: str, errors: dict[str, InvalidValue]) -> str:
 class _Person:
     payload: dict[str, Any]
     synced: bool
-    declarations: list[dict[str, Any]] = field(default_factory=list)
+    declarations: list[reminders.Declared] = field(default_factory=list)
 
 
 @dataclass
@@ -221,7 +220,8 @@ class HouseholdIndex:
     def _load(self, session: Session, only: tuple[set[str], set[str]] | None) -> None:
         query = select(*(col(c) for c in (
             LocalRecord.id, LocalRecord.kind, LocalRecord.person_id, LocalRecord.supersedes,
-            LocalRecord.deleted, LocalRecord.payload, LocalRecord.sync_state))
+            LocalRecord.deleted, LocalRecord.payload, LocalRecord.sync_state,
+            LocalRecord.created_at))
         ).where(col(LocalRecord.kind).in_(LIST_KINDS))
         if only is not None:
             homes, persons = only
@@ -229,9 +229,10 @@ class HouseholdIndex:
                                 | col(LocalRecord.id).in_(homes))
         people: dict[str, _Person] = {}
         homes_read: dict[str, tuple[dict[str, Any], bool]] = {}
-        facts: list[tuple[str, str | None, str | None, dict[str, Any], bool]] = []
+        facts: list[tuple[str, str | None, str | None, dict[str, Any], bool, datetime]] = []
         replaced: set[str] = set()
-        for rid, kind, person_id, supersedes, deleted, payload, state in session.execute(query):
+        for rid, kind, person_id, supersedes, deleted, payload, state, made in session.execute(
+                query):
             synced = state == "synced"
             if deleted:
                 continue
@@ -240,12 +241,13 @@ class HouseholdIndex:
             elif kind == RecordKind.HOUSEHOLD:
                 homes_read[rid] = (payload, synced)
             else:
-                facts.append((rid, person_id, supersedes, payload, synced))
+                facts.append((rid, person_id, supersedes, payload, synced, made))
                 if supersedes:
                     replaced.add(supersedes)
-        for rid, person_id, _sup, payload, synced in facts:
+        for rid, person_id, _sup, payload, synced, made in facts:
             if rid not in replaced and person_id in people:
-                people[person_id].declarations.append(payload)
+                people[person_id].declarations.append(
+                    reminders.Declared.from_payload(payload, created_at=made, record_id=rid))
                 people[person_id].synced &= synced
         touched_homes = set(homes_read)
         for pid, person in people.items():
@@ -296,17 +298,10 @@ class HouseholdIndex:
 
     def _resident(self, pid: str, person: _Person) -> Resident:
         profile = person.payload
-        declared = sorted(person.declarations, key=lambda d: d.get("declared_on", ""))
-        latest = declared[-1] if declared else None
-        conditions = {ChronicCondition(c) for d in declared
-                      for c in d.get("chronic_conditions") or ()}
-        pregnant = bool(latest and (latest.get("reproductive") or {}).get("pregnant"))
-        reminder = reminders.reminder(
+        reminder = reminders.for_person(
             person_id=pid, name=profile.get("full_name", ""),
-            birth_date=profile.get("birth_date", ""),
-            last_declared=date.fromisoformat(latest["declared_on"]) if latest else None,
-            conditions=conditions, pregnant=pregnant, today=self.today,
-            default_months=self.default_months)
+            birth_date=profile.get("birth_date"), declarations=person.declarations,
+            today=self.today, default_months=self.default_months)
         return Resident(pid, profile.get("full_name", ""), profile.get("birth_date", ""),
                         profile.get("cccd"), profile.get("address"), profile.get("area_code"),
                         profile.get("household_id"), reminder, person.synced)
@@ -333,6 +328,20 @@ class HouseholdIndex:
                 return area.code
             code = area.parent_code
         return area_code or ""
+
+    def as_of(self, today: date) -> None:
+        """Statuses as of ``today``: a tablet left on overnight moves its reminders on from
+        the due dates it keeps (nothing is re-read)."""
+        if today == self.today:
+            return
+        self.today = today
+        for pid, resident in self.residents.items():
+            state = reminders.state_on(today, resident.reminder.due_on)
+            self.residents[pid] = replace(resident, reminder=replace(resident.reminder,
+                                                                     state=state))
+        for view in list(self.households.values()):
+            residents = tuple(self.residents.get(r.person_id, r) for r in view.residents)
+            self._put(replace(view, residents=residents, status=household_status(residents)))
 
     # --- reading ------------------------------------------------------------------------------
 

@@ -99,13 +99,15 @@ def load(session: Session, person_id: str, *, today: date,
         raise store.NotEditable(person_id)
     profile = PersonProfile.model_validate(person.payload)
 
-    all_declarations = _facts(session, person_id, RecordKind.DECLARATION)
-    in_force = {r.id for r in records.current(all_declarations)}
-    history = sorted(
-        (_entry(r, d, d.declared_on, replaced=r.id not in in_force)
-         for r in all_declarations if not r.deleted
-         for d in [Declaration.model_validate(r.payload)]),
-        key=lambda e: (e.day, e.record_id), reverse=True)
+    all_declarations = sorted((r for r in _facts(session, person_id, RecordKind.DECLARATION)
+                               if not r.deleted),
+                              key=lambda r: reminders.order_key(records.declared(r)),
+                              reverse=True)
+    standing = records.current(all_declarations)
+    in_force = {r.id for r in standing}
+    # Newest first in the reminder rule's own order: the card's "latest" is the rule's.
+    history = [_entry(r, d, d.declared_on, replaced=r.id not in in_force)
+               for r in all_declarations for d in [Declaration.model_validate(r.payload)]]
     declarations = [e for e in history if not e.replaced]
 
     immunizations = sorted(
@@ -124,7 +126,7 @@ def load(session: Session, person_id: str, *, today: date,
     return PersonRecord(
         person_id=person_id, profile=profile,
         profile_entered_by=EnteredBy(person.entered_by), profile_sync_state=person.sync_state,
-        reminder=records.person_reminder(profile, person_id, oldest_first, today=today,
+        reminder=records.person_reminder(profile, person_id, standing, today=today,
                                          default_months=default_months),
         declarations=declarations, history=history, immunizations=immunizations,
         encounters=encounters, series=vital_series(oldest_first, observations),

@@ -20,7 +20,6 @@ from sync import reminders
 from sync import validators as v
 from sync.ids import new_id
 from sync.records import (
-    ChronicCondition,
     Declaration,
     EnteredBy,
     FieldConflict,
@@ -149,25 +148,27 @@ def current(rows: Iterable[LocalRecord]) -> list[LocalRecord]:
     return [r for r in rows if not r.deleted and r.id not in replaced]
 
 
+def declared(row: LocalRecord) -> reminders.Declared:
+    """What the reminder rule reads from a stored declaration."""
+    return reminders.Declared.from_payload(row.payload, created_at=row.created_at,
+                                           record_id=row.id)
+
+
 def _declarations(session: Session, person_id: str) -> list[tuple[LocalRecord, Declaration]]:
-    """A person's declarations in force, oldest first by the day they describe."""
-    rows = current(store.records_of_person(session, person_id, RecordKind.DECLARATION))
-    pairs = [(r, Declaration.model_validate(r.payload)) for r in rows]
-    return sorted(pairs, key=lambda p: (p[1].declared_on, p[0].created_at))
+    """A person's declarations in force, oldest first in the rule's one order."""
+    rows = sorted(current(store.records_of_person(session, person_id, RecordKind.DECLARATION)),
+                  key=lambda r: reminders.order_key(declared(r)))
+    return [(r, Declaration.model_validate(r.payload)) for r in rows]
 
 
 def person_reminder(profile: PersonProfile, person_id: str,
-                    declarations: list[Declaration], *, today: date,
+                    rows: list[LocalRecord], *, today: date,
                     default_months: int) -> reminders.Reminder:
-    """The reminder rule fed from a person's record: the latest declaration sets the clock,
-    conditions count from any declaration still in force (a later one may leave them blank)."""
-    latest = declarations[-1] if declarations else None
-    conditions: set[ChronicCondition] = {c for d in declarations for c in d.chronic_conditions}
-    pregnant = bool(latest and latest.reproductive and latest.reproductive.pregnant)
-    return reminders.reminder(
+    """The reminder rule (``sync/reminders.for_person``) fed from a person's declarations in
+    force."""
+    return reminders.for_person(
         person_id=person_id, name=profile.full_name, birth_date=profile.birth_date,
-        last_declared=latest.declared_on if latest else None, conditions=conditions,
-        pregnant=pregnant, today=today, default_months=default_months)
+        declarations=[declared(r) for r in rows], today=today, default_months=default_months)
 
 
 @dataclass(frozen=True)
@@ -208,7 +209,7 @@ def people(*, session: Session, today: date,
                             if vitals and vitals.systolic else None),
             synced=all(r.sync_state == "synced" for r in rows),
             rejected_reason=reasons[0] if reasons else None,
-            reminder=person_reminder(profile, person.id, [d for _, d in pairs], today=today,
+            reminder=person_reminder(profile, person.id, [r for r, _ in pairs], today=today,
                                      default_months=default_months),
             conflicts=tuple((c.field, tuple(v.value for v in c.values))
                             for c in (FieldConflict.model_validate(d) for d in person.conflicts)),

@@ -16,8 +16,9 @@ from __future__ import annotations
 import calendar
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from sync.records import ChronicCondition
 
@@ -111,6 +112,60 @@ def reminder(*, person_id: str, name: str, birth_date: str, last_declared: date 
                              default_months=default_months)
     due = add_months(last_declared, months)
     return Reminder(person_id, name, state_on(today, due), due, months)
+
+
+# --- the rule fed from a person's record: one definition for every screen and the server -----
+
+
+@dataclass(frozen=True)
+class Declared:
+    """What the rule reads from one declaration in force."""
+
+    declared_on: date
+    created_at: datetime
+    record_id: str
+    conditions: frozenset[str] = frozenset()
+    pregnant: bool = False
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any], *, created_at: datetime,
+                     record_id: str) -> Declared:
+        """From a stored declaration payload (a dict, as the stores keep it)."""
+        declared_on = payload["declared_on"]
+        return cls(declared_on=declared_on if isinstance(declared_on, date)
+                   else date.fromisoformat(declared_on),
+                   created_at=created_at, record_id=record_id,
+                   conditions=frozenset(payload.get("chronic_conditions") or ()),
+                   pregnant=bool((payload.get("reproductive") or {}).get("pregnant")))
+
+
+def order_key(declared: Declared) -> tuple[date, datetime, str]:
+    """THE order of a person's declarations: by the day they describe, then when they were
+    made, then by id — a total order, so two declarations on one day give one answer on every
+    screen and on the server."""
+    made = declared.created_at
+    return declared.declared_on, made if made.tzinfo else made.replace(tzinfo=UTC), \
+        declared.record_id
+
+
+def latest(declarations: Iterable[Declared]) -> Declared | None:
+    """The declaration that sets a person's clock."""
+    return max(declarations, key=order_key, default=None)
+
+
+def for_person(*, person_id: str, name: str, birth_date: str | None,
+               declarations: Iterable[Declared], today: date,
+               default_months: int = DEFAULT_MONTHS) -> Reminder:
+    """The whole rule for one person from their declarations in force: the latest sets the
+    clock (and says whether she is pregnant); conditions count from any of them, since a later
+    one may leave them blank. A birth date not known counts as elderly (the shorter interval)."""
+    standing = list(declarations)
+    last = latest(standing)
+    return reminder(person_id=person_id, name=name, birth_date=birth_date or "1900",
+                    last_declared=last.declared_on if last else None,
+                    conditions={c for d in standing for c in d.conditions},
+                    pregnant=bool(last and last.pregnant), today=today,
+                    default_months=default_months)
 
 
 def needing_update(reminders: Iterable[Reminder]) -> list[Reminder]:

@@ -143,3 +143,90 @@ def test_most_urgent_first_and_up_to_date_left_out() -> None:
           Reminder("4", "Dũng", S.DUE, date(2026, 4, 1), 3),
           Reminder("5", "Em", S.OVERDUE, None, 3)]
     assert [r.person_id for r in needing_update(rs)] == ["5", "3", "4", "1"]
+
+
+async def test_two_declarations_on_one_day_give_one_due_date_everywhere(live_server, tmp_path):
+    """The latest declaration is one total order (day, then when made, then id), the same on
+    the home screen, the person's page, the collaborator's household list and the server's
+    figures. Here the later-made one (pregnant: 3 months) has the smaller id, which the
+    person page once used to break ties (and the household list broke none)."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select as sa_select
+    from sqlmodel import Session
+
+    from app import person_page, records, store
+    from app.households import HouseholdIndex
+    from sync.records import Administrative, Declaration, PersonProfile, RecordData, RecordKind
+    from sync.server.db import make_engine
+    from sync.server.models import ProgressPerson
+    from tests.factories import PASSWORD, signed_in_device
+
+    live_server.admin("users", "add", "0977000041", "--role", "collaborator", "--area",
+                      "26734", "--password", PASSWORD)
+    tablet = await signed_in_device(live_server.url, tmp_path, "0977000041", signup=False)
+    person_id = "01900000-0000-7000-8000-000000000001"
+    admin = Administrative(full_name="Lý Thị Mai", birth_date="1995-03-04", sex="female")
+    day, earlier, later = date(2026, 11, 2), datetime(2026, 11, 2, 8, tzinfo=UTC), \
+        datetime(2026, 11, 2, 17, tzinfo=UTC)
+    with Session(tablet.engine) as session:
+        store.put_record(session, RecordData(
+            id=person_id, kind=RecordKind.PERSON, person_id=person_id,
+            device_id=tablet.device_id, entered_by="collaborator",
+            payload=PersonProfile(**admin.model_dump(), area_code="26734"
+                                  ).model_dump(mode="json")))
+        for record_id, made, pregnant in (("01900000-0000-7000-8000-00000000ffff", earlier, False),
+                                          ("01900000-0000-7000-8000-000000000002", later, True)):
+            store.put_record(session, RecordData(
+                id=record_id, kind=RecordKind.DECLARATION, person_id=person_id,
+                device_id=tablet.device_id, entered_by="collaborator", created_at=made,
+                payload=Declaration(declared_on=day, administrative=admin,
+                                    reproductive={"pregnant": pregnant}
+                                    ).model_dump(mode="json")))
+        session.commit()
+    await tablet.sync()
+    expected = date(2027, 2, 2)  # pregnant, from the later-made declaration: 3 months
+
+    today = date(2026, 11, 28)
+    with Session(tablet.engine) as session:
+        [home] = records.people(session=session, today=today)
+        page = person_page.load(session, person_id, today=today)
+        index = HouseholdIndex.build(session, today=today, default_months=6)
+    assert home.reminder.due_on == expected
+    assert page.reminder.due_on == expected
+    assert page.latest is not None and page.latest.reproductive.pregnant
+    assert index.residents[person_id].reminder.due_on == expected
+    engine = make_engine(live_server.env["HSSK_DATABASE_URL"])
+    try:
+        with Session(engine) as session:
+            kept = session.execute(sa_select(ProgressPerson.due_on).where(
+                ProgressPerson.person_id == person_id)).scalar_one()
+    finally:
+        engine.dispose()
+    assert kept == expected
+    await tablet.close()
+
+
+def test_a_tablet_left_on_overnight_moves_its_statuses_on(tmp_path):
+    """The household index keeps due dates and reads the day when asked, not when built."""
+    from sqlmodel import Session
+
+    from app import forms, records
+    from app.db import open_engine
+    from app.households import HouseholdIndex
+
+    engine = open_engine(tmp_path / "hssk.db")
+    with Session(engine) as session:
+        person_id, _ = records.declare(
+            session=session, device_id="tablet-1", area_code="26734",
+            declaration=forms.check_declaration_form(
+                {"full_name": "Bà Tám", "birth_date": "1940", "sex": "female"},
+                today=date(2026, 8, 1)))
+        index = HouseholdIndex.build(session, today=date(2026, 8, 1), default_months=6)
+    due = index.residents[person_id].reminder.due_on
+    assert index.residents[person_id].reminder.state == S.UP_TO_DATE
+    index.as_of(due)
+    assert index.residents[person_id].reminder.state == S.DUE
+    [listed] = index.listing()
+    assert listed.status == "due"
+    engine.dispose()

@@ -119,24 +119,21 @@ def contributions(facts: Facts, tree: Tree) -> Counter[Key]:
     return out
 
 
-def _facts(person: dict[str, Any], declarations: list[dict[str, Any]], tree: Tree) -> Facts:
+def _facts(person: dict[str, Any], declarations: list[reminders.Declared], tree: Tree) -> Facts:
     """A person's facts from their latest profile and their standing declarations."""
     payload = person["payload"] or {}
-    days = sorted(declarations, key=lambda d: (d["declared_on"], as_utc(d["created_at"])))
-    last = days[-1] if days else None
-    due = None
-    if last is not None:
-        conditions = {c for d in days for c in d["conditions"]}
-        months = reminders.interval_months(
-            birth_date=payload.get("birth_date") or "1900",
-            last_declared=last["declared_on"], conditions=conditions,
-            pregnant=last["pregnant"], default_months=tree.default_months(person["area_code"]))
-        due = reminders.add_months(last["declared_on"], months)
+    standing = sorted(declarations, key=reminders.order_key)
+    last = standing[-1] if standing else None
+    # The devices' own rule (sync/reminders.py); the due date does not depend on the day asked.
+    due = reminders.for_person(
+        person_id=person["id"], name="", birth_date=payload.get("birth_date"),
+        declarations=standing, today=last.declared_on if last else date.min,
+        default_months=tree.default_months(person["area_code"])).due_on
     return Facts(person_id=person["id"], area_code=person["area_code"],
                  created_at=as_utc(person["created_at"]),
                  household_id=payload.get("household_id"),
-                 last_declared=last["declared_on"] if last else None, due_on=due,
-                 declarations=tuple((d["declared_on"], as_utc(d["created_at"])) for d in days))
+                 last_declared=last.declared_on if last else None, due_on=due,
+                 declarations=tuple((d.declared_on, d.created_at) for d in standing))
 
 
 def read_facts(connection: Connection, person_ids: Iterable[str], tree: Tree) -> dict[str, Facts]:
@@ -149,7 +146,7 @@ def read_facts(connection: Connection, person_ids: Iterable[str], tree: Tree) ->
         heads = _latest_persons(connection, chunk)
         if not heads:
             continue
-        declarations: dict[str, list[dict[str, Any]]] = {p: [] for p in heads}
+        declarations: dict[str, list[reminders.Declared]] = {p: [] for p in heads}
         superseded = set(connection.execute(
             sa_select(t.supersedes).where(t.person_id.in_(list(heads)),
                                           t.kind == RecordKind.DECLARATION,
@@ -160,7 +157,7 @@ def read_facts(connection: Connection, person_ids: Iterable[str], tree: Tree) ->
                        t.deleted.is_(False))):
             if rid in superseded:
                 continue
-            declarations[person_id].append(_declaration(payload, created))
+            declarations[person_id].append(_declaration(rid, payload, created))
         for person_id, head in heads.items():
             found[person_id] = _facts(head, declarations[person_id], tree)
     return found
@@ -184,11 +181,10 @@ def _latest_persons(connection: Connection, ids: list[str]) -> dict[str, dict[st
     return {rid: head for rid, head in heads.items() if not head["deleted"]}
 
 
-def _declaration(payload: dict[str, Any], created: datetime) -> dict[str, Any]:
-    return {"declared_on": date.fromisoformat(payload["declared_on"]),
-            "created_at": created,
-            "conditions": list(payload.get("chronic_conditions") or ()),
-            "pregnant": bool((payload.get("reproductive") or {}).get("pregnant"))}
+def _declaration(record_id: str, payload: dict[str, Any],
+                 created: datetime) -> reminders.Declared:
+    return reminders.Declared.from_payload(payload, created_at=as_utc(created),
+                                           record_id=record_id)
 
 
 # --- keeping the rollups --------------------------------------------------------------------
@@ -260,12 +256,12 @@ def _made_in(written: list[dict[str, Any]], candidates: set[str], tree: Tree) ->
     for row in written:
         versions.setdefault(row["id"], []).append(row)
     superseded = {row["supersedes"] for row in written if row["supersedes"]}
-    declarations: dict[str, list[dict[str, Any]]] = {}
+    declarations: dict[str, list[reminders.Declared]] = {}
     for row in written:
         if (row["kind"] == RecordKind.DECLARATION and row["person_id"] in candidates
                 and row["id"] not in superseded and not row["deleted"]):
             declarations.setdefault(row["person_id"], []).append(
-                _declaration(row["payload"], row["created_at"]))
+                _declaration(row["id"], row["payload"], row["created_at"]))
     found: dict[str, Facts] = {}
     for person_id in candidates:
         rows = sorted(versions.get(person_id, []), key=lambda r: r["version"])
@@ -445,12 +441,12 @@ def rebuild(session: Session, storage: Storage) -> int:
     superseded = set(connection.execute(
         sa_select(t.supersedes).where(t.kind == RecordKind.DECLARATION,
                                       t.supersedes.is_not(None))).scalars())
-    declarations: dict[str, list[dict[str, Any]]] = {}
+    declarations: dict[str, list[reminders.Declared]] = {}
     for rid, person_id, payload, created in connection.execute(
             sa_select(t.id, t.person_id, t.payload, t.created_at)
             .where(t.kind == RecordKind.DECLARATION, t.deleted.is_(False))):
         if rid not in superseded:
-            declarations.setdefault(person_id, []).append(_declaration(payload, created))
+            declarations.setdefault(person_id, []).append(_declaration(rid, payload, created))
     totals: Counter[Key] = Counter()
     rows = []
     for rid, head in heads.items():
