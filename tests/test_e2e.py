@@ -594,8 +594,8 @@ def test_a_resident_alone_offline_then_synced(browser, tmp_path):
 
         page.get_by_role("radio", name="Rất lớn").click()
         expect(page.get_by_role("radio", name="Rất lớn")).to_be_checked()
-        page.get_by_role("radio", name="English").click()
-        expect(page.get_by_text("Text size", exact=True)).to_be_visible()
+        press_until(page.get_by_role("radio", name="English"),
+                    page.get_by_text("Text size", exact=True))
         expect(page.get_by_role("radio", name="Very large")).to_be_checked()
         page.get_by_role("button", name="Home").click()
         expect(page.get_by_text("My records", exact=True)).to_be_visible()
