@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 from sync import reminders  # noqa: E402
 from sync.ids import new_id  # noqa: E402
-from sync.server import areas, progress  # noqa: E402
+from sync.server import area_import, areas, progress  # noqa: E402
 from sync.server.db import make_engine, migrate  # noqa: E402
 from sync.server.storage import storage_for  # noqa: E402
 from tests.postgres import create_database, postgres_cluster  # noqa: E402
@@ -173,9 +173,9 @@ def main() -> None:
         migrate(engine)
         before, reform = tree_csv()
         with Session(engine) as session:
-            areas.import_csv(session=session, text=before,
+            area_import.import_csv(session=session, text=before,
                              now=datetime(2024, 12, 1, tzinfo=UTC))
-            areas.import_csv(session=session, text=reform,
+            area_import.import_csv(session=session, text=reform,
                              now=datetime(2025, 7, 1, tzinfo=UTC))
         loaded = load(url, n)
         start = time.perf_counter()

@@ -57,3 +57,43 @@ def test_every_environment_variable_is_documented_in_the_readme():
                 used.add(node.value)
     assert used, "expected some HSSK_ settings"
     assert not {name for name in used if name not in readme}
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _module_graph(package: str) -> dict[str, set[str]]:
+    """Which of the package's modules each imports, at any depth of the file (an import
+    inside a function is still a dependency)."""
+    paths = {_module_name(p): p for p in _modules(package) if "migrations" not in p.parts}
+    graph: dict[str, set[str]] = {}
+    for name, path in paths.items():
+        found: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                found |= {a.name for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                found.add(node.module)
+                found |= {f"{node.module}.{a.name}" for a in node.names}
+        graph[name] = {m for m in found if m in paths and m != name
+                       and paths[m].name != "__init__.py"}
+    return graph
+
+
+def test_the_server_has_no_import_cycles():
+    graph = _module_graph("sync")
+    state: dict[str, int] = {}
+
+    def visit(module: str, trail: list[str]) -> None:
+        state[module] = 1
+        for imported in sorted(graph[module]):
+            assert state.get(imported) != 1, " -> ".join([*trail, module, imported])
+            if imported not in state:
+                visit(imported, [*trail, module])
+        state[module] = 2
+
+    for module in sorted(graph):
+        if module not in state:
+            visit(module, [])

@@ -8,7 +8,7 @@ from sqlmodel import Session
 
 from sync.ids import new_id
 from sync.records import PersonProfile, RecordKind
-from sync.server import accounts, areas, crud, records_api
+from sync.server import accounts, area_import, areas, crud, records_api
 from sync.server.db import alembic_config, make_engine, migrate
 from sync.server.models import ServerRecord
 
@@ -33,11 +33,11 @@ def test_progress_follows_the_tree_as_it_stood(database_url):
     engine = make_engine(database_url)
     migrate(engine)
     with Session(engine) as session:
-        areas.import_csv(session=session, text=TREE)
+        area_import.import_csv(session=session, text=TREE)
         _person(session, "26740", datetime(2025, 3, 1, tzinfo=UTC))
         _person(session, "26740", datetime(2025, 9, 1, tzinfo=UTC))
         # The July 2025 reform: the ward leaves the old district.
-        areas.import_csv(session=session, text="code,name,level,parent_code,valid_from\n"
+        area_import.import_csv(session=session, text="code,name,level,parent_code,valid_from\n"
                                                 "26740,Phường Sài Gòn,ward,761,2025-07-01\n",
                          now=datetime(2025, 10, 1, tzinfo=UTC))
         admin = accounts.create_account(session=session, phone="0900000001",

@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from sync import logs
 from sync.ids import utc_now
 from sync.qrcodes import qr_png
-from sync.server import accounts, areas, audit, campaign_codes, crud, keys, pull
+from sync.server import accounts, area_import, audit, campaign_codes, crud, keys, pull
 from sync.server.config import Settings
 from sync.server.db import UnmanagedDatabase, make_engine, migrate, private_dir
 from sync.server.errors import DomainError
@@ -119,7 +119,7 @@ def keys_list(data_dir: DataDir = None) -> None:
 
 @areas_app.command("import")
 def areas_import(csv_file: Annotated[Path, typer.Argument(
-                     help="CSV with a header: " + ",".join(areas.COLUMNS))],
+                     help="CSV with a header: " + ",".join(area_import.COLUMNS))],
                  data_dir: DataDir = None) -> None:
     """Create or update areas from a CSV file; all lines or none."""
     try:
@@ -129,7 +129,7 @@ def areas_import(csv_file: Annotated[Path, typer.Argument(
     _, session = _session(data_dir)
     with session:
         try:
-            result = areas.import_csv(session=session, text=text)
+            result = area_import.import_csv(session=session, text=text)
         except DomainError as exc:
             raise _fail(f"{csv_file}: {exc}; nothing was imported") from None
     typer.echo(f"{result.created} areas created, {result.updated} updated")

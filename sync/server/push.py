@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Table
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from sync.ids import utc_now
 from sync.protocol import Mutation, MutationResult, MutationStatus, PushRequest, PushResponse
@@ -122,8 +122,8 @@ class _Batch:
         # Records named by id that already exist count too: a create under a known id is
         # answered from the stored record's scope, never from its content.
         persons |= {h.person_id for h in self.heads.values() if h.person_id}
-        self.relation: dict[str, str] = {}
-        self.writable, self.revoked = self._writable({p for p in persons if p})
+        scope = scopes.writable_persons(self.session, self.caller, {p for p in persons if p})
+        self.writable, self.revoked, self.relation = scope.writable, scope.revoked, scope.relation
 
     # --- prefetch ------------------------------------------------------------------------------
 
@@ -141,34 +141,6 @@ class _Batch:
                 heads[rid] = _Head(version, kind, person_id, area, deleted, payload, device,
                                    conflicts, home)
         return heads
-
-    def _writable(self, persons: set[str]) -> tuple[dict[str, str], set[str]]:
-        """The persons the caller may write now, with their areas; and those whose grant to
-        the caller was revoked."""
-        if not persons:
-            return {}, set()
-        area_of = dict(self.session.exec(
-            select(ServerRecord.id, ServerRecord.area_code)
-            .where(col(ServerRecord.id).in_(persons), ServerRecord.kind == RecordKind.PERSON,
-                   ServerRecord.version == 1)
-        ).all())
-        role = self.caller.account.role
-        if role == "citizen":
-            links = self.session.exec(
-                select(PersonLink).where(PersonLink.account_id == self.caller.account.id,
-                                         col(PersonLink.person_id).in_(persons))
-            ).all()
-            allowed = {link.person_id for link in links if link.revoked_at is None
-                       and (link.relation == "owner" or link.scope == "manage")}
-            self.relation = {link.person_id: link.relation for link in links
-                             if link.person_id in allowed}
-            revoked = {link.person_id for link in links if link.revoked_at is not None}
-        elif role == "collaborator":
-            allowed = {p for p, area in area_of.items() if area in self.worked}
-            revoked = set()
-        else:
-            allowed, revoked = set(), set()
-        return {p: area_of[p] for p in allowed if p in area_of}, revoked
 
     @cached_property
     def worked(self) -> set[str]:

@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlmodel import Session, col, select
 
 from sync.records import RecordKind
@@ -67,11 +69,43 @@ def can_write_person(session: Session, caller: Caller, person_id: str) -> bool:
     return role == "collaborator" and can_read_person(session, caller, person_id)
 
 
-def can_create_person_in(session: Session, caller: Caller, area_code: str | None) -> bool:
+@dataclass(frozen=True)
+class WriteScope:
+    """Which of some persons the caller may write now, decided in bulk (a push's batch)."""
+
+    writable: dict[str, str]  # person → the area they were registered in
+    revoked: set[str]         # persons whose grant to the caller was withdrawn
+    relation: dict[str, str]  # a citizen's relation to each writable person: owner | family
+
+
+def writable_persons(session: Session, caller: Caller, persons: set[str]) -> WriteScope:
+    """The same rule as ``can_write_person``, for many persons in two queries."""
+    if not persons:
+        return WriteScope({}, set(), {})
+    area_of = dict(session.exec(
+        select(ServerRecord.id, ServerRecord.area_code)
+        .where(col(ServerRecord.id).in_(persons), ServerRecord.kind == RecordKind.PERSON,
+               ServerRecord.version == 1)
+    ).all())
     role = caller.account.role
+    relation: dict[str, str] = {}
+    revoked: set[str] = set()
     if role == "citizen":
-        return caller.account.area_code is not None
-    return role == "collaborator" and area_code in worked_areas(session, caller)
+        links = session.exec(
+            select(PersonLink).where(PersonLink.account_id == caller.account.id,
+                                     col(PersonLink.person_id).in_(persons))
+        ).all()
+        allowed = {link.person_id for link in links if link.revoked_at is None
+                   and (link.relation == "owner" or link.scope == "manage")}
+        relation = {link.person_id: link.relation for link in links
+                    if link.person_id in allowed}
+        revoked = {link.person_id for link in links if link.revoked_at is not None}
+    elif role == "collaborator":
+        worked = worked_areas(session, caller)
+        allowed = {p for p, area in area_of.items() if area in worked}
+    else:
+        allowed = set()
+    return WriteScope({p: area_of[p] for p in allowed if p in area_of}, revoked, relation)
 
 
 def can_see_area(session: Session, caller: Caller, area_code: str) -> bool:
