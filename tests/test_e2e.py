@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fhir.resources.R4B.bundle import Bundle
 from PIL import Image
 from playwright.sync_api import Browser, Locator, Page, Playwright, expect, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from sqlmodel import Session
 
 from app import store, syncing
@@ -94,7 +95,10 @@ def press_until(button: Locator, shown: Locator) -> None:
     Flutter rebuilds the screen that has just shown the button can be dropped (a person would
     tap again): the click is repeated while the button is still there."""
     for _attempt in range(3):
-        button.click()
+        try:
+            button.click(timeout=15_000)
+        except PlaywrightTimeout:  # still re-laying out (a larger text size): try again
+            continue
         try:
             expect(shown).to_be_visible(timeout=8000)
             return
