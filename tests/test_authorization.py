@@ -28,6 +28,7 @@ from sync.records import (
     RecordData,
     RecordKind,
 )
+from tests.conftest import database_for
 from tests.processes import BIN, free_port, hssk_server, running
 
 PASSWORD = "mật-khẩu-an-toàn"
@@ -87,12 +88,7 @@ def _person_batch(device: str, area: str | None = None, household: str | None = 
 def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
           ) -> Iterator[World]:
     tmp = tmp_path_factory.mktemp(f"matrix-{request.param}")
-    if request.param == "sqlite":
-        database_url = f"sqlite:///{tmp / 'server.db'}"
-    else:
-        from tests.postgres import create_database
-        admin_url = request.getfixturevalue("postgres_admin_url")
-        database_url = create_database(admin_url, f"matrix_{new_id()[-12:]}")
+    database_url = database_for(request, request.param, tmp)
     data = tmp / "server"
     env = {"HSSK_DATABASE_URL": database_url}
     port = free_port()

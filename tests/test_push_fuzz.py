@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from sync.ids import new_id
 from sync.records import PAYLOAD_MODELS, EnteredBy, RecordKind
+from tests.conftest import database_for
 from tests.processes import BIN, free_port, hssk_server, running
 from tests.schema_strategies import from_schema, nearly
 from tests.test_security import PASSWORD, person_records, push
@@ -54,12 +55,7 @@ class Target:
 def target(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
            ) -> Iterator[Target]:
     tmp = tmp_path_factory.mktemp(f"push-fuzz-{request.param}")
-    if request.param == "sqlite":
-        database_url = f"sqlite:///{tmp / 'server.db'}"
-    else:
-        from tests.postgres import create_database
-        database_url = create_database(request.getfixturevalue("postgres_admin_url"),
-                                       f"fuzz_{new_id()[-12:]}")
+    database_url = database_for(request, request.param, tmp)
     data, port = tmp / "data", free_port()
     url = f"http://127.0.0.1:{port}"
     env = {"HSSK_DATABASE_URL": database_url, "HSSK_DATA_DIR": str(data)}

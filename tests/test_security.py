@@ -47,6 +47,7 @@ from sync.server import progress
 from sync.server.db import make_engine
 from sync.server.models import ProgressCount
 from sync.server.storage import storage_for
+from tests.conftest import database_for
 from tests.processes import BIN, free_port, hssk_server, running
 from tests.sms_standin import Outbox, sms_gateway
 
@@ -126,12 +127,7 @@ def person_records(person_id: str, device: str, name: str, birth: str, *,
 def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
           ) -> Iterator[World]:
     tmp = tmp_path_factory.mktemp(f"security-{request.param}")
-    if request.param == "sqlite":
-        database_url = f"sqlite:///{tmp / 'data' / 'server.db'}"
-    else:
-        from tests.postgres import create_database
-        database_url = create_database(request.getfixturevalue("postgres_admin_url"),
-                                       f"security_{new_id()[-12:]}")
+    database_url = database_for(request, request.param, tmp / "data")
     data = tmp / "data"
     port = free_port()
     url = f"http://127.0.0.1:{port}"

@@ -6,10 +6,15 @@
     ├── NotFound         404 not_found
     ├── Conflict         409 conflict
     │   ├── PhoneTaken       409 phone_taken (another account has this phone number)
-    │   └── AlreadyClaimed   409 account_has_phone (this account has one already)
+    │   ├── AlreadyClaimed   409 account_has_phone (this account has one already)
+    │   └── SmsNotConfigured 409 sms_not_configured (this server verifies no numbers)
     ├── Gone             410 gone (e.g. a campaign that ended)
     ├── InvalidInput     422 invalid_input
-    └── TooManyAttempts  429 too_many_attempts (with Retry-After)
+    │   ├── CodeRequired      422 phone_code_required (prove the number first)
+    │   ├── WrongCode         422 wrong_code (a phone code wrong, used or expired)
+    │   └── BirthDateMismatch 422 birth_date_mismatch (a handover's birth date)
+    ├── TooManyAttempts  429 too_many_attempts (with Retry-After)
+    └── SmsUnavailable   503 sms_unavailable (the SMS gateway failed)
 """
 
 from __future__ import annotations
@@ -67,3 +72,24 @@ class TooManyAttempts(DomainError):
     def __init__(self, message: str, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class SmsNotConfigured(Conflict):
+    code = "sms_not_configured"
+
+
+class CodeRequired(InvalidInput):
+    code = "phone_code_required"
+
+
+class WrongCode(InvalidInput):
+    code = "wrong_code"
+
+
+class BirthDateMismatch(InvalidInput):
+    code = "birth_date_mismatch"
+
+
+class SmsUnavailable(DomainError):
+    status = 503
+    code = "sms_unavailable"

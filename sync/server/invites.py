@@ -25,7 +25,14 @@ from sync.records import EnteredBy, RecordKind
 from sync.server import keys, records_api, scopes
 from sync.server.accounts import Caller, hash_token
 from sync.server.config import Settings
-from sync.server.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound
+from sync.server.errors import (
+    BirthDateMismatch,
+    Conflict,
+    Forbidden,
+    Gone,
+    InvalidInput,
+    NotFound,
+)
 from sync.server.models import (
     Account,
     AuditEntry,
@@ -36,10 +43,6 @@ from sync.server.models import (
     ScopeEvent,
     ServerRecord,
 )
-
-
-class BirthDateMismatch(InvalidInput):
-    code = "birth_date_mismatch"
 
 INVITE_LIFETIME = timedelta(minutes=30)
 # A handover is shown on the tablet with the resident in front of it: minutes, not half an hour.

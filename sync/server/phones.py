@@ -27,12 +27,13 @@ from sync.server import scopes
 from sync.server.accounts import Caller, hash_token, phone_number
 from sync.server.config import Settings
 from sync.server.errors import (
-    Conflict,
-    DomainError,
+    CodeRequired,
     Forbidden,
-    InvalidInput,
     NotFound,
+    SmsNotConfigured,
+    SmsUnavailable,
     TooManyAttempts,
+    WrongCode,
 )
 from sync.server.models import Account, AuditEntry, PhoneCode
 
@@ -42,23 +43,6 @@ Purpose = Literal["verify", "reset"]
 CODE_LIFETIME = timedelta(minutes=10)
 TRIES_PER_CODE = 5
 CODES_PER_NUMBER_PER_HOUR = 3
-
-
-class SmsUnavailable(DomainError):
-    status = 503
-    code = "sms_unavailable"
-
-
-class SmsNotConfigured(Conflict):
-    code = "sms_not_configured"
-
-
-class WrongCode(InvalidInput):
-    code = "wrong_code"
-
-
-class CodeRequired(InvalidInput):
-    code = "phone_code_required"
 
 
 def verification_required(settings: Settings) -> bool:
