@@ -83,3 +83,10 @@ def live_server_campaign_png(tmp_path: Path) -> tuple[bytes, str]:
     png = tmp_path / "campaign.png"
     text = hssk_server("campaign", "qr", "demo", "--png", str(png), data_dir=data_dir).strip()
     return png.read_bytes(), text
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser journeys share one xdist worker (see ``addopts``): one Chromium at a time."""
+    for item in items:
+        if item.get_closest_marker("e2e"):
+            item.add_marker(pytest.mark.xdist_group("browser"))
