@@ -22,7 +22,11 @@ run: $(STAMP)
 
 test: $(STAMP)
 	@scripts/system-packages.sh libzbar0 chromium postgresql
-	$(BIN)/python -m pytest
+	@# Two workers for everything but the browser (most of a test's time is spent waiting on a
+	@# server or PostgreSQL); then the browser journeys one after another, alone: Chromium under
+	@# another process's load drops taps.
+	$(BIN)/python -m pytest -m "not e2e" -n 2
+	$(BIN)/python -m pytest -m e2e
 
 bench: $(STAMP)
 	@scripts/system-packages.sh libzbar0 postgresql

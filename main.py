@@ -2,8 +2,8 @@
 
 import flet as ft
 
-from app.config import ASSETS_DIR, AppConfig
+from app.device.config import ASSETS_DIR, AppConfig
+from app.device.services import Services
 from app.main import make_main
-from app.services import Services
 
 ft.run(make_main(Services.start(AppConfig())), assets_dir=str(ASSETS_DIR))

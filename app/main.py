@@ -11,10 +11,10 @@ from typing import Any
 import flet as ft
 from flet_secure_storage import SecureStorage
 
-from app.config import ASSETS_DIR, AppConfig
-from app.services import Services, start_installed
-from app.state import AppState
-from app.views.root import Root
+from app.device.config import ASSETS_DIR, AppConfig
+from app.device.services import Services, start_installed
+from app.shell.root import Root
+from app.shell.state import AppState
 from sync import logs
 from sync.errors import HsskError, SyncError
 

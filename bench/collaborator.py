@@ -3,7 +3,7 @@
 Measures what the tablet does on screen — build the household index from the device store,
 list a group's households, search, check a new person for duplicates, refresh after a save —
 and, in the same run, two baselines the index replaces: the per-person read the citizen's home
-screen uses (``records.people``) and a search that reads the store each time (payloads are
+screen uses (``local_records.people``) and a search that reads the store each time (payloads are
 sealed at rest, so SQL cannot look inside them). Medians and p95 in milliseconds, and ratios.
 
 Usage: python bench/collaborator.py [HOUSEHOLDS] (default 5,000; three people each)
@@ -24,13 +24,16 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from app.device import settings
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from app import households, records, store  # noqa: E402
-from app.db import open_engine  # noqa: E402
-from app.households import HouseholdIndex, fold  # noqa: E402
-from app.store import LocalRecord  # noqa: E402
+from app.device import local_records, store  # noqa: E402
+from app.device.db import open_engine  # noqa: E402
+from app.device.store import LocalRecord  # noqa: E402
+from app.households import roster  # noqa: E402
+from app.households.roster import HouseholdIndex, fold  # noqa: E402
 from sync.ids import new_id  # noqa: E402
 from sync.protocol import AreaView  # noqa: E402
 from sync.records import (  # noqa: E402
@@ -61,8 +64,8 @@ def areas(groups: int) -> list[AreaView]:
 
 def fill(session: Session, n_households: int, rng: random.Random) -> list[dict[str, Any]]:
     """Households of three, each person declared once or twice over the last year."""
-    groups = [a.code for a in households.groups(areas(20))]
-    households.save_areas(session, areas(20))
+    groups = [a.code for a in roster.groups(areas(20))]
+    settings.save_worked_areas(session, areas(20))
     people = []
     for h in range(n_households):
         group = groups[h % len(groups)]
@@ -166,7 +169,7 @@ def main() -> None:
             for n in range(20):
                 admin = Administrative(full_name=f"Người Mới {n}", birth_date="1950", sex="male")
                 start = time.perf_counter()
-                pid, _ = records.declare(
+                pid, _ = local_records.declare(
                     session=session,
                     declaration=Declaration(declared_on=TODAY, administrative=admin),
                     device_id="tablet", area_code="26734-01", household_id=home,
@@ -177,8 +180,8 @@ def main() -> None:
 
         print("baselines, same store, same run")
         with Session(engine) as session:
-            naive = report("records.people (the citizen home's read)",
-                           timed(lambda: records.people(session=session, today=TODAY), 1))
+            naive = report("local_records.people (the citizen home's read)",
+                           timed(lambda: local_records.people(session=session, today=TODAY), 1))
             words = iter([fold(q).split()[0] for q in queries] * 2)
             persons = select(col(LocalRecord.payload)).where(
                 col(LocalRecord.kind) == RecordKind.PERSON)

@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 import zxingcpp  # noqa: E402
 
-from app.scanning import decode_qr_image  # noqa: E402
+from app.device.scanning import decode_qr_image  # noqa: E402
 from sync.errors import HsskError  # noqa: E402
 from tests.processes import hssk_server  # noqa: E402
 

@@ -34,8 +34,8 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from app import syncing  # noqa: E402
-from app.db import open_engine  # noqa: E402
+from app.device import syncing  # noqa: E402
+from app.device.db import open_engine  # noqa: E402
 from sync.client import SyncClient  # noqa: E402
 from sync.ids import new_id, utc_now  # noqa: E402
 from sync.records import (  # noqa: E402

@@ -59,6 +59,14 @@ class InvalidValue(HsskError, ValueError):
         self.field = field
 
 
+
+class FormInvalid(Exception):
+    """The form has errors; ``errors`` maps each field to what is wrong with it."""
+
+    def __init__(self, errors: dict[str, InvalidValue]) -> None:
+        super().__init__(", ".join(errors))
+        self.errors = errors
+
 class QrError(HsskError):
     """A scanned or pasted code cannot be trusted; nothing from it is used."""
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import Engine
 
-from app.db import open_engine
+from app.device.db import open_engine
 from tests.postgres import create_database, postgres_cluster
 from tests.processes import BIN, free_port, hssk_server, running
 
@@ -84,9 +84,3 @@ def live_server_campaign_png(tmp_path: Path) -> tuple[bytes, str]:
     text = hssk_server("campaign", "qr", "demo", "--png", str(png), data_dir=data_dir).strip()
     return png.read_bytes(), text
 
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Browser journeys share one xdist worker (see ``addopts``): one Chromium at a time."""
-    for item in items:
-        if item.get_closest_marker("e2e"):
-            item.add_marker(pytest.mark.xdist_group("browser"))

@@ -10,11 +10,13 @@ import httpx
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from app import campaigns, forms, records, store, syncing
-from app.config import AppConfig
-from app.db import open_engine
-from app.services import Services
-from app.store import LocalRecord
+from app.access import campaigns
+from app.declare import forms
+from app.device import local_records, settings, store, syncing
+from app.device.config import AppConfig
+from app.device.db import open_engine
+from app.device.services import Services
+from app.device.store import LocalRecord
 from sync.client import SyncClient
 from sync.ids import new_id, utc_now
 
@@ -32,9 +34,9 @@ def declared_device(tmp_path: Path, server: object, form: dict[str, str], *,
     if url is not None:
         claims = claims.model_copy(update={"url": url})
     with Session(services.engine) as session:
-        campaigns.join(session=session, claims=claims)
+        settings.join_campaign(session, claims)
         device_id, _ = syncing.device_identity(session)
-        records.declare(session=session,
+        local_records.declare(session=session,
                         declaration=forms.check_declaration_form(form, today=TODAY),
                         device_id=device_id, area_code=claims.area)
     return services
@@ -47,7 +49,7 @@ def joined_device(tmp_path: Path, server: object) -> Services:
     services = Services.start(AppConfig(data_dir=tmp_path / "app", key_dirs=(data_dir / "keys",)))
     claims = campaigns.read_code(code, services.trusted_keys, now=utc_now())
     with Session(services.engine) as session:
-        campaigns.join(session=session, claims=claims)
+        settings.join_campaign(session, claims)
     return services
 
 
@@ -74,7 +76,7 @@ class SignedInDevice:
         """Save a new person with a declaration on this device; returns the person id."""
         with Session(self.engine) as session:
             form = {"full_name": name, "birth_date": birth, "sex": sex}
-            person_id, _ = records.declare(
+            person_id, _ = local_records.declare(
                 session=session, declaration=forms.check_declaration_form(form, today=TODAY),
                 device_id=self.device_id, area_code=None)
         return person_id

@@ -13,8 +13,9 @@ from pathlib import Path
 
 from sqlmodel import Session
 
-from app import forms, records, syncing
-from app.db import open_engine
+from app.declare import forms
+from app.device import local_records, syncing
+from app.device.db import open_engine
 from sync.client import SyncClient
 
 
@@ -27,7 +28,7 @@ async def main(db: str, url: str, token: str, device_id: str) -> None:
                 for _ in range(random.randint(1, 4)):
                     form = {"full_name": f"Người {random.randrange(10**6)}",
                             "birth_date": str(random.randint(1930, 1990)), "sex": "male"}
-                    records.declare(session=session, declaration=forms.check_declaration_form(
+                    local_records.declare(session=session, declaration=forms.check_declaration_form(
                         form, today=date(2026, 11, 23)), device_id=device_id, area_code=None)
             await syncing.exchange(engine, client, device_id)
 

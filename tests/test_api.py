@@ -7,7 +7,8 @@ import httpx
 import pytest
 from sqlmodel import Session
 
-from app import accounts, records, store, syncing
+from app.access import accounts
+from app.device import local_records, store, syncing
 from sync.client import SyncClient
 from sync.errors import (
     AccountHasPhone,
@@ -134,7 +135,7 @@ async def test_the_app_declares_offline_then_syncs_when_the_server_is_there(
     assert (result.accepted, result.rejected) == (2, 0)
     with Session(services.engine) as session:
         assert store.outbox(session) == []
-        [person] = records.people(session=session, today=TODAY)
+        [person] = local_records.people(session=session, today=TODAY)
         assert person.synced and person.blood_pressure == "140/90"
         assert syncing.status(session=session).last_sync_at is not None
     assert next(line for line in live_server.admin("report").splitlines()
@@ -180,7 +181,7 @@ async def test_an_account_made_later_opens_the_record_on_another_phone(live_serv
     phone_b = await signed_in_device(live_server.url, tmp_path, "0903111222", signup=False)
     await phone_b.sync()
     with Session(phone_b.engine) as session:
-        assert [p.full_name for p in records.people(session=session, today=TODAY)] \
+        assert [p.full_name for p in local_records.people(session=session, today=TODAY)] \
             == ["Phan Văn G"]
     await phone_b.close()
     async with httpx.AsyncClient(base_url=live_server.url) as http:

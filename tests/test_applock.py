@@ -10,11 +10,13 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session
 
-from app import applock, store
-from app.config import AppConfig
-from app.db import open_engine
-from app.services import Services
-from app.state import AppState
+from app.access import applock
+from app.device import settings
+from app.device.config import AppConfig
+from app.device.db import open_engine
+from app.device.services import Services
+from app.device.settings import Key
+from app.shell.state import AppState
 from sync.errors import InvalidValue
 
 NOW = datetime(2026, 11, 23, 3, tzinfo=UTC)
@@ -36,7 +38,7 @@ def test_wrong_tries_are_counted_across_a_restart_and_slowed(tmp_path: Path) -> 
     with Session(engine) as session:
         applock.set_pin(session, "2468")
         session.commit()
-        assert "2468" not in store.get_setting(session, applock.PIN_SETTING)  # a hash only
+        assert "2468" not in settings.get(session, Key.PIN)  # a hash only
         applock.unlock(session, "2468", now=NOW)
         for _ in range(applock.FREE_TRIES - 1):
             with pytest.raises(applock.PinRefused):

@@ -26,14 +26,38 @@ def test_sync_never_imports_app():
         assert not {n for n in _imports(path) if n == "app" or n.startswith("app.")}, path
 
 
-def test_only_views_state_and_main_import_flet():
-    # The screens' observable state (four modules) may; services and the store may not.
-    allowed = {ROOT / "app" / name for name in ("state.py", "collab_state.py", "state_types.py",
-                                                "supervision_state.py", "main.py")}
+def _is_screen(path: Path) -> bool:
+    return path.name in ("screens.py", "screen.py", "root.py") or path.stem.endswith("_screen")
+
+
+def test_only_screens_state_ui_and_main_import_flet():
+    # Screens, the features' observable state and the shared UI pieces may; services, the
+    # store and the sync runner may not.
     for path in _modules("app"):
         uses_flet = any(n == "flet" or n.startswith("flet.") for n in _imports(path))
         if uses_flet:
-            assert path in allowed or (ROOT / "app" / "views") in path.parents, path
+            assert (_is_screen(path) or path.name == "state.py" or path.parent.name == "ui"
+                    or path == ROOT / "app" / "main.py"), path
+
+
+FEATURES = ("access", "declare", "person", "households", "supervision")
+
+
+def _app_imports(path: Path) -> set[str]:
+    """The app packages (``app.<package>``) a module imports."""
+    return {n.split(".")[1] for n in _imports(path) if n.startswith("app.") and n.count(".") >= 1}
+
+
+def test_the_device_layer_and_the_ui_pieces_know_no_feature():
+    for path in _modules("app/device") + _modules("app/ui"):
+        assert not _app_imports(path) & {*FEATURES, "shell"}, path
+
+
+def test_features_never_import_each_other():
+    for feature in FEATURES:
+        for path in _modules(f"app/{feature}"):
+            others = _app_imports(path) & set(FEATURES) - {feature}
+            assert not others, (path, others)
 
 
 def test_device_code_never_imports_the_server():

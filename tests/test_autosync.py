@@ -5,9 +5,9 @@ import asyncio
 import pytest
 from sqlmodel import Session
 
-from app import campaigns, store
-from app.autosync import BACKOFF_CAP_SECONDS, SyncRunner, backoff_delay
-from app.services import Services
+from app.device import settings, store
+from app.device.autosync import BACKOFF_CAP_SECONDS, SyncRunner, backoff_delay
+from app.device.services import Services
 from sync.errors import ServerUnreachable
 from tests.factories import declared_device
 
@@ -54,9 +54,9 @@ async def test_failures_are_counted_and_a_success_clears_them(tmp_path, live_ser
     assert runner.next_delay() == backoff_delay(3, rng=lambda: 0.5)
     assert isinstance(runner.last_error, ServerUnreachable)
     with Session(services.engine) as session:  # the server came back at its real address
-        claims = campaigns.current(session=session)
+        claims = settings.campaign(session)
         assert claims is not None
-        campaigns.join(session=session, claims=claims.model_copy(
+        settings.join_campaign(session, claims.model_copy(
             update={"url": live_server.url}))
     await runner.run_once()
     assert (runner.failures, runner.last_error, runner.next_delay()) == (0, None,

@@ -28,8 +28,8 @@ from playwright.sync_api import Browser, Locator, Page, Playwright, expect, sync
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from sqlmodel import Session
 
-from app import store, syncing
-from app.db import open_engine
+from app.device import store, syncing
+from app.device.db import open_engine
 from sync.qrcodes import CampaignClaims, encode_campaign
 from sync.reminders import add_months
 from sync.validators import format_date_vn as vn
@@ -886,14 +886,16 @@ def _seed_ward(server: SeededServer, tmp_path: Path) -> None:
                 "--password", PASSWORD, data_dir=server.data_dir, env=server.env)
 
     async def declare() -> None:
-        from app import forms, households, records
+        from app.declare import forms
+        from app.device import local_records
+        from app.households import roster
         from sync.records import EnteredBy
 
         tablet = await signed_in_device(f"http://127.0.0.1:{server.port}", tmp_path,
                                         "0977000013", signup=False)
         with Session(tablet.engine) as session:
             groups = ["26734-01", "26734-02"]
-            homes = [households.add_household(session, address=a, area_code=g,
+            homes = [roster.add_household(session, address=a, area_code=g,
                                               allowed_areas=groups, device_id=tablet.device_id)
                      for a, g in (("1 Lê Lợi", groups[0]), ("2 Lê Lợi", groups[0]),
                                   ("7 Pasteur", groups[1]))]
@@ -901,7 +903,7 @@ def _seed_ward(server: SeededServer, tmp_path: Path) -> None:
                     ("Ông Một", "1948", 0, 0, 10), ("Bà Một", "1950", 0, 0, 200),
                     ("Cô Hai", "1985", 1, 0, 20), ("Anh Bảy", "1990", 2, 1, 5),
                     ("Chị Bảy", "1992", 2, 1, 400)):
-                records.declare(
+                local_records.declare(
                     session=session, device_id=tablet.device_id, area_code=groups[group],
                     household_id=homes[home], entered_by=EnteredBy.COLLABORATOR,
                     declaration=forms.check_declaration_form(

@@ -14,13 +14,17 @@ import httpx
 import pytest
 from sqlmodel import Session, create_engine, select
 
-from app import accounts, campaigns, forms, households, records, store, syncing
-from app.config import AppConfig
-from app.db import open_engine
-from app.households import HouseholdIndex, HouseholdStatus, fold
-from app.services import Services
-from app.store import LocalRecord
-from sync.errors import RejectedChanges, UnsentChanges
+from app.access import accounts, campaigns
+from app.declare import forms
+from app.device import local_records, settings, store, syncing
+from app.device.config import AppConfig
+from app.device.db import open_engine
+from app.device.services import Services
+from app.device.settings import Key
+from app.device.store import LocalRecord
+from app.households import roster
+from app.households.roster import HouseholdIndex, HouseholdStatus, fold
+from sync.errors import FormInvalid, RejectedChanges, UnsentChanges
 from sync.ids import utc_now
 from sync.protocol import AreaView
 from sync.records import EnteredBy
@@ -31,7 +35,7 @@ TODAY = date(2026, 11, 23)
 AREAS = [AreaView(code="26734", name="Phường Bến Thành", level="ward", parent_code="79"),
          AreaView(code="26734-01", name="Tổ 1", level="group", parent_code="26734"),
          AreaView(code="26734-02", name="Tổ 2", level="group", parent_code="26734")]
-GROUP_CODES = [a.code for a in households.groups(AREAS)]
+GROUP_CODES = [a.code for a in roster.groups(AREAS)]
 
 
 def _declare(session: Session, name: str, birth: str, *, on: date, home: str | None,
@@ -39,7 +43,7 @@ def _declare(session: Session, name: str, birth: str, *, on: date, home: str | N
              conditions: tuple[str, ...] = ()) -> str:
     form = {"full_name": name, "birth_date": birth, "sex": sex, "cccd": cccd,
             **{f"cond_{c}": "1" for c in conditions}}
-    person_id, _ = records.declare(
+    person_id, _ = local_records.declare(
         session=session, declaration=forms.check_declaration_form(form, today=on),
         device_id="tablet", area_code=area, household_id=home,
         entered_by=EnteredBy.COLLABORATOR)
@@ -47,7 +51,7 @@ def _declare(session: Session, name: str, birth: str, *, on: date, home: str | N
 
 
 def _home(session: Session, address: str, area: str = "26734-01") -> str:
-    return households.add_household(session, address=address, area_code=area,
+    return roster.add_household(session, address=address, area_code=area,
                                     allowed_areas=GROUP_CODES, device_id="tablet")
 
 
@@ -55,7 +59,7 @@ def _home(session: Session, address: str, area: str = "26734-01") -> str:
 def session(tmp_path: Path) -> Iterator[Session]:
     engine = open_engine(tmp_path / "tablet.db")
     with Session(engine) as session:
-        households.save_areas(session, AREAS)
+        settings.save_worked_areas(session, AREAS)
         session.commit()
         yield session
 
@@ -138,7 +142,7 @@ def test_duplicates_same_cccd_or_same_name_and_birth_in_the_ward(session: Sessio
 def test_someone_in_no_household_is_listed_on_their_own(session: Session) -> None:
     alone = _declare(session, "Hồ Văn Một", "1970", on=TODAY, home=None, sex="male")
     [entry] = _index(session).listing()
-    assert entry.household_id == households.SOLO + alone
+    assert entry.household_id == roster.SOLO + alone
     assert [r.full_name for r in entry.residents] == ["Hồ Văn Một"]
 
 
@@ -151,17 +155,17 @@ def test_someone_declared_on_their_own_joins_a_household(session: Session) -> No
     index = _index(session)
     assert [r.person_id for r in index.on_their_own("26734-01")] == [alone]
     assert other_ward not in {r.person_id for r in index.on_their_own("26734-01")}
-    households.join_household(session, alone, home, device_id="tablet")
+    roster.join_household(session, alone, home, device_id="tablet")
     index.refresh(session, person_ids=[alone], household_ids=[home])
     assert index.listing() == _index(session).listing()
     assert [r.person_id for r in index.households[home].residents] == [alone]
-    assert households.SOLO + alone not in index.households
+    assert roster.SOLO + alone not in index.households
     assert index.on_their_own("26734-01") == []
     edit = [e for e in store.outbox(session) if e.record_id == alone][-1]
     assert '"op":"update"' in edit.mutation_json
     assert f'"household_id":"{home}"' in edit.mutation_json
     with pytest.raises(store.NotEditable):
-        households.join_household(session, other_ward, alone, device_id="tablet")
+        roster.join_household(session, other_ward, alone, device_id="tablet")
 
 
 def test_a_refresh_after_a_save_agrees_with_a_rebuild(session: Session) -> None:
@@ -181,19 +185,19 @@ def test_a_refresh_after_a_save_agrees_with_a_rebuild(session: Session) -> None:
 def test_an_address_is_corrected_as_an_edit_of_the_household(session: Session) -> None:
     home = _home(session, "12 Le Loi")
     index = _index(session)
-    households.edit_address(session, home, address=" 12  Lê Lợi ", device_id="tablet")
+    roster.edit_address(session, home, address=" 12  Lê Lợi ", device_id="tablet")
     index.refresh(session, household_ids=[home])
     assert index.households[home].address == "12 Lê Lợi"
     assert [h.household_id for h in index.listing(query="le loi")] == [home]
     [create, edit] = [e for e in store.outbox(session) if e.record_id == home]
     assert '"op":"update"' in edit.mutation_json
-    with pytest.raises(forms.FormInvalid):
-        households.edit_address(session, home, address=" ", device_id="tablet")
+    with pytest.raises(FormInvalid):
+        roster.edit_address(session, home, address=" ", device_id="tablet")
 
 
 def test_a_household_needs_an_address_and_a_group(session: Session) -> None:
-    with pytest.raises(forms.FormInvalid) as refused:
-        households.add_household(session, address="  ", area_code="26999",
+    with pytest.raises(FormInvalid) as refused:
+        roster.add_household(session, address="  ", area_code="26999",
                                  allowed_areas=GROUP_CODES, device_id="tablet")
     assert set(refused.value.errors) == {"address", "area_code"}
     assert refused.value.errors["address"].message("vi") == "Hãy nhập địa chỉ của hộ."
@@ -211,9 +215,9 @@ async def test_households_reach_the_server_and_another_tablet(live_server, tmp_p
     areas = await tablet.client.my_areas()
     assert {a.code for a in areas} >= {"26734", "26734-01", "26734-02"}
     with Session(tablet.engine) as session:
-        households.save_areas(session, areas)
+        settings.save_worked_areas(session, areas)
         session.commit()
-        homes = [households.add_household(session, address=f"{n} Lê Lợi", area_code="26734-01",
+        homes = [roster.add_household(session, address=f"{n} Lê Lợi", area_code="26734-01",
                                           allowed_areas=[a.code for a in areas],
                                           device_id=tablet.device_id) for n in (1, 2, 3)]
         for n, home in enumerate(homes[:2]):
@@ -222,7 +226,7 @@ async def test_households_reach_the_server_and_another_tablet(live_server, tmp_p
     assert result.rejected == 0 and result.accepted == 3 + 2 * 2
 
     with Session(tablet.engine) as session:   # a typo corrected after it was sent
-        households.edit_address(session, homes[2], address="3A Lê Lợi",
+        roster.edit_address(session, homes[2], address="3A Lê Lợi",
                                 device_id=tablet.device_id)
     assert (await tablet.sync()).accepted == 1
 
@@ -233,7 +237,7 @@ async def test_households_reach_the_server_and_another_tablet(live_server, tmp_p
     await tablet.sync()
     with Session(tablet.engine) as session:
         assert [r.person_id for r in _index(session).on_their_own("26734-01")] == [her]
-        households.join_household(session, her, homes[2], device_id=tablet.device_id)
+        roster.join_household(session, her, homes[2], device_id=tablet.device_id)
     joined = await tablet.sync()
     assert (joined.accepted, joined.rejected) == (1, 0)
     await resident.sync()                     # her own phone learns where she lives
@@ -268,15 +272,15 @@ async def test_signing_out_loses_nothing_unsent_and_leaves_no_one_behind(live_se
                                         key_dirs=(live_server.data_dir / "keys",)))
     claims = campaigns.read_code(live_server.campaign_code, services.trusted_keys, now=utc_now())
     with Session(services.engine) as session:
-        campaigns.join(session=session, claims=claims)
+        settings.join_campaign(session, claims)
     assert await accounts.sign_in(services.engine, "0977100005", PASSWORD) == "collaborator"
     with Session(services.engine) as session:
-        token = store.get_setting(session, syncing.LOGIN_TOKEN)
-        groups = [a.code for a in households.groups(households.worked_areas(session))]
-        home = households.add_household(session, address="4 Lê Lợi", area_code=groups[0],
+        token = settings.get(session, Key.LOGIN_TOKEN)
+        groups = [a.code for a in roster.groups(settings.worked_areas(session))]
+        home = roster.add_household(session, address="4 Lê Lợi", area_code=groups[0],
                                         allowed_areas=groups, device_id="tablet")
         _declare(session, "Bà Tư", "1946", on=TODAY, home=home, area=groups[0])
-        store.save_draft(session, records.draft_key(None, None, home), {"full_name": "Ông"})
+        store.save_draft(session, local_records.draft_key(None, None, home), {"full_name": "Ông"})
         session.commit()
 
     with pytest.raises(UnsentChanges) as refused:
@@ -289,7 +293,7 @@ async def test_signing_out_loses_nothing_unsent_and_leaves_no_one_behind(live_se
     second = Services.start(AppConfig(data_dir=tmp_path / "second",
                                       key_dirs=(live_server.data_dir / "keys",)))
     with Session(second.engine) as session:
-        campaigns.join(session=session, claims=claims)
+        settings.join_campaign(session, claims)
     await accounts.sign_in(second.engine, "0977100005", PASSWORD)
     first_round, second_round = await asyncio.gather(syncing.sync_once(second.engine),
                                                      syncing.sync_once(second.engine))
@@ -299,7 +303,7 @@ async def test_signing_out_loses_nothing_unsent_and_leaves_no_one_behind(live_se
     # A household for a ward the collaborator no longer works in: the server refuses it, and
     # sign-out waits until a person has looked at it and chosen to let it go.
     with Session(services.engine) as session:
-        households.add_household(session, address="9 Nơi Khác", area_code="26999",
+        roster.add_household(session, address="9 Nơi Khác", area_code="26999",
                                  allowed_areas=["26999"], device_id="tablet")
     assert (await syncing.sync_once(services.engine)).rejected == 1
     with pytest.raises(RejectedChanges) as held:
@@ -309,10 +313,10 @@ async def test_signing_out_loses_nothing_unsent_and_leaves_no_one_behind(live_se
 
     with Session(services.engine) as session:
         assert session.exec(select(LocalRecord)).all() == []
-        assert store.load_draft(session, records.draft_key(None, None, home)) == {}
-        for key in (syncing.LOGIN_TOKEN, store.PULL_CURSOR, households.AREAS_SETTING):
-            assert store.get_setting(session, key) is None
-        assert campaigns.current(session=session) is not None   # still in the ward
+        assert store.load_draft(session, local_records.draft_key(None, None, home)) == {}
+        for key in (Key.LOGIN_TOKEN, Key.PULL_CURSOR, Key.WORKED_AREAS):
+            assert settings.get(session, key) is None
+        assert settings.campaign(session) is not None   # still in the ward
     async with httpx.AsyncClient(base_url=live_server.url) as http:
         me = await http.get("/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
     assert me.status_code == 401

@@ -13,8 +13,9 @@ import pytest
 from sqlalchemy import update
 from sqlmodel import Session, create_engine, select
 
-from app import forms, records
-from app.store import LocalRecord
+from app.declare import forms
+from app.device import local_records
+from app.device.store import LocalRecord
 from sync.errors import ServerRejected
 from sync.ids import utc_now
 from sync.protocol import HandoverRedeemRequest, InviteRequest, RedeemRequest
@@ -28,7 +29,7 @@ CONSENT = InviteRequest(scope="manage", agreed=True, consent_text_version="famil
 
 def _names(device) -> list[str]:
     with Session(device.engine) as session:
-        return [p.full_name for p in records.people(session=session, today=TODAY)]
+        return [p.full_name for p in local_records.people(session=session, today=TODAY)]
 
 
 async def test_invite_redeem_edit_revoke(live_server, tmp_path: Path) -> None:
@@ -147,7 +148,7 @@ async def test_a_collaborator_hands_a_record_over_to_the_residents_phone(live_se
     tablet = await signed_in_device(live_server.url, tmp_path, "0977000002", signup=False)
     resident = await signed_in_device(live_server.url, tmp_path, "0903000021", signup=True)
     with Session(tablet.engine) as session:
-        person_id, _ = records.declare(
+        person_id, _ = local_records.declare(
             session=session, device_id=tablet.device_id, area_code="26734",
             entered_by=EnteredBy.COLLABORATOR,
             declaration=forms.check_declaration_form(

@@ -17,11 +17,12 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session
 
-from app import forms, keystore, records, store
-from app.config import AppConfig
-from app.db import open_engine
-from app.services import Services, start_installed
-from app.vault import KeyMissing, SealBroken, key_path
+from app.declare import forms
+from app.device import keystore, local_records, store
+from app.device.config import AppConfig
+from app.device.db import open_engine
+from app.device.services import Services, start_installed
+from app.device.vault import KeyMissing, SealBroken, key_path
 from sync.records import RecordKind
 
 
@@ -56,7 +57,7 @@ def _config(tmp_path: Path) -> AppConfig:
 
 def _declare(services: Services, name: str) -> str:
     with Session(services.engine) as session:
-        person_id, _ = records.declare(
+        person_id, _ = local_records.declare(
             session=session, device_id="phone", area_code="26734",
             declaration=forms.check_declaration_form(
                 {"full_name": name, "birth_date": "1950", "sex": "female"},

@@ -10,7 +10,10 @@ import pytest
 from fhir.resources.R4B.bundle import Bundle
 from sqlmodel import Session
 
-from app import fhir, forms, person_page, records, store
+from app.declare import forms
+from app.device import local_records, store
+from app.person import fhir, health_record
+from sync.errors import FormInvalid
 from sync.records import ChronicCondition, EnteredBy, RecordKind
 from sync.reminders import ReminderState
 
@@ -44,7 +47,7 @@ def test_the_full_form_reads_into_a_declaration_and_back() -> None:
 def test_every_wrong_field_is_named_with_a_message_in_both_languages() -> None:
     bad = {**FULL_FORM, "phone": "12345", "weight_kg": "abc", "height_cm": "900",
            "blood_pressure": "120", "pregnancies": "-1", "cccd": "079150000123"}
-    with pytest.raises(forms.FormInvalid) as info:
+    with pytest.raises(FormInvalid) as info:
         forms.check_declaration_form(bad, today=TODAY)
     assert set(info.value.errors) == {"phone", "weight_kg", "height_cm", "blood_pressure",
                                       "pregnancies"}
@@ -53,7 +56,7 @@ def test_every_wrong_field_is_named_with_a_message_in_both_languages() -> None:
     # Once the per-field errors are fixed, a CCCD that disagrees with the birth year is named.
     fixed = {**bad, "phone": "", "weight_kg": "", "height_cm": "", "blood_pressure": "",
              "pregnancies": ""}
-    with pytest.raises(forms.FormInvalid) as info:
+    with pytest.raises(FormInvalid) as info:
         forms.check_declaration_form(fixed, today=TODAY)
     assert set(info.value.errors) == {"cccd"}
 
@@ -66,7 +69,7 @@ def test_bmi_is_shown_as_soon_as_height_and_weight_are_plausible() -> None:
 
 def _declare(engine, form, *, person_id=None, today=TODAY) -> tuple[str, str]:
     with Session(engine) as session:
-        return records.declare(session=session,
+        return local_records.declare(session=session,
                                declaration=forms.check_declaration_form(form, today=today),
                                device_id="dev-1", area_code="26734", person_id=person_id)
 
@@ -76,9 +79,9 @@ def test_a_correction_supersedes_and_history_keeps_both(device_engine) -> None:
     with Session(device_engine) as session:
         corrected = forms.check_declaration_form({**FULL_FORM, "blood_pressure": "125/80"},
                                                  today=TODAY, declared_on=date(2026, 5, 2))
-        second = records.correct(session=session, old_id=first,
+        second = local_records.correct(session=session, old_id=first,
                                  payload=corrected.model_dump(mode="json"), device_id="dev-1")
-        page = person_page.load(session, person_id, today=TODAY)
+        page = health_record.load(session, person_id, today=TODAY)
         assert [e.record_id for e in page.declarations] == [second]
         assert [(e.record_id, e.replaced) for e in page.history] == [(second, False),
                                                                      (first, True)]
@@ -97,13 +100,13 @@ def test_a_correction_supersedes_and_history_keeps_both(device_engine) -> None:
 def test_an_update_resets_the_clock_and_charts_grow(device_engine) -> None:
     person_id, _ = _declare(device_engine, FULL_FORM, today=date(2026, 5, 2))
     with Session(device_engine) as session:
-        [before] = records.people(session=session, today=TODAY)
+        [before] = local_records.people(session=session, today=TODAY)
     assert (before.reminder.state, before.reminder.interval_months) == (ReminderState.OVERDUE, 3)
     _declare(device_engine, {**FULL_FORM, "weight_kg": "60", "phone": "0911222333"},
              person_id=person_id)
     with Session(device_engine) as session:
-        [after] = records.people(session=session, today=TODAY)
-        page = person_page.load(session, person_id, today=TODAY)
+        [after] = local_records.people(session=session, today=TODAY)
+        page = health_record.load(session, person_id, today=TODAY)
         assert after.reminder.state is ReminderState.UP_TO_DATE
         assert after.reminder.due_on == date(2027, 2, 23)
         assert page.series["weight_kg"] == [(date(2026, 5, 2), 62.5), (TODAY, 60.0)]
@@ -115,14 +118,14 @@ def test_a_condition_declared_later_shortens_the_interval(device_engine) -> None
     young = {"full_name": "Trần Thị B", "birth_date": "1990", "sex": "female"}
     person_id, _ = _declare(device_engine, young, today=date(2026, 6, 1))
     with Session(device_engine) as session:
-        [p] = records.people(session=session, today=date(2026, 9, 2))
+        [p] = local_records.people(session=session, today=date(2026, 9, 2))
     assert (p.reminder.interval_months, p.reminder.state) == (6, ReminderState.UP_TO_DATE)
     _declare(device_engine, {**young, "cond_diabetes": "1"}, person_id=person_id,
              today=date(2026, 9, 2))
     # A later declaration that leaves conditions blank still counts the diabetes.
     _declare(device_engine, young, person_id=person_id, today=date(2026, 9, 3))
     with Session(device_engine) as session:
-        [p] = records.people(session=session, today=date(2026, 11, 20))
+        [p] = local_records.people(session=session, today=date(2026, 11, 20))
     assert (p.reminder.interval_months, p.reminder.due_on,
             p.reminder.state) == (3, date(2026, 12, 3), ReminderState.DUE_SOON)
 
@@ -130,20 +133,20 @@ def test_a_condition_declared_later_shortens_the_interval(device_engine) -> None
 def _with_everything(engine) -> str:
     person_id, _ = _declare(engine, FULL_FORM)
     with Session(engine) as session:
-        shot = records.add_fact(session=session, person_id=person_id,
+        shot = local_records.add_fact(session=session, person_id=person_id,
                                 kind=RecordKind.IMMUNIZATION, device_id="dev-1",
                                 entered_by=EnteredBy.FAMILY,
                                 payload={"vaccine": "Cúm mùa", "given_on": "2026-10-01",
                                          "dose_number": 1, "place": "Trạm y tế Bến Thành"})
-        records.correct(session=session, old_id=shot, device_id="dev-1",
+        local_records.correct(session=session, old_id=shot, device_id="dev-1",
                         payload={"vaccine": "Cúm mùa (Vaxigrip)", "given_on": "2026-10-02",
                                  "dose_number": 1})
-        records.add_fact(session=session, person_id=person_id, kind=RecordKind.ENCOUNTER,
+        local_records.add_fact(session=session, person_id=person_id, kind=RecordKind.ENCOUNTER,
                          device_id="dev-1", payload={
                              "type": "inpatient", "start_on": "2026-03-01",
                              "end_on": "2026-03-05", "facility": "BV Chợ Rẫy",
                              "diagnosis": "Viêm phổi"})
-        records.add_fact(session=session, person_id=person_id, kind=RecordKind.OBSERVATION,
+        local_records.add_fact(session=session, person_id=person_id, kind=RecordKind.OBSERVATION,
                          device_id="dev-1", payload={
                              "code": "blood_pressure", "observed_at": "2026-11-01T08:00:00+07:00",
                              "systolic": 150, "diastolic": 95, "unit": "mmHg"})
@@ -153,7 +156,7 @@ def _with_everything(engine) -> str:
 def test_vaccinations_visits_and_measurements_show_with_their_provenance(device_engine) -> None:
     person_id = _with_everything(device_engine)
     with Session(device_engine) as session:
-        page = person_page.load(session, person_id, today=TODAY)
+        page = health_record.load(session, person_id, today=TODAY)
     [shot] = page.immunizations
     assert (shot.payload.vaccine, shot.payload.given_on) == ("Cúm mùa (Vaxigrip)",
                                                              date(2026, 10, 2))
@@ -163,13 +166,13 @@ def test_vaccinations_visits_and_measurements_show_with_their_provenance(device_
     assert page.series["systolic"] == [(date(2026, 11, 1), 150.0), (TODAY, 135.0)]
     assert {e.sync_state for e in page.history} == {"pending"}
     with pytest.raises(store.NotEditable):
-        person_page.load(session, "no-such-person", today=TODAY)
+        health_record.load(session, "no-such-person", today=TODAY)
 
 
 def test_the_fhir_bundle_validates_and_says_what_the_record_says(device_engine) -> None:
     person_id = _with_everything(device_engine)
     with Session(device_engine) as session:
-        page = person_page.load(session, person_id, today=TODAY)
+        page = health_record.load(session, person_id, today=TODAY)
     data = fhir.bundle(page, generated_on=TODAY)
     bundle = Bundle.model_validate(data)     # raises on anything R4(B) does not allow
     kinds = [e.resource.get_resource_type() for e in bundle.entry]

@@ -20,7 +20,9 @@ import pytest
 from sqlalchemy import select as sa_select
 from sqlmodel import Session
 
-from app import forms, households, records, store
+from app.declare import forms
+from app.device import local_records, settings, store
+from app.households import roster
 from sync import reminders
 from sync.ids import as_utc, new_id
 from sync.protocol import Mutation, PushRequest
@@ -198,7 +200,7 @@ def _person(tablet: SignedInDevice, rng: random.Random, area: str, home: str | N
             session.commit()
             return person_id
         on = TODAY - timedelta(days=rng.randrange(0, 400))
-        person_id, _ = records.declare(
+        person_id, _ = local_records.declare(
             session=session, declaration=forms.check_declaration_form(form, today=on),
             device_id=tablet.device_id, area_code=area, household_id=home,
             entered_by=EnteredBy.COLLABORATOR)
@@ -208,7 +210,7 @@ def _person(tablet: SignedInDevice, rng: random.Random, area: str, home: str | N
 def _fill(tablet: SignedInDevice, rng: random.Random, groups: list[str], n: int) -> list[str]:
     people = []
     with Session(tablet.engine) as session:
-        homes = {g: [households.add_household(session, address=f"{i} {g}", area_code=g,
+        homes = {g: [roster.add_household(session, address=f"{i} {g}", area_code=g,
                                               allowed_areas=groups, device_id=tablet.device_id)
                      for i in range(4)] for g in groups}
     for i in range(n):
@@ -247,7 +249,7 @@ async def test_every_figure_equals_a_brute_force_count(live_server, tmp_path: Pa
     second = await signed_in_device(live_server.url, tmp_path, "0977200002", signup=False)
     for tablet in (first, second):
         with Session(tablet.engine) as session:
-            households.save_areas(session, await tablet.client.my_areas())
+            settings.save_worked_areas(session, await tablet.client.my_areas())
             session.commit()
     ours = _fill(first, rng, ["26734-01", "26734-02"], 24)
     theirs = _fill(second, rng, ["26740-01", "26740-02"], 18)
@@ -269,11 +271,11 @@ async def test_every_figure_equals_a_brute_force_count(live_server, tmp_path: Pa
             old = held[-1]
             payload = dict(old.payload)
             payload["chronic_conditions"] = ["diabetes"]
-            records.correct(session=session, old_id=old.id, payload=payload,
+            local_records.correct(session=session, old_id=old.id, payload=payload,
                             device_id=first.device_id, entered_by=EnteredBy.COLLABORATOR)
     for person_id in ours[4:8]:
         with Session(first.engine) as session:
-            records.declare(session=session, person_id=person_id, area_code=None,
+            local_records.declare(session=session, person_id=person_id, area_code=None,
                             declaration=forms.check_declaration_form(
                                 {"full_name": "Cập Nhật", "birth_date": "1970", "sex": "male"},
                                 today=TODAY - timedelta(days=10)),
@@ -290,7 +292,7 @@ async def test_every_figure_equals_a_brute_force_count(live_server, tmp_path: Pa
     live_server.admin("areas", "import", str(tmp_path / "move.csv"))
     await _check(live_server, token)
     with Session(first.engine) as session:
-        households.save_areas(session, await first.client.my_areas())
+        settings.save_worked_areas(session, await first.client.my_areas())
         session.commit()
     _fill(first, rng, ["26740-02"], 5)
     await _sync(first)

@@ -7,7 +7,8 @@ import httpx
 import pytest
 from sqlmodel import Session
 
-from app import store
+from app.device import settings, store
+from app.device.settings import Key
 from sync.client import SyncClient
 from sync.ids import new_id
 from sync.protocol import Mutation, PushRequest
@@ -56,7 +57,7 @@ async def test_a_second_device_of_the_same_person_pulls_what_the_first_pushed(
         with Session(device_engine) as session:
             assert store.apply_pulled(session, page) == 2
             assert store.apply_pulled(session, page) == 0
-            assert store.get_setting(session, store.PULL_CURSOR) == page.next_cursor
+            assert settings.get(session, Key.PULL_CURSOR) == page.next_cursor
             [person] = store.records_of_kind(session, RecordKind.PERSON)
             assert person.id == person_id and person.sync_state == "synced"
         # Nothing new since the cursor.
@@ -109,7 +110,7 @@ async def test_bad_cursor_and_new_epoch(live_server):
 
 
 async def test_the_app_pulls_after_pushing(live_server, tmp_path):
-    from app import syncing
+    from app.device import syncing
 
     services = declared_device(tmp_path, live_server,
                                {"full_name": "Mai", "birth_date": "1960", "sex": "female"})
@@ -118,7 +119,7 @@ async def test_the_app_pulls_after_pushing(live_server, tmp_path):
     second = await syncing.sync_once(services.engine)
     assert (second.accepted, second.pulled) == (0, 0)
     with Session(services.engine) as session:
-        assert store.get_setting(session, store.PULL_CURSOR)
+        assert settings.get(session, Key.PULL_CURSOR)
         assert len(store.records_of_kind(session, RecordKind.DECLARATION)) == 1
 
 

@@ -165,7 +165,7 @@ def test_a_long_lived_invite_is_refused():
 
 
 def test_a_genuine_code_for_another_server_is_refused_once_a_device_has_joined():
-    from app import campaigns
+    from app.access import campaigns
 
     joined = claims()
     ours = encode_campaign(claims(cid="c-2"), KEY)

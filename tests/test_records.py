@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 from sqlmodel import Session
 
-from app import store
+from app.device import store
 from sync.errors import InvalidValue
 from sync.ids import as_utc, new_id, uuid7
 from sync.records import (

@@ -155,8 +155,9 @@ async def test_two_declarations_on_one_day_give_one_due_date_everywhere(live_ser
     from sqlalchemy import select as sa_select
     from sqlmodel import Session
 
-    from app import person_page, records, store
-    from app.households import HouseholdIndex
+    from app.device import local_records, store
+    from app.households.roster import HouseholdIndex
+    from app.person import health_record
     from sync.records import Administrative, Declaration, PersonProfile, RecordData, RecordKind
     from sync.server.db import make_engine
     from sync.server.models import ProgressPerson
@@ -189,8 +190,8 @@ async def test_two_declarations_on_one_day_give_one_due_date_everywhere(live_ser
 
     today = date(2026, 11, 28)
     with Session(tablet.engine) as session:
-        [home] = records.people(session=session, today=today)
-        page = person_page.load(session, person_id, today=today)
+        [home] = local_records.people(session=session, today=today)
+        page = health_record.load(session, person_id, today=today)
         index = HouseholdIndex.build(session, today=today, default_months=6)
     assert home.reminder.due_on == expected
     assert page.reminder.due_on == expected
@@ -211,13 +212,14 @@ def test_a_tablet_left_on_overnight_moves_its_statuses_on(tmp_path):
     """The household index keeps due dates and reads the day when asked, not when built."""
     from sqlmodel import Session
 
-    from app import forms, records
-    from app.db import open_engine
-    from app.households import HouseholdIndex
+    from app.declare import forms
+    from app.device import local_records
+    from app.device.db import open_engine
+    from app.households.roster import HouseholdIndex
 
     engine = open_engine(tmp_path / "hssk.db")
     with Session(engine) as session:
-        person_id, _ = records.declare(
+        person_id, _ = local_records.declare(
             session=session, device_id="tablet-1", area_code="26734",
             declaration=forms.check_declaration_form(
                 {"full_name": "Bà Tám", "birth_date": "1940", "sex": "female"},

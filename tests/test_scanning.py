@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from app.scanning import decode_qr_image
+from app.device.scanning import decode_qr_image
 from sync.errors import ImageUnreadable, NoCodeInImage
 
 TEXT = "HS1:NCFOXN%TSMAHO.J5SCMP3E7W3F48HMCE46ZLK+5YT5F69O P699/V9IN"

@@ -9,7 +9,7 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from app.scanning import decode_qr_image
+from app.device.scanning import decode_qr_image
 from sync.server import sheets
 from tests.processes import hssk_server
 

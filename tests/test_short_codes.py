@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from app import campaigns
+from app.access import campaigns
 from sync.errors import QrUnknownKey, ServerUnreachable, UnknownShortCode
 from sync.ids import utc_now
 from sync.qrcodes import load_trusted_keys

@@ -8,10 +8,13 @@ from pathlib import Path
 
 from sqlmodel import Session
 
-from app import forms, households, records, store
-from app.config import AppConfig
-from app.services import Services
-from app.state import AppState
+from app.declare import forms
+from app.device import local_records, settings, store
+from app.device.config import AppConfig
+from app.device.services import Services
+from app.device.settings import Key
+from app.households import roster
+from app.shell.state import AppState
 from sync.protocol import AreaView
 from sync.records import RecordKind
 
@@ -28,7 +31,7 @@ def _state(tmp_path: Path, *, now: datetime = datetime(2026, 11, 23, 3, tzinfo=U
 
 def _person(state: AppState, name: str = "Lê Văn C", on: date = date(2026, 5, 1)) -> str:
     with Session(state.services.engine) as session:
-        person_id, _ = records.declare(
+        person_id, _ = local_records.declare(
             session=session, device_id="dev", area_code=None,
             declaration=forms.check_declaration_form(
                 {"full_name": name, "birth_date": "1950", "sex": "male", "weight_kg": "60"},
@@ -82,7 +85,7 @@ async def test_a_vaccination_with_errors_is_refused_beside_its_fields(tmp_path: 
     name, data = state.fhir_export()
     assert name.endswith(".fhir.json") and b'"Immunization"' in data
     with Session(state.services.engine) as session:
-        assert [c.kind for c in records.pending_changes(session)].count(
+        assert [c.kind for c in local_records.pending_changes(session)].count(
             RecordKind.IMMUNIZATION) == 1
         assert store.outbox(session)[-1].status == "pending"
 
@@ -156,7 +159,7 @@ async def test_a_parent_adds_a_young_child_on_the_same_phone(tmp_path: Path) -> 
     with Session(state.services.engine) as session:
         held = store.records_of_person(session, child, RecordKind.DECLARATION)
         assert [r.entered_by for r in held] == ["family"]
-        assert records.entered_by(session, parent) == "self"
+        assert local_records.entered_by(session, parent) == "self"
     state.open_person(child)
     state.update_declaration(child)
     assert not state.asks_kinship()                      # only for someone new
@@ -168,16 +171,16 @@ async def test_a_collaborator_finds_a_self_declared_resident_at_home(tmp_path: P
     household: one person, two declarations, nobody left on their own."""
     state = _state(tmp_path)
     with Session(state.services.engine) as session:
-        store.set_setting(session, records.ROLE_SETTING, "collaborator")
-        households.save_areas(session, [
+        settings.put(session, Key.ACCOUNT_ROLE, "collaborator")
+        settings.save_worked_areas(session, [
             AreaView(code="26734", name="Phường", level="ward", parent_code="79"),
             AreaView(code="26734-01", name="Tổ 1", level="group", parent_code="26734")])
-        alone, _ = records.declare(
+        alone, _ = local_records.declare(
             session=session, device_id="phone", area_code="26734",
             declaration=forms.check_declaration_form(
                 {"full_name": "Đỗ Thị Lan", "birth_date": "1950", "sex": "female"},
                 today=date(2026, 5, 1)))
-        home = households.add_household(session, address="3 Hàm Nghi", area_code="26734-01",
+        home = roster.add_household(session, address="3 Hàm Nghi", area_code="26734-01",
                                         allowed_areas=["26734-01"], device_id="tablet")
     state.load()
     await state.load_households()
@@ -197,4 +200,4 @@ async def test_a_collaborator_finds_a_self_declared_resident_at_home(tmp_path: P
     with Session(state.services.engine) as session:
         assert len(store.records_of_person(session, alone, RecordKind.DECLARATION)) == 2
         assert [p.id for p in store.records_of_kind(session, RecordKind.PERSON)] == [alone]
-        assert store.load_draft(session, records.draft_key(None, None, home)) == {}
+        assert store.load_draft(session, local_records.draft_key(None, None, home)) == {}

@@ -5,7 +5,9 @@ from datetime import date
 import pytest
 from sqlmodel import Session, select
 
-from app import forms, records, store
+from app.declare import forms
+from app.device import local_records, store
+from sync.errors import FormInvalid
 from sync.protocol import MutationResult, PullResponse, PushResponse
 from sync.records import Administrative, Declaration, RecordData, RecordKind
 
@@ -19,7 +21,7 @@ def _declaration(name: str = "Nguyễn Văn An") -> Declaration:
 
 def _declare(engine, name="Nguyễn Văn An") -> tuple[str, str]:
     with Session(engine) as session:
-        return records.declare(session=session, declaration=_declaration(name),
+        return local_records.declare(session=session, declaration=_declaration(name),
                                device_id="dev-1", area_code="26734")
 
 
@@ -86,7 +88,7 @@ def test_settling_removes_accepted_entries_and_keeps_rejected_ones_with_reason(d
                                                              "out_of_scope")
         assert session.get(store.LocalRecord, person_id).sync_state == "synced"
         assert session.get(store.LocalRecord, declaration_id).sync_state == "rejected"
-        [summary] = records.people(session=session, today=TODAY)
+        [summary] = local_records.people(session=session, today=TODAY)
         assert not summary.synced and summary.rejected_reason == "out_of_scope"
         # The rejected change is not resent blindly; nothing else is pending.
         assert store.claim_batch(session, limit=10) is None
@@ -94,17 +96,18 @@ def test_settling_removes_accepted_entries_and_keeps_rejected_ones_with_reason(d
 
 def test_drafts_survive_a_restart(device_engine, tmp_path):
     with Session(device_engine) as session:
-        store.save_draft(session, records.DECLARATION_DRAFT, {"full_name": "Lê Thị C"})
+        store.save_draft(session, local_records.DECLARATION_DRAFT, {"full_name": "Lê Thị C"})
     device_engine.dispose()
-    from app.db import open_engine
+    from app.device.db import open_engine
     reopened = open_engine(tmp_path / "device" / "hssk.db")
     with Session(reopened) as session:
-        assert store.load_draft(session, records.DECLARATION_DRAFT) == {"full_name": "Lê Thị C"}
+        draft = store.load_draft(session, local_records.DECLARATION_DRAFT)
+        assert draft == {"full_name": "Lê Thị C"}
     reopened.dispose()
 
 
 def test_form_errors_are_reported_per_field_in_both_languages():
-    with pytest.raises(forms.FormInvalid) as info:
+    with pytest.raises(FormInvalid) as info:
         forms.check_declaration_form(
             {"full_name": "", "birth_date": "31/02/1950", "sex": "", "blood_pressure": "80/120"},
             today=TODAY)
@@ -167,7 +170,7 @@ def test_removed_persons_lose_their_records_except_what_is_still_queued(device_e
 
 
 def test_a_device_database_from_the_previous_version_is_migrated_in_place(tmp_path):
-    from app.db import MIGRATIONS, open_engine
+    from app.device.db import MIGRATIONS, open_engine
 
     path = tmp_path / "old.db"
     engine = open_engine(path)

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from sqlmodel import Session
 
-from app import store
+from app.device import store
 from sync.client import SyncClient
 from sync.records import RecordData
 from tests.factories import PASSWORD, SignedInDevice, signed_in_device

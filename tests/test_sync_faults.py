@@ -22,9 +22,9 @@ import httpx
 import pytest
 from sqlmodel import Session, select
 
-from app import store, syncing
-from app.db import open_engine
-from app.store import LocalRecord
+from app.device import store, syncing
+from app.device.db import open_engine
+from app.device.store import LocalRecord
 from sync.client import SyncClient
 from sync.errors import ServerUnreachable
 from sync.server.db import make_engine

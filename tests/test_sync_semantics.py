@@ -13,7 +13,7 @@ import httpx
 import pytest
 from sqlmodel import Session, select
 
-from app import store, syncing
+from app.device import store, syncing
 from sync.records import RecordData, RecordKind
 from sync.server.db import make_engine
 from sync.server.models import Quarantine

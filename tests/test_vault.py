@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session
 
-from app import forms, records, store
-from app.db import SEALED_COLUMNS, open_engine
-from app.store import LocalRecord
-from app.vault import KeyMissing, SealBroken, _cipher, key_path, unseal
+from app.declare import forms
+from app.device import local_records, settings, store
+from app.device.db import SEALED_COLUMNS, open_engine
+from app.device.store import LocalRecord
+from app.device.vault import KeyMissing, SealBroken, _cipher, key_path, unseal
 
 SECRETS = ["Nguyễn Văn An", "079050000123", "full_name", "62.5", "Trần Thị Bình",
            "token-abcdef-123456"]
@@ -24,14 +25,14 @@ SECRETS = ["Nguyễn Văn An", "079050000123", "full_name", "62.5", "Trần Th�
 def _fill(path: Path) -> str:
     engine = open_engine(path)
     with Session(engine) as session:
-        person_id, _ = records.declare(
+        person_id, _ = local_records.declare(
             session=session, device_id="tablet", area_code="26734",
             declaration=forms.check_declaration_form(
                 {"full_name": "Nguyễn Văn An", "birth_date": "07/03/1950", "sex": "male",
                  "cccd": "079050000123", "weight_kg": "62,5", "height_cm": "165"},
                 today=date(2026, 11, 23)))
         store.save_draft(session, "declaration:new", {"full_name": "Trần Thị Bình"})
-        store.set_setting(session, "login_token", "token-abcdef-123456")
+        settings.put(session, "login_token", "token-abcdef-123456")
         session.commit()
     engine.dispose()
     return person_id
@@ -53,7 +54,7 @@ def test_the_files_hold_no_name_cccd_value_or_token(tmp_path: Path) -> None:
         row = session.get(LocalRecord, person_id)
         assert row is not None and row.payload["full_name"] == "Nguyễn Văn An"
         assert store.load_draft(session, "declaration:new") == {"full_name": "Trần Thị Bình"}
-        assert store.get_setting(session, "login_token") == "token-abcdef-123456"
+        assert settings.get(session, "login_token") == "token-abcdef-123456"
         assert len(store.outbox(session)) == 2           # queued mutations unseal too
     engine.dispose()
     assert stat.S_IMODE(key_path(path).stat().st_mode) == 0o600
@@ -123,7 +124,7 @@ def test_a_clear_store_from_an_earlier_version_is_sealed_in_place(tmp_path: Path
     with Session(engine) as session:
         row = session.get(LocalRecord, person_id)
         assert row is not None and row.payload["cccd"] == "079050000123"
-        assert store.get_setting(session, "login_token") == "token-abcdef-123456"
+        assert settings.get(session, "login_token") == "token-abcdef-123456"
     engine.dispose()
     raw = _files(path)
     for secret in SECRETS:

@@ -1,0 +1,1 @@
+"""Joining a campaign, accounts and the PIN lock."""

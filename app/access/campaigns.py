@@ -1,0 +1,46 @@
+"""Joining a ward's campaign from its signed QR code."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import datetime
+
+import httpx
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from sync.client import SyncClient
+from sync.errors import QrOtherServer, UnknownShortCode
+from sync.qrcodes import CampaignClaims, read_campaign
+
+
+def read_code(text: str, trusted: Mapping[str, Ed25519PublicKey], *, now: datetime,
+              joined: CampaignClaims | None = None) -> CampaignClaims:
+    """Verify a pasted or scanned campaign code offline; raises the specific ``QrError``.
+
+    A device that already syncs with a server refuses a genuine code for another one: its
+    records and outbox belong to the first, and moving them is not a scan's business."""
+    claims = read_campaign(text, trusted, now=now)
+    if joined is not None and claims.url != joined.url:
+        raise QrOtherServer(claims.url)
+    return claims
+
+
+SHORT_CODE = re.compile(r"^[A-Za-z0-9](?:[- ]?[A-Za-z0-9]){3,31}$")
+
+
+def looks_like_short_code(text: str) -> bool:
+    """``DEMO`` or ``AB12-CD34-EF56`` (typed from under the sheet's QR), not an ``HS1:`` code."""
+    return bool(SHORT_CODE.fullmatch(text.strip()))
+
+
+async def fetch_by_short_code(short_code: str, server_url: str | None, *,
+                              http: httpx.AsyncClient | None = None) -> str:
+    """The signed code a short code stands for, from the server; the caller verifies it like a
+    scanned one, so the server is never trusted for more than carrying the text."""
+    if not server_url:
+        raise UnknownShortCode(short_code)
+    async with SyncClient(server_url, http=http) as client:
+        return (await client.campaign_code(short_code.strip())).code
+
+

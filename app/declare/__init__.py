@@ -1,0 +1,1 @@
+"""The declaration, vaccination and visit forms."""

@@ -1,0 +1,1 @@
+"""Below every feature: the local store, settings, sync runner, keys and QR scanning."""

@@ -1,0 +1,119 @@
+"""Every setting this device keeps (one key each, here and nowhere else), with typed readers and
+writers for the ones several features share: the campaign joined, the areas an account works
+in or supervises."""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+
+from sqlmodel import Field, Session, SQLModel
+
+from app.device.vault import SealedText
+from sync.protocol import AreaView
+from sync.qrcodes import CampaignClaims
+
+
+class SettingRow(SQLModel, table=True):
+    """Small device facts: device id, campaign joined, last sync."""
+
+    __tablename__ = "settings"
+
+    key: str = Field(primary_key=True, max_length=64)
+    value: str = Field(sa_type=SealedText)  # tokens and secrets among them
+
+
+class Key(StrEnum):
+    LANG = "lang"
+    TEXT_SCALE = "text_scale"
+    CAMPAIGN = "campaign"  # the signed campaign code this device joined, as JSON
+    DEVICE_ID = "device_id"
+    DEVICE_SECRET = "device_secret"
+    REGISTERED_CAMPAIGN = "registered_campaign"
+    LAST_SYNC = "last_sync_at"
+    PULL_CURSOR = "pull_cursor"
+    QUARANTINED = "quarantined_changes"
+    ACCOUNT_PHONE = "account_phone"
+    ACCOUNT_ROLE = "account_role"
+    LOGIN_TOKEN = "login_token"
+    WORKED_AREAS = "worked_areas"  # a collaborator's areas, as the server listed them
+    SUPERVISED_AREAS = "supervised_areas"  # the tops of a supervisor's areas
+    PIN = "app_pin"
+    PIN_FAILURES = "pin_failures"
+    PIN_WAIT_UNTIL = "pin_wait_until"
+    # Kept per person (``for_person``): reached through a relative's invite; who a person
+    # added on this phone is to its user (a parent adds a young child directly).
+    RELATION = "relation"
+    KIN = "kin"
+
+
+class PerPerson(str):
+    """A setting kept for one person, e.g. ``kin:<person id>``."""
+
+
+def for_person(key: Key, person_id: str) -> PerPerson:
+    return PerPerson(f"{key.value}:{person_id}")
+
+
+def get(session: Session, key: Key | PerPerson) -> str | None:
+    row = session.get(SettingRow, str(key))
+    return row.value if row else None
+
+
+def put(session: Session, key: Key | PerPerson, value: str) -> None:
+    """Set a setting in the caller's transaction."""
+    row = session.get(SettingRow, str(key)) or SettingRow(key=str(key), value=value)
+    row.value = value
+    session.add(row)
+
+
+def delete(session: Session, key: Key | PerPerson) -> None:
+    row = session.get(SettingRow, str(key))
+    if row is not None:
+        session.delete(row)
+
+
+def campaign(session: Session) -> CampaignClaims | None:
+    """The campaign this device joined, if any."""
+    raw = get(session, Key.CAMPAIGN)
+    return CampaignClaims.model_validate_json(raw) if raw else None
+
+
+def join_campaign(session: Session, claims: CampaignClaims) -> None:
+    """Remember the campaign: its server, ward and reminder interval."""
+    put(session, Key.CAMPAIGN, claims.model_dump_json())
+    session.commit()
+
+
+def role(session: Session) -> str:
+    """The signed-in account's role; a device with no account is a citizen's."""
+    return get(session, Key.ACCOUNT_ROLE) or "citizen"
+
+
+def _areas(session: Session, key: Key) -> list[AreaView]:
+    raw = get(session, key)
+    return [AreaView.model_validate(a) for a in json.loads(raw)] if raw else []
+
+
+def areas_json(areas: list[AreaView]) -> str:
+    return json.dumps([a.model_dump(mode="json") for a in areas])
+
+
+def worked_areas(session: Session) -> list[AreaView]:
+    """The areas a collaborator works in."""
+    return _areas(session, Key.WORKED_AREAS)
+
+
+def save_worked_areas(session: Session, areas: list[AreaView]) -> None:
+    put(session, Key.WORKED_AREAS, areas_json(areas))
+
+
+def supervised_areas(session: Session) -> list[AreaView]:
+    """The areas a supervisor was given (the top of what they may open)."""
+    return _areas(session, Key.SUPERVISED_AREAS)
+
+
+def supervised_json(areas: list[AreaView]) -> str:
+    """The roots among an account's areas (those whose parent is not among them)."""
+    codes = {a.code for a in areas}
+    return areas_json([a for a in areas if a.parent_code not in codes])

@@ -1,0 +1,264 @@
+"""One sync round: register if needed, push the outbox batch by batch, then pull.
+
+The batch is committed locally as "sent" before the request, so a lost response or a killed
+app resends exactly the same batch, which the server answers from its stored result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import weakref
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+import httpx
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from app.device import settings, store
+from app.device.settings import Key
+from sync.client import SyncClient
+from sync.errors import AuthRejected, NotRegistered
+from sync.ids import new_id, utc_now
+from sync.protocol import (
+    Mutation,
+    PullResponse,
+    PushRequest,
+    PushResponse,
+    RegisterRequest,
+)
+
+BATCH_SIZE = 200
+PULL_PAGE = 500
+
+
+def device_identity(session: Session) -> tuple[str, str]:
+    """This device's id and secret, minted and stored on first use."""
+    device_id = settings.get(session, Key.DEVICE_ID)
+    secret = settings.get(session, Key.DEVICE_SECRET)
+    if device_id is None or secret is None:
+        device_id, secret = new_id(), secrets.token_urlsafe(32)
+        settings.put(session, Key.DEVICE_ID, device_id)
+        settings.put(session, Key.DEVICE_SECRET, secret)
+        session.commit()
+    return device_id, secret
+
+
+@dataclass(frozen=True)
+class SyncStatus:
+    """What the user sees about sync."""
+
+    pending: int
+    rejected: int
+    last_sync_at: datetime | None
+    conflicts: int = 0
+    quarantined: int = 0
+
+
+def status(*, session: Session) -> SyncStatus:
+    entries = store.outbox(session)
+    last = settings.get(session, Key.LAST_SYNC)
+    return SyncStatus(
+        pending=sum(1 for e in entries if e.status != "rejected"),
+        rejected=sum(1 for e in entries if e.status == "rejected"),
+        last_sync_at=datetime.fromisoformat(last) if last else None,
+        conflicts=len(store.conflicted(session)),
+        quarantined=int(settings.get(session, Key.QUARANTINED) or 0),
+    )
+
+
+@dataclass(frozen=True)
+class RoundResult:
+    accepted: int
+    rejected: int
+    pulled: int = 0
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far a round has got, for a progress bar: ``done`` of ``total`` records (``total``
+    is the server's estimate while pulling, and grows if records arrive meanwhile)."""
+
+    phase: Literal["push", "pull"]
+    done: int
+    total: int
+
+    @property
+    def fraction(self) -> float:
+        return min(1.0, self.done / self.total) if self.total else 1.0
+
+
+ProgressListener = Callable[[Progress], None]
+
+
+@dataclass(frozen=True)
+class JoinedDevice:
+    """What a device needs to talk to its server: where, as whom, and whether it registered."""
+
+    url: str
+    campaign_id: str
+    device_id: str
+    secret: str
+    registered: bool
+    login_token: str | None  # set once an account signed in on this device
+
+    @property
+    def token(self) -> str:
+        return self.login_token or self.secret
+
+
+def joined_device(engine: Engine) -> JoinedDevice:
+    """The device's campaign and credentials; ``NotRegistered`` before it joined a ward."""
+    with Session(engine) as session:
+        campaign = settings.campaign(session)
+        if campaign is None:
+            raise NotRegistered()
+        device_id, secret = device_identity(session)
+        return JoinedDevice(
+            url=campaign.url, campaign_id=campaign.cid, device_id=device_id, secret=secret,
+            registered=settings.get(session, Key.REGISTERED_CAMPAIGN) == campaign.cid,
+            login_token=settings.get(session, Key.LOGIN_TOKEN))
+
+
+@asynccontextmanager
+async def connected(engine: Engine, *, http: httpx.AsyncClient | None = None
+                    ) -> AsyncIterator[tuple[SyncClient, JoinedDevice]]:
+    """A client for the device's server, the device registered first if it has to be."""
+    device = await asyncio.to_thread(joined_device, engine)
+    async with SyncClient(device.url, token=device.token, http=http) as client:
+        if device.login_token is None and not device.registered:
+            await client.register(_registration(device))
+            await asyncio.to_thread(_mark_registered, engine, device.campaign_id)
+        yield client, device
+
+
+def _follows_areas_only(engine: Engine) -> bool:
+    """A supervisor's device holds no records: it reads progress, and has nothing to sync."""
+    with Session(engine) as session:
+        return settings.get(session, Key.ACCOUNT_ROLE) == "supervisor"
+
+
+def _registration(device: JoinedDevice) -> RegisterRequest:
+    return RegisterRequest(device_id=device.device_id, campaign_id=device.campaign_id,
+                           device_secret=device.secret)
+
+
+_ROUND_LOCKS: weakref.WeakKeyDictionary[Engine, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
+def round_lock(engine: Engine) -> asyncio.Lock:
+    """One sync round at a time per device store: two rounds pulling the same page at once
+    would both insert its new records (the scheduled runner, and a redeemed invite's pull)."""
+    lock = _ROUND_LOCKS.get(engine)
+    if lock is None:
+        lock = _ROUND_LOCKS[engine] = asyncio.Lock()
+    return lock
+
+
+async def sync_once(engine: Engine, *, http: httpx.AsyncClient | None = None,
+                    progress: ProgressListener | None = None) -> RoundResult:
+    """Register if needed, then push everything pending and pull every page of changes (after
+    any round already running on this store). Raises a ``SyncError`` (outbox and cursor
+    intact) when it cannot finish."""
+    async with round_lock(engine):
+        # Rounds are taken in the order asked: nothing is awaited before the lock.
+        if await asyncio.to_thread(_follows_areas_only, engine):
+            return RoundResult(accepted=0, rejected=0)
+        return await _round(engine, http, progress)
+
+
+async def _round(engine: Engine, http: httpx.AsyncClient | None,
+                 progress: ProgressListener | None) -> RoundResult:
+    async with connected(engine, http=http) as (client, device):
+
+        async def register_again() -> None:
+            await client.register(_registration(device))
+
+        # A server restored from a backup may not know an anonymous device: it registers
+        # again. A signed-in account's expired token needs the person to sign in again.
+        return await exchange(engine, client, device.device_id,
+                              reconnect=None if device.login_token else register_again,
+                              progress=progress)
+
+
+async def exchange(engine: Engine, client: SyncClient, device_id: str, *,
+                   reconnect: Callable[[], Awaitable[None]] | None = None,
+                   progress: ProgressListener | None = None) -> RoundResult:
+    """Push the outbox batch by batch, then pull page by page, with a signed-in client.
+
+    Each batch is committed as sent before it is posted, so a lost response or a killed app
+    resends exactly the same batch, which the server answers from its stored result."""
+    accepted = rejected = pulled = 0
+    report = progress or (lambda _p: None)
+    to_push = await asyncio.to_thread(_pending_count, engine)
+    while True:
+        claimed = await asyncio.to_thread(_claim, engine)
+        if claimed is None:
+            break
+        batch_id, mutations = claimed
+        request = PushRequest(device_id=device_id, batch_id=batch_id, mutations=mutations)
+        try:
+            response = await client.push(request)
+        except AuthRejected:
+            if reconnect is None:
+                raise
+            # A server restored from a backup may not know this device: joining again with
+            # the same secret is safe (idempotent), then the same batch is resent.
+            await reconnect()
+            response = await client.push(request)
+        ok, bad = await asyncio.to_thread(_settle, engine, response)
+        accepted, rejected = accepted + ok, rejected + bad
+        report(Progress("push", accepted + rejected, max(to_push, accepted + rejected)))
+    received = 0
+    while True:
+        cursor = await asyncio.to_thread(_cursor, engine)
+        page = await client.pull(cursor, PULL_PAGE)
+        pulled += await asyncio.to_thread(_apply, engine, page)
+        received += len(page.changes)
+        report(Progress("pull", received, received + page.remaining))
+        if not page.has_more:
+            break
+    await asyncio.to_thread(_mark_synced, engine)
+    return RoundResult(accepted=accepted, rejected=rejected, pulled=pulled)
+
+
+def _pending_count(engine: Engine) -> int:
+    with Session(engine) as session:
+        return len(store.outbox(session, "pending")) + len(store.outbox(session, "sent"))
+
+
+def _claim(engine: Engine) -> tuple[str, list[Mutation]] | None:
+    with Session(engine) as session:
+        return store.claim_batch(session, BATCH_SIZE)
+
+
+def _cursor(engine: Engine) -> str | None:
+    with Session(engine) as session:
+        return settings.get(session, Key.PULL_CURSOR)
+
+
+def _apply(engine: Engine, page: PullResponse) -> int:
+    with Session(engine) as session:
+        return store.apply_pulled(session, page)
+
+
+def _settle(engine: Engine, response: PushResponse) -> tuple[int, int]:
+    with Session(engine) as session:
+        return store.settle_batch(session, response)
+
+
+def _mark_registered(engine: Engine, campaign_id: str) -> None:
+    with Session(engine) as session:
+        settings.put(session, Key.REGISTERED_CAMPAIGN, campaign_id)
+        session.commit()
+
+
+def _mark_synced(engine: Engine) -> None:
+    with Session(engine) as session:
+        settings.put(session, Key.LAST_SYNC, utc_now().isoformat())
+        session.commit()
+

@@ -1,0 +1,1 @@
+"""A collaborator's households: the index, their statuses and due dates, new households."""

@@ -1,0 +1,1 @@
+"""A person's record page, its FHIR export, family invites and handovers."""

@@ -1,0 +1,229 @@
+"""A person's record as a FHIR R4 Bundle (type ``collection``), built as plain JSON so a phone
+carries no FHIR library; the tests validate it with ``fhir.resources`` (R4B models, whose six
+resources used here have R4's shape).
+
+Patient ← profile; Observation (vital-signs, LOINC/UCUM) ← every declaration's measurements;
+Condition ← chronic conditions; AllergyIntolerance ← allergies; Immunization; Encounter.
+Self-declared facts are marked ``unconfirmed``: nobody clinical has verified them.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import date
+from typing import Any
+
+from app.person.health_record import Entry, PersonRecord
+from sync.records import ChronicCondition, Declaration, Encounter, Immunization
+
+SYSTEM_CCCD = "https://hssk.vn/fhir/sid/cccd"
+SYSTEM_BHYT = "https://hssk.vn/fhir/sid/bhyt"
+LOINC = "http://loinc.org"
+SNOMED = "http://snomed.info/sct"
+UCUM = "http://unitsofmeasure.org"
+VITAL_SIGNS = {"system": "http://terminology.hl7.org/CodeSystem/observation-category",
+               "code": "vital-signs", "display": "Vital Signs"}
+# measurement → (LOINC code, display, UCUM unit)
+LOINC_CODES: dict[str, tuple[str, str, str]] = {
+    "height_cm": ("8302-2", "Body height", "cm"),
+    "weight_kg": ("29463-7", "Body weight", "kg"),
+    "bmi": ("39156-5", "Body mass index (BMI) [Ratio]", "kg/m2"),
+    "pulse_bpm": ("8867-4", "Heart rate", "/min"),
+    "glucose_mmol_l": ("15074-8", "Glucose [Moles/volume] in Blood", "mmol/L"),
+    "waist_cm": ("8280-0", "Waist Circumference at umbilicus by Tape measure", "cm"),
+}
+SNOMED_CONDITIONS: dict[ChronicCondition, tuple[str, str]] = {
+    ChronicCondition.HYPERTENSION: ("38341003", "Hypertensive disorder"),
+    ChronicCondition.DIABETES: ("73211009", "Diabetes mellitus"),
+    ChronicCondition.HEART_DISEASE: ("56265001", "Heart disease"),
+    ChronicCondition.CHRONIC_LUNG_DISEASE: ("413839001", "Chronic lung disease"),
+    ChronicCondition.ASTHMA: ("195967001", "Asthma"),
+    ChronicCondition.CANCER: ("363346000", "Malignant neoplastic disease"),
+    ChronicCondition.TUBERCULOSIS: ("56717001", "Tuberculosis"),
+    ChronicCondition.MENTAL_ILLNESS: ("74732009", "Mental disorder"),
+    ChronicCondition.EPILEPSY: ("84757009", "Epilepsy"),
+    ChronicCondition.CHRONIC_KIDNEY_DISEASE: ("709044004", "Chronic kidney disease"),
+}
+ENCOUNTER_CLASS = {"inpatient": ("IMP", "inpatient encounter")}
+ENCOUNTER_TYPE_TEXT = {"periodic_checkup": "Khám sức khỏe định kỳ",
+                       "school_health_check": "Khám sức khỏe học đường",
+                       "outpatient": "Khám ngoại trú", "inpatient": "Điều trị nội trú"}
+UNCONFIRMED = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/"
+                                     "condition-ver-status", "code": "unconfirmed"}]}
+
+
+def _derived_id(record_id: str, part: str) -> str:
+    """A stable UUID for a resource drawn from part of one record (its weight, its allergy)."""
+    return str(uuid.uuid5(uuid.UUID(record_id), part))
+
+
+def _urn(record_id: str) -> str:
+    return f"urn:uuid:{record_id}"
+
+
+def _entry(resource: dict[str, Any]) -> dict[str, Any]:
+    return {"fullUrl": _urn(resource["id"]), "resource": resource}
+
+
+def patient(record: PersonRecord) -> dict[str, Any]:
+    p = record.profile
+    words = p.full_name.split()
+    resource: dict[str, Any] = {
+        "resourceType": "Patient", "id": record.person_id,
+        # Vietnamese names run family name first, given name last.
+        "name": [{"text": p.full_name, "family": words[0], "given": words[1:] or None}],
+        "gender": p.sex, "birthDate": p.birth_date,
+    }
+    identifiers = [{"system": s, "value": value}
+                   for s, value in ((SYSTEM_CCCD, p.cccd), (SYSTEM_BHYT, p.bhyt)) if value]
+    if identifiers:
+        resource["identifier"] = identifiers
+    if p.phone:
+        resource["telecom"] = [{"system": "phone", "value": p.phone, "use": "mobile"}]
+    if p.address:
+        resource["address"] = [{"text": p.address, "country": "VN"}]
+    return _clean_dict(resource)
+
+
+def _quantity(value: float, unit: str) -> dict[str, Any]:
+    return {"value": value, "unit": unit, "system": UCUM, "code": unit}
+
+
+def vital_observations(entry: Entry, person_ref: str) -> list[dict[str, Any]]:
+    """One Observation per measurement of a declaration (blood pressure as the LOINC panel)."""
+    declaration: Declaration = entry.payload
+    vitals = declaration.vital_signs
+    if vitals is None:
+        return []
+    common = {"resourceType": "Observation", "status": "final", "category": [
+        {"coding": [VITAL_SIGNS]}], "subject": {"reference": person_ref},
+        "effectiveDateTime": declaration.declared_on.isoformat()}
+    found: list[dict[str, Any]] = []
+    values = {**vitals.model_dump(), "bmi": vitals.bmi}
+    for name, (code, display, unit) in LOINC_CODES.items():
+        if values.get(name) is not None:
+            found.append({**common, "id": _derived_id(entry.record_id, name),
+                          "code": {"coding": [{"system": LOINC, "code": code,
+                                               "display": display}], "text": display},
+                          "valueQuantity": _quantity(float(values[name]), unit)})
+    if vitals.systolic is not None and vitals.diastolic is not None:
+        found.append({**common, "id": _derived_id(entry.record_id, "blood_pressure"),
+                      "code": {"coding": [{"system": LOINC, "code": "85354-9",
+                                           "display": "Blood pressure panel"}]},
+                      "component": [
+                          {"code": {"coding": [{"system": LOINC, "code": "8480-6",
+                                                "display": "Systolic blood pressure"}]},
+                           "valueQuantity": _quantity(vitals.systolic, "mm[Hg]")},
+                          {"code": {"coding": [{"system": LOINC, "code": "8462-4",
+                                                "display": "Diastolic blood pressure"}]},
+                           "valueQuantity": _quantity(vitals.diastolic, "mm[Hg]")}]})
+    return found
+
+
+def conditions(latest: Entry, person_ref: str) -> list[dict[str, Any]]:
+    declaration: Declaration = latest.payload
+    found = []
+    for condition in declaration.chronic_conditions:
+        code = SNOMED_CONDITIONS.get(condition)
+        text = (declaration.chronic_other or "Other chronic condition"
+                if condition is ChronicCondition.OTHER else code[1] if code else condition.value)
+        found.append({
+            "resourceType": "Condition", "id": _derived_id(latest.record_id, condition.value),
+            "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/"
+                                                     "condition-clinical", "code": "active"}]},
+            "verificationStatus": UNCONFIRMED,
+            "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/"
+                                                "condition-category",
+                                      "code": "problem-list-item"}]}],
+            "code": ({"coding": [{"system": SNOMED, "code": code[0], "display": code[1]}],
+                      "text": text} if code else {"text": text}),
+            "subject": {"reference": person_ref},
+            "recordedDate": declaration.declared_on.isoformat()})
+    return found
+
+
+def allergies(latest: Entry, person_ref: str) -> list[dict[str, Any]]:
+    declaration: Declaration = latest.payload
+    if declaration.allergies is None:
+        return []
+    categories = {"drug": "medication", "food": "food", "other": "environment"}
+    return [{
+        "resourceType": "AllergyIntolerance",
+        "id": _derived_id(latest.record_id, f"allergy:{kind}"),
+        "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/"
+                                                 "allergyintolerance-clinical",
+                                       "code": "active"}]},
+        "verificationStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/"
+                                                     "allergyintolerance-verification",
+                                           "code": "unconfirmed"}]},
+        "category": [categories[kind]], "code": {"text": text},
+        "patient": {"reference": person_ref},
+        "recordedDate": declaration.declared_on.isoformat()}
+        for kind, text in declaration.allergies.model_dump().items() if text]
+
+
+def immunization(entry: Entry, person_ref: str) -> dict[str, Any]:
+    shot: Immunization = entry.payload
+    resource: dict[str, Any] = {
+        "resourceType": "Immunization", "id": entry.record_id, "status": "completed",
+        "vaccineCode": {"text": shot.vaccine}, "patient": {"reference": person_ref},
+        "occurrenceDateTime": shot.given_on.isoformat(), "primarySource": False}
+    if shot.place:
+        resource["location"] = {"display": shot.place}
+    if shot.dose_number:
+        resource["protocolApplied"] = [{"doseNumberPositiveInt": shot.dose_number}]
+    return resource
+
+
+def encounter(entry: Entry, person_ref: str) -> dict[str, Any]:
+    visit: Encounter = entry.payload
+    code, display = ENCOUNTER_CLASS.get(visit.type, ("AMB", "ambulatory"))
+    period = {"start": visit.start_on.isoformat(),
+              "end": visit.end_on.isoformat() if visit.end_on else None}
+    resource: dict[str, Any] = {
+        "resourceType": "Encounter", "id": entry.record_id, "status": "finished",
+        "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": code,
+                  "display": display},
+        "type": [{"text": ENCOUNTER_TYPE_TEXT[visit.type]}],
+        "subject": {"reference": person_ref}, "period": period}
+    if visit.diagnosis:
+        resource["reasonCode"] = [{"text": visit.diagnosis}]
+    if visit.facility:
+        resource["serviceProvider"] = {"display": visit.facility}
+    return _clean_dict(resource)
+
+
+def bundle(record: PersonRecord, *, generated_on: date) -> dict[str, Any]:
+    """The whole record; superseded facts are left out (the bundle says what holds now)."""
+    ref = _urn(record.person_id)
+    resources = [patient(record)]
+    for entry in record.declarations:
+        resources += vital_observations(entry, ref)
+    if record.declarations:
+        resources += conditions(record.declarations[0], ref)
+        resources += allergies(record.declarations[0], ref)
+    resources += [immunization(e, ref) for e in record.immunizations]
+    resources += [encounter(e, ref) for e in record.encounters]
+    return {"resourceType": "Bundle", "type": "collection",
+            "timestamp": f"{generated_on.isoformat()}T00:00:00+07:00",
+            "entry": [_entry(r) for r in resources]}
+
+
+def bundle_json(record: PersonRecord, *, generated_on: date) -> str:
+    return json.dumps(bundle(record, generated_on=generated_on), ensure_ascii=False, indent=2)
+
+
+def _clean_dict(value: dict[str, Any]) -> dict[str, Any]:
+    cleaned: dict[str, Any] = _clean(value)
+    return cleaned
+
+
+def _clean(value: Any) -> Any:
+    """FHIR forbids empty and null elements: drop them."""
+    if isinstance(value, dict):
+        cleaned = {k: _clean(x) for k, x in value.items()}
+        return {k: x for k, x in cleaned.items() if x not in (None, [], {}, "")}
+    if isinstance(value, list):
+        return [_clean(x) for x in value if x is not None]
+    return value

@@ -1,0 +1,1 @@
+"""A supervisor's progress by area and the households to visit."""

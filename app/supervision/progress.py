@@ -1,0 +1,125 @@
+"""A supervisor's view of declaration progress: reports fetched from the server, coverage, the
+table's rows as text, and the same rows as CSV (what is exported is what the screen shows)."""
+
+from __future__ import annotations
+
+import io
+
+import httpx
+from sqlalchemy.engine import Engine
+
+from app.device import syncing
+from sync import csvfiles
+from sync.errors import Lang
+from sync.protocol import AreaFigures, ProgressReport, VisitList
+from sync.validators import format_date_vn
+
+VISIT_LEVELS = ("ward", "group")  # households are listed at ward level and below
+
+COLUMNS: dict[str, tuple[str, str]] = {
+    "code": ("Mã", "Code"),
+    "name": ("Khu vực", "Area"),
+    "target": ("Chỉ tiêu", "Target"),
+    "persons": ("Số người", "Persons"),
+    "declared": ("Đã khai báo", "Declared"),
+    "coverage": ("Độ phủ", "Coverage"),
+    "declared_3m": ("Khai trong 3 tháng", "Declared within 3 months"),
+    "declared_6m": ("Khai trong 6 tháng", "Declared within 6 months"),
+    "due": ("Đến hạn", "Due"),
+    "overdue": ("Quá hạn", "Overdue"),
+}
+
+
+def coverage(figures: AreaFigures) -> float | None:
+    """Declared over the target population (None without a target)."""
+    if not figures.target_population:
+        return None
+    return figures.declared / figures.target_population
+
+
+def percent(value: float | None, lang: Lang) -> str:
+    """62.5 % written the user's way: "62,5 %" in Vietnamese, "62.5 %" in English."""
+    if value is None:
+        return "—"
+    text = f"{value * 100:.1f}"
+    return (text.replace(".", ",") if lang == "vi" else text) + " %"
+
+
+def whole(value: int | None, lang: Lang) -> str:
+    """12000 as "12.000" in Vietnamese, "12,000" in English."""
+    if value is None:
+        return "—"
+    text = f"{value:,}"
+    return text.replace(",", ".") if lang == "vi" else text
+
+
+def cells(figures: AreaFigures, lang: Lang) -> dict[str, str]:
+    """One row of the table, as shown and as exported."""
+    return {"code": figures.code, "name": figures.name,
+            "target": whole(figures.target_population, lang),
+            "persons": whole(figures.persons, lang), "declared": whole(figures.declared, lang),
+            "coverage": percent(coverage(figures), lang),
+            "declared_3m": whole(figures.declared_3m, lang),
+            "declared_6m": whole(figures.declared_6m, lang),
+            "due": whole(figures.due, lang), "overdue": whole(figures.overdue, lang)}
+
+
+def row_label(figures: AreaFigures, lang: Lang) -> str:
+    """The row read as one sentence (its accessible name): every column, named."""
+    values = cells(figures, lang)
+    return "; ".join(f"{COLUMNS[name][0 if lang == 'vi' else 1]}: {values[name]}"
+                     for name in COLUMNS)
+
+
+def report_csv(report: ProgressReport, lang: Lang) -> str:
+    """The table as CSV: a row per child area, in the screen's order, then the area itself."""
+    out = io.StringIO()
+    writer = csvfiles.writer(out)
+    writer.writerow([COLUMNS[name][0 if lang == "vi" else 1] for name in COLUMNS])
+    for figures in [*report.children, report.area]:
+        values = cells(figures, lang)
+        writer.writerow([values[name] for name in COLUMNS])
+    return out.getvalue()
+
+
+VISIT_COLUMNS: dict[str, tuple[str, str]] = {
+    "address": ("Địa chỉ", "Address"),
+    "area_code": ("Tổ dân phố", "Group"),
+    "state": ("Tình trạng", "Status"),
+    "due_on": ("Hạn sớm nhất", "Earliest due date"),
+    "residents": ("Số người", "Residents"),
+}
+STATES: dict[str, tuple[str, str]] = {
+    "overdue": ("Quá hạn", "Overdue"), "due": ("Đến hạn", "Due"),
+    "not_started": ("Chưa khai báo", "Not started"), "due_soon": ("Sắp đến hạn", "Due soon"),
+    "up_to_date": ("Đã cập nhật", "Up to date")}
+
+
+def visits_csv(visits: VisitList, lang: Lang) -> str:
+    """The households to visit as CSV, in the order shown (addresses, no names)."""
+    pick = 0 if lang == "vi" else 1
+    out = io.StringIO()
+    writer = csvfiles.writer(out)
+    writer.writerow([VISIT_COLUMNS[name][pick] for name in VISIT_COLUMNS])
+    for home in visits.households:
+        writer.writerow([home.address, home.area_code, STATES[home.state][pick],
+                         format_date_vn(home.due_on.isoformat()) if home.due_on else "",
+                         home.residents])
+    return out.getvalue()
+
+
+def csv_name(report: ProgressReport) -> str:
+    return f"tien-do-{report.area.code}-{report.on.isoformat()}.csv"
+
+
+async def fetch_report(engine: Engine, code: str, *,
+                       http: httpx.AsyncClient | None = None) -> ProgressReport:
+    """The area's report from the server (``SyncError`` offline or refused)."""
+    async with syncing.connected(engine, http=http) as (client, _):
+        return await client.report(code)
+
+
+async def fetch_visits(engine: Engine, code: str, *,
+                       http: httpx.AsyncClient | None = None) -> VisitList:
+    async with syncing.connected(engine, http=http) as (client, _):
+        return await client.visits(code)

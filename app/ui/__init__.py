@@ -1,0 +1,1 @@
+"""Shared screen pieces: translations, widgets, typed form holders."""
