@@ -36,7 +36,9 @@ from sync.validators import format_date_vn as vn
 from tests.factories import PASSWORD, signed_in_device
 from tests.processes import BIN, free_port, hssk_server, running
 
-pytestmark = pytest.mark.e2e
+# A journey takes 10-60 s; on a loaded machine a fresh clone's run took one past the suite's
+# 300 s limit mid-walk (every step slower, nothing stuck): journeys get 600 s.
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 CHROMIUM = "/usr/bin/chromium"
 TIMEOUT_MS = 20_000
 # Two cores shared with a database and a server: an upload and a decode can take more than
