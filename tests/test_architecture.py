@@ -121,3 +121,12 @@ def test_the_server_has_no_import_cycles():
     for module in sorted(graph):
         if module not in state:
             visit(module, [])
+
+
+def test_the_app_finds_its_assets_and_pinned_keys():
+    # Moving config.py one folder down once pointed these at app/assets, which does not exist:
+    # the web app started without its assets and trusted no pinned key.
+    from app.device.config import ASSETS_DIR, PINNED_KEYS_DIR
+
+    assert ASSETS_DIR == ROOT / "assets" and ASSETS_DIR.is_dir()
+    assert PINNED_KEYS_DIR.is_dir()
