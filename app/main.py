@@ -64,7 +64,7 @@ def _show(page: ft.Page, services: Services) -> None:
     state.load()
     page.render(lambda: Root(state))
     page.on_app_lifecycle_state_change = partial(_lifecycle_changed, state)
-    page.run_task(state.watch_idle)
+    page.run_task(state.lock.watch_idle)
     page.data = ft.Connectivity(on_change=partial(_connectivity_changed, services))
     if not services.sync.started:
         # One scheduled sync loop per device, started with its first screen.
@@ -78,7 +78,7 @@ def _lifecycle_changed(state: AppState, event: ft.AppLifecycleStateChangeEvent) 
     if event.state == ft.AppLifecycleState.RESUME:
         state.resumed()
     elif event.state in (ft.AppLifecycleState.HIDE, ft.AppLifecycleState.PAUSE):
-        state.lock()  # the PIN, if one is set, guards whatever comes back
+        state.lock.lock()  # the PIN, if one is set, guards whatever comes back
 
 
 async def _connectivity_changed(services: Services, event: ft.ConnectivityChangeEvent) -> None:

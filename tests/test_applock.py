@@ -62,30 +62,30 @@ async def test_the_screens_lock_at_start_and_after_the_idle_time(tmp_path: Path)
     services.now = lambda: NOW
     state = AppState(services=services)
     state.load()
-    assert not state.locked
-    state.set_pin_field("pin", "2468")
-    state.set_pin_field("pin_again", "2468")
-    await state.save_pin()
-    assert state.has_pin and not state.locked
+    assert not state.lock.locked
+    state.lock.set_pin_field("pin", "2468")
+    state.lock.set_pin_field("pin_again", "2468")
+    await state.do(state.lock.save_pin)
+    assert state.lock.has_pin and not state.lock.locked
 
-    watcher = asyncio.create_task(state.watch_idle())
+    watcher = asyncio.create_task(state.lock.watch_idle())
     try:
         for typed in ("N", "Ng", "Ngu"):                     # typing is activity
-            state.set_field("full_name", typed)
+            state.declaring.set_field("full_name", typed)
             await asyncio.sleep(0.3)
-        assert not state.locked
+        assert not state.lock.locked
         await asyncio.sleep(1.2)                              # then nobody touches it
-        assert state.locked
+        assert state.lock.locked
     finally:
         watcher.cancel()
 
-    state.set_pin_field("unlock", "1357")
-    await state.unlock()
-    assert state.locked and state.pin_errors == {"unlock": "Mã PIN chưa đúng."}
-    state.set_pin_field("unlock", "2468")
-    await state.unlock()
-    assert not state.locked
+    state.lock.set_pin_field("unlock", "1357")
+    await state.lock.unlock()
+    assert state.lock.locked and state.lock.pin_errors == {"unlock": "Mã PIN chưa đúng."}
+    state.lock.set_pin_field("unlock", "2468")
+    await state.lock.unlock()
+    assert not state.lock.locked
 
     reopened = AppState(services=Services.start(config))    # a restart: locked at once
     reopened.load()
-    assert reopened.locked
+    assert reopened.lock.locked

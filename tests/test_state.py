@@ -39,50 +39,55 @@ def _person(state: AppState, name: str = "Lê Văn C", on: date = date(2026, 5, 
     return person_id
 
 
-def test_each_form_keeps_its_own_draft(tmp_path: Path) -> None:
+async def test_each_form_keeps_its_own_draft(tmp_path: Path) -> None:
     state = _state(tmp_path)
     person_id = _person(state)
-    state.start_declaring()
-    state.set_field("full_name", "Người mới")
+    await state.do(state.join.start_declaring)
+    state.declaring.set_field("full_name", "Người mới")
     state.open_person(person_id)
-    state.update_declaration(person_id)
-    assert state.form.get("weight_kg") == "60"           # starts from the latest declaration
-    state.set_field("weight_kg", "58")
-    state.cancel_form()
+    await state.do(state.person.update_declaration)
+    form = state.declaring
+    assert form.form.get("weight_kg") == "60"            # starts from the latest declaration
+    form.set_field("weight_kg", "58")
+    await state.do(form.cancel)
+    assert state.screen == "person"
     reopened = _state(tmp_path)                           # the app closed and opened again
-    reopened.start_declaring()
-    assert reopened.form.values == {"full_name": "Người mới"}
+    await reopened.do(reopened.join.start_declaring)
+    assert reopened.declaring.form.values == {"full_name": "Người mới"}
     reopened.open_person(person_id)
-    reopened.update_declaration(person_id)
-    assert reopened.form.get("weight_kg") == "58" and reopened.declaring_for == person_id
-    assert "vitals" in reopened.open_sections             # a section holding values opens
+    await reopened.do(reopened.person.update_declaration)
+    form = reopened.declaring
+    assert form.form.get("weight_kg") == "58" and form.person_id == person_id
+    assert "vitals" in form.open_sections                 # a section holding values opens
 
 
 async def test_a_vaccination_with_errors_is_refused_beside_its_fields(tmp_path: Path) -> None:
     state = _state(tmp_path)
     person_id = _person(state)
+    fact = state.fact
     state.open_person(person_id)
-    state.add_fact("immunization")
-    state.set_fact_field("given_on", "31/02/2026")
+    await state.do(state.person.add_fact, "immunization")
+    fact.set_field("given_on", "31/02/2026")
     state.go("home")                                      # left unsaved: the draft stays
     state.open_person(person_id)
-    state.add_fact("immunization")
-    assert state.fact_form.values == {"given_on": "31/02/2026"}
-    await state.save_fact()
-    assert set(state.fact_errors) == {"given_on"}
-    state.set_fact_field("given_on", "01/10/2026")
-    await state.save_fact()
-    assert set(state.fact_errors) == {"vaccine"}
+    await state.do(state.person.add_fact, "immunization")
+    assert fact.form.values == {"given_on": "31/02/2026"}
+    await state.do(fact.save)
+    assert set(fact.errors) == {"given_on"}
+    fact.set_field("given_on", "01/10/2026")
+    await state.do(fact.save)
+    assert set(fact.errors) == {"vaccine"}
     assert state.screen == "fact"
-    state.set_fact_field("vaccine", "Cúm mùa")
-    state.set_fact_field("dose_number", "2")
-    await state.save_fact()                               # no server: kept, queued
-    assert state.screen == "person" and state.record is not None
-    [shot] = state.record.immunizations
+    fact.set_field("vaccine", "Cúm mùa")
+    fact.set_field("dose_number", "2")
+    await state.do(fact.save)                             # no server: kept, queued
+    record = state.person.record
+    assert state.screen == "person" and record is not None
+    [shot] = record.immunizations
     assert (shot.payload.vaccine, shot.payload.dose_number) == ("Cúm mùa", 2)
-    state.add_fact("immunization")
-    assert state.fact_form.values == {}                   # saved: the draft is gone
-    name, data = state.fhir_export()
+    await state.do(state.person.add_fact, "immunization")
+    assert fact.form.values == {}                         # saved: the draft is gone
+    name, data = state.person.fhir_export()
     assert name.endswith(".fhir.json") and b'"Immunization"' in data
     with Session(state.services.engine) as session:
         assert [c.kind for c in local_records.pending_changes(session)].count(
@@ -111,7 +116,7 @@ def test_one_digest_for_everyone_due(tmp_path: Path) -> None:
     assert state.due_digest() == "2 people in your family are due to update their declarations."
 
 
-def test_typing_never_re_renders_the_form(tmp_path: Path) -> None:
+async def test_typing_never_re_renders_the_form(tmp_path: Path) -> None:
     """A re-render sends each field's stored value back to the browser; one that lags behind
     the keyboard would undo the last keys typed. So typing changes no observed state of the
     form: only the BMI's own holder, which its own small component shows."""
@@ -125,19 +130,21 @@ def test_typing_never_re_renders_the_form(tmp_path: Path) -> None:
     def on_bmi(_sender: object, name: str | None) -> None:
         bmi_changes.append(name)
 
+    form = state.declaring
     state.subscribe(on_form)
-    state.bmi.subscribe(on_bmi)
+    form.subscribe(on_form)
+    form.bmi.subscribe(on_bmi)
     state.go("settings")                                  # the listeners do hear changes
     assert form_changes == ["screen"]
-    state.start_declaring()
+    await state.do(state.join.start_declaring)
     form_changes.clear()
     for typed in ("1", "16", "165"):
-        state.set_field("height_cm", typed)
+        form.set_field("height_cm", typed)
     for typed in ("6", "62", "62,", "62,5"):
-        state.set_field("weight_kg", typed)
-    state.set_field("full_name", "Nguyễn Văn An")
+        form.set_field("weight_kg", typed)
+    form.set_field("full_name", "Nguyễn Văn An")
     assert form_changes == []
-    assert state.bmi.text == "23" and bmi_changes
+    assert form.bmi.text == "23" and bmi_changes
 
 
 async def test_a_parent_adds_a_young_child_on_the_same_phone(tmp_path: Path) -> None:
@@ -146,13 +153,14 @@ async def test_a_parent_adds_a_young_child_on_the_same_phone(tmp_path: Path) -> 
     state = _state(tmp_path)
     parent = _person(state, "Lý Thị Mẹ")
     state.resumed()
-    state.start_declaring()
-    assert state.asks_kinship()
+    form = state.declaring
+    await state.do(state.join.start_declaring)
+    assert form.asks_kinship()
     for name, value in {"full_name": "Lý Bé Con", "birth_date": "2021", "sex": "female",
                         "kin": "child"}.items():
-        state.set_field(name, value)
-    await state.save_declaration()
-    assert state.form_errors == {}
+        form.set_field(name, value)
+    await state.do(form.save)
+    assert form.errors == {}
     kin = {p.full_name: p.kin for p in state.people}
     assert kin == {"Lý Thị Mẹ": None, "Lý Bé Con": "child"}
     child = next(p.person_id for p in state.people if p.full_name == "Lý Bé Con")
@@ -161,8 +169,8 @@ async def test_a_parent_adds_a_young_child_on_the_same_phone(tmp_path: Path) -> 
         assert [r.entered_by for r in held] == ["family"]
         assert local_records.entered_by(session, parent) == "self"
     state.open_person(child)
-    state.update_declaration(child)
-    assert not state.asks_kinship()                      # only for someone new
+    await state.do(state.person.update_declaration)
+    assert not form.asks_kinship()                       # only for someone new
 
 
 async def test_a_collaborator_finds_a_self_declared_resident_at_home(tmp_path: Path) -> None:
@@ -183,17 +191,18 @@ async def test_a_collaborator_finds_a_self_declared_resident_at_home(tmp_path: P
         home = roster.add_household(session, address="3 Hàm Nghi", area_code="26734-01",
                                         allowed_areas=["26734-01"], device_id="tablet")
     state.load()
-    await state.load_households()
-    state.open_household(home)
+    await state.collab.load(today=state.today())
+    await state.do(state.collab.show, home)
     assert [r.person_id for r in state.collab.on_their_own()] == [alone]
-    state.declare_in_household(home)
+    await state.do(state.collab.declare_here, home)
+    form = state.declaring
     for name, value in {"full_name": "đỗ thị lan", "birth_date": "1950", "sex": "female",
                         "weight_kg": "51"}.items():
-        state.set_field(name, value)
-    await state.save_declaration()
-    assert [r.person_id for r in state.duplicates] == [alone]
-    await state.save_for_existing(alone)
-    assert state.screen == "household" and state.duplicates == []
+        form.set_field(name, value)
+    await state.do(form.save)
+    assert [r.person_id for r in form.duplicates] == [alone]
+    await state.do(form.save_for_existing, alone)
+    assert state.screen == "household" and form.duplicates == []
     assert state.collab.household is not None
     assert [r.person_id for r in state.collab.household.residents] == [alone]
     assert state.collab.on_their_own() == []

@@ -2,11 +2,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from functools import partial
 
 import flet as ft
 import flet_camera as fc
 
-from app.shell.state import AppState
+from app.access.account_state import AccountState
+from app.access.state import JoinState
+from app.ui.context import Ui
 from app.ui.i18n import t
 from app.ui.widgets import BIG_TEXT, big_button, error_text, field
 
@@ -22,8 +25,8 @@ def camera_available(page: ft.Page | ft.BasePage) -> bool:
 
 
 @ft.component
-def Welcome(state: AppState) -> ft.Control:
-    lang = state.lang
+def Welcome(ui: Ui, join: JoinState, account: AccountState) -> ft.Control:
+    lang = ui.lang
     # One camera control for the screen's life: its methods need the instance on the page.
     camera = ft.use_memo(lambda: fc.Camera(width=320, height=240, key="camera"), [])
     looking, set_looking = ft.use_state(False)
@@ -36,18 +39,20 @@ def Welcome(state: AppState) -> ft.Control:
             cameras = await camera.get_available_cameras()
             backs = [c for c in cameras if c.lens_direction == fc.CameraLensDirection.BACK]
             if not cameras:
-                state.camera_failed()
+                join.camera_failed()
                 return
             await camera.initialize((backs or cameras)[0], fc.ResolutionPreset.HIGH,
                                     enable_audio=False)
             for _ in range(CAMERA_TRIES):
-                if await state.accept_camera_picture(await camera.take_picture()):
+                read = await join.accept_camera_picture(await camera.take_picture())
+                if read is not None:
+                    await ui.deliver(read)
                     return
                 yield
                 await asyncio.sleep(CAMERA_PAUSE_SECONDS)
-            state.camera_gave_up()
+            join.camera_gave_up()
         except RuntimeError:
-            state.camera_failed()  # no permission, no device, or the page went away
+            join.camera_failed()  # no permission, no device, or the page went away
         finally:
             set_looking(False)
 
@@ -55,16 +60,16 @@ def Welcome(state: AppState) -> ft.Control:
         files = await ft.FilePicker().pick_files(file_type=ft.FilePickerFileType.IMAGE,
                                                  with_data=True)
         if files and files[0].bytes:
-            await state.accept_image(files[0].bytes)
+            await ui.do(join.accept_image, files[0].bytes)
 
-    campaign = state.campaign
+    campaign = ui.campaign
     controls: list[ft.Control] = [
         ft.Text(t("welcome", lang), size=26, weight=ft.FontWeight.BOLD),
         ft.Text(t("scan_intro", lang), size=BIG_TEXT),
-        field(t("code_label", lang), state.code_input.get("code"),
-              lambda e: state.set_code_text(e.control.value), key="code"),
-        error_text(state.code_error, key="code_error"),
-        ft.Row([big_button(t("check_code", lang), state.check_code, key="check_code"),
+        field(t("code_label", lang), join.code_input.get("code"),
+              lambda e: join.set_code_text(e.control.value), key="code"),
+        error_text(join.code_error, key="code_error"),
+        ft.Row([big_button(t("check_code", lang), ui.run(join.check_code), key="check_code"),
                 big_button(t("pick_image", lang), pick_image, key="pick_image"),
                 *([big_button(t("scan_camera", lang), scan_with_camera, key="scan_camera",
                               disabled=looking)]
@@ -80,12 +85,14 @@ def Welcome(state: AppState) -> ft.Control:
                     weight=ft.FontWeight.BOLD),
             ft.Text(f"{t('hotline', lang)}: {campaign.hotline}", size=BIG_TEXT),
             ft.Text(t("account_intro", lang), size=BIG_TEXT - 2),
-            ft.Row([big_button(t("start_declaring", lang), state.start_declaring, key="start"),
-                    big_button(t("create_account", lang), state.open_account,
+            ft.Row([big_button(t("start_declaring", lang), ui.run(join.start_declaring),
+                               key="start"),
+                    big_button(t("create_account", lang), ui.run(account.open),
                                key="create-account"),
-                    big_button(t("accept_invite", lang), state.open_accept_invite,
+                    big_button(t("accept_invite", lang), partial(ui.go, "accept_invite"),
                                key="accept-invite"),
-                    big_button(t("sign_in", lang), state.open_sign_in, key="sign-in")],
+                    big_button(t("sign_in", lang), ui.run(account.open_sign_in),
+                               key="sign-in")],
                    wrap=True),
         ]
     return ft.Column(controls, spacing=16, scroll=ft.ScrollMode.AUTO)

@@ -9,8 +9,9 @@ from typing import Any
 import flet as ft
 
 from app.declare.forms import SECTIONS, FormField, Section
+from app.declare.state import DeclareState
 from app.device.local_records import KINSHIPS
-from app.shell.state import AppState
+from app.ui.context import Ui
 from app.ui.i18n import t
 from app.ui.typed import Derived
 from app.ui.widgets import BIG_TEXT, big_button, error_text, field, heading
@@ -24,8 +25,8 @@ KEYBOARDS = {"name": ft.KeyboardType.NAME, "date": ft.KeyboardType.DATETIME,
 MULTILINE = {"surgical_history", "family_history", "disabilities", "address"}
 
 
-def _input(state: AppState, f: FormField) -> list[ft.Control]:
-    lang, form, errors, size = state.lang, state.form, state.form_errors, state.size(BIG_TEXT)
+def _input(ui: Ui, state: DeclareState, f: FormField) -> list[ft.Control]:
+    lang, form, errors, size = ui.lang, state.form, state.errors, ui.size(BIG_TEXT)
 
     def changed(name: str, e: Any) -> None:
         state.set_field(name, e.control.value)
@@ -54,12 +55,12 @@ def _input(state: AppState, f: FormField) -> list[ft.Control]:
                   multiline=f.name in MULTILINE)]
 
 
-def _section(state: AppState, section: Section) -> list[ft.Control]:
-    lang, size = state.lang, state.size(BIG_TEXT)
+def _section(ui: Ui, state: DeclareState, section: Section) -> list[ft.Control]:
+    lang, size = ui.lang, ui.size(BIG_TEXT)
     is_open = section.key in state.open_sections
     title = t(f"section_{section.key}", lang)
     if section.key == "basic":
-        controls: list[ft.Control] = [heading(title, size=state.size(22)),
+        controls: list[ft.Control] = [heading(title, size=ui.size(22)),
                                       ft.Text(t("required_note", lang), size=size - 2)]
     else:
         verb = t("close_section" if is_open else "open_section", lang)
@@ -68,15 +69,15 @@ def _section(state: AppState, section: Section) -> list[ft.Control]:
                                              key=f"section-{section.key}", size=size)]
     if is_open:
         for f in section.fields:
-            controls += _input(state, f)
+            controls += _input(ui, state, f)
         if section.key == "vitals":
             controls.append(Bmi(state.bmi, lang, size))
     return controls
 
 
-def _kinship(state: AppState) -> list[ft.Control]:
+def _kinship(ui: Ui, state: DeclareState) -> list[ft.Control]:
     """Asked first when a family phone adds someone: a parent declares a young child here."""
-    lang, size = state.lang, state.size(BIG_TEXT)
+    lang, size = ui.lang, ui.size(BIG_TEXT)
     return [ft.Text(t("kin", lang), size=size, weight=ft.FontWeight.BOLD),
             ft.RadioGroup(content=ft.Row([
                 ft.Radio(value=k, label=t(f"kin_{k}", lang), label_style=ft.TextStyle(size=size))
@@ -85,25 +86,25 @@ def _kinship(state: AppState) -> list[ft.Control]:
                 on_change=lambda e: state.set_field("kin", e.control.value), key="kin")]
 
 
-def _duplicates(state: AppState) -> list[ft.Control]:
+def _duplicates(ui: Ui, state: DeclareState) -> list[ft.Control]:
     """People the tablet already holds who may be this one: open theirs, or save anyway."""
     if not state.duplicates:
         return []
-    lang, size = state.lang, state.size(BIG_TEXT)
+    lang, size = ui.lang, ui.size(BIG_TEXT)
     lines: list[ft.Control] = [ft.Text(t("duplicate_title", lang), size=size,
                                        weight=ft.FontWeight.BOLD, color=ft.Colors.ERROR)]
     for r in state.duplicates:
         lines += [ft.Text(f"{r.full_name} — {t('born', lang)} {format_date_vn(r.birth_date)}"
                           + (f" — CCCD {r.cccd}" if r.cccd else ""), size=size),
                   big_button(f"{t('open_existing', lang)}: {r.full_name}",
-                             partial(state.open_person, r.person_id),
+                             partial(ui.open_person, r.person_id),
                              key=f"dup-{r.person_id}", size=size)]
-        if state.household_for and not r.household_id:
+        if state.household_id and not r.household_id:
             # Declared on their own phone, now found at home: the same person, one record.
             lines.append(big_button(f"{t('save_for_existing', lang)}: {r.full_name}",
-                                    partial(state.save_for_existing, r.person_id),
+                                    ui.run(state.save_for_existing, r.person_id),
                                     key=f"dup-join-{r.person_id}", size=size))
-    lines.append(big_button(t("save_anyway", lang), state.save_anyway, key="save-anyway",
+    lines.append(big_button(t("save_anyway", lang), ui.run(state.save_anyway), key="save-anyway",
                             size=size))
     return [ft.Container(ft.Column(lines, spacing=8), bgcolor=ft.Colors.AMBER_100, padding=12,
                          border_radius=8, key="duplicates")]
@@ -116,28 +117,25 @@ def Bmi(bmi: Derived, lang: Lang, size: float) -> ft.Control:
 
 
 @ft.component
-def Declare(state: AppState) -> ft.Control:
-    lang = state.lang
-    if state.correcting and state.record:
-        entry = next(e for e in state.record.history if e.record_id == state.correcting)
-        title = f"{t('correct_title', lang)} {format_date_vn(entry.day)}"
-    elif state.declaring_for:
+def Declare(ui: Ui, state: DeclareState) -> ft.Control:
+    lang, size = ui.lang, ui.size(BIG_TEXT)
+    if state.correcting_day is not None:
+        title = f"{t('correct_title', lang)} {format_date_vn(state.correcting_day)}"
+    elif state.person_id:
         title = t("update_title", lang)
     else:
         title = t("declaration_title", lang)
-    controls: list[ft.Control] = [heading(title, size=state.size(26))]
-    if state.notice:
-        controls.append(ft.Text(state.notice, size=state.size(BIG_TEXT),
-                                color=ft.Colors.GREEN_800))
+    controls: list[ft.Control] = [heading(title, size=ui.size(26))]
+    if ui.notice:
+        controls.append(ft.Text(ui.notice, size=size, color=ft.Colors.GREEN_800))
     if state.asks_kinship():
-        controls += _kinship(state)
+        controls += _kinship(ui, state)
     for section in SECTIONS:
-        controls += _section(state, section)
-    controls += _duplicates(state)
+        controls += _section(ui, state, section)
+    controls += _duplicates(ui, state)
     controls.append(ft.Row([
-        big_button(t("save", lang), state.save_declaration, key="save",
-                   size=state.size(BIG_TEXT)),
-        *([big_button(t("cancel", lang), state.cancel_form, key="cancel",
-                      size=state.size(BIG_TEXT))] if state.people else []),
+        big_button(t("save", lang), ui.run(state.save), key="save", size=size),
+        *([big_button(t("cancel", lang), ui.run(state.cancel), key="cancel", size=size)]
+          if ui.people else []),
     ], wrap=True))
     return ft.Column(controls, spacing=14, scroll=ft.ScrollMode.AUTO, expand=True)

@@ -7,7 +7,8 @@ from typing import Any
 
 import flet as ft
 
-from app.shell.state import AppState
+from app.declare.state import FactState
+from app.ui.context import Ui
 from app.ui.i18n import t
 from app.ui.widgets import BIG_TEXT, big_button, field, heading
 
@@ -19,17 +20,17 @@ KEYBOARDS = {"given_on": ft.KeyboardType.DATETIME, "start_on": ft.KeyboardType.D
 
 
 @ft.component
-def Fact(state: AppState) -> ft.Control:
-    lang, size, form = state.lang, state.size(BIG_TEXT), state.fact_form
+def Fact(ui: Ui, state: FactState) -> ft.Control:
+    lang, size, form = ui.lang, ui.size(BIG_TEXT), state.form
 
     def changed(name: str, e: Any) -> None:
-        state.set_fact_field(name, e.control.value)
+        state.set_field(name, e.control.value)
 
-    title = t("add_vaccination" if state.fact_kind == "immunization" else "add_visit", lang)
-    if state.fact_corrects:
-        title = f"{t('correct', lang)}: {t(f'kind_{state.fact_kind}', lang).lower()}"
-    controls: list[ft.Control] = [heading(title, size=state.size(26))]
-    if state.fact_kind == "encounter":
+    title = t("add_vaccination" if state.kind == "immunization" else "add_visit", lang)
+    if state.corrects:
+        title = f"{t('correct', lang)}: {t(f'kind_{state.kind}', lang).lower()}"
+    controls: list[ft.Control] = [heading(title, size=ui.size(26))]
+    if state.kind == "encounter":
         controls += [ft.Text(t("type", lang), size=size), ft.RadioGroup(
             content=ft.Column([ft.Radio(value=k, label=t(f"type_{k}", lang),
                                         label_style=ft.TextStyle(size=size))
@@ -37,11 +38,11 @@ def Fact(state: AppState) -> ft.Control:
             value=form.get("type") or "periodic_checkup", on_change=partial(changed, "type"),
             key="type")]
     controls += [field(t(name, lang), form.get(name), partial(changed, name), key=name,
-                       error=state.fact_errors.get(name), size=size,
+                       error=state.errors.get(name), size=size,
                        keyboard=KEYBOARDS.get(name, ft.KeyboardType.TEXT))
-                 for name in FIELDS[state.fact_kind]]
+                 for name in FIELDS[state.kind]]
     controls.append(ft.Row([
-        big_button(t("save_fact", lang), state.save_fact, key="save-fact", size=size),
-        big_button(t("cancel", lang), partial(state.go, "person"), key="cancel", size=size),
+        big_button(t("save_fact", lang), ui.run(state.save), key="save-fact", size=size),
+        big_button(t("cancel", lang), partial(ui.go, "person"), key="cancel", size=size),
     ], wrap=True))
     return ft.Column(controls, spacing=14, scroll=ft.ScrollMode.AUTO, expand=True)

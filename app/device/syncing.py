@@ -9,9 +9,9 @@ from __future__ import annotations
 import asyncio
 import secrets
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
@@ -31,6 +31,7 @@ from sync.protocol import (
     PushResponse,
     RegisterRequest,
 )
+from sync.records import RecordData, RecordKind
 
 BATCH_SIZE = 200
 PULL_PAGE = 500
@@ -73,9 +74,31 @@ def status(*, session: Session) -> SyncStatus:
 
 @dataclass(frozen=True)
 class RoundResult:
+    """What a round did, and whose records it sent or brought (so lists re-read just them;
+    ``everything`` when the server started over and the device replaced what it held)."""
+
     accepted: int
     rejected: int
     pulled: int = 0
+    persons: frozenset[str] = frozenset()
+    households: frozenset[str] = frozenset()
+    everything: bool = False
+
+
+@dataclass
+class _Touched:
+    persons: set[str] = field(default_factory=set)
+    households: set[str] = field(default_factory=set)
+    everything: bool = False
+
+    def add(self, records: Iterable[RecordData]) -> None:
+        for record in records:
+            if record.kind == RecordKind.HOUSEHOLD:
+                self.households.add(record.id)
+            elif record.kind == RecordKind.PERSON:
+                self.persons.add(record.id)
+            elif record.person_id:
+                self.persons.add(record.person_id)
 
 
 @dataclass(frozen=True)
@@ -193,6 +216,7 @@ async def exchange(engine: Engine, client: SyncClient, device_id: str, *,
     Each batch is committed as sent before it is posted, so a lost response or a killed app
     resends exactly the same batch, which the server answers from its stored result."""
     accepted = rejected = pulled = 0
+    touched = _Touched()
     report = progress or (lambda _p: None)
     to_push = await asyncio.to_thread(_pending_count, engine)
     while True:
@@ -211,6 +235,7 @@ async def exchange(engine: Engine, client: SyncClient, device_id: str, *,
             await reconnect()
             response = await client.push(request)
         ok, bad = await asyncio.to_thread(_settle, engine, response)
+        touched.add(m.record for m in mutations)
         accepted, rejected = accepted + ok, rejected + bad
         report(Progress("push", accepted + rejected, max(to_push, accepted + rejected)))
     received = 0
@@ -218,12 +243,17 @@ async def exchange(engine: Engine, client: SyncClient, device_id: str, *,
         cursor = await asyncio.to_thread(_cursor, engine)
         page = await client.pull(cursor, PULL_PAGE)
         pulled += await asyncio.to_thread(_apply, engine, page)
+        touched.add(page.changes)
+        touched.persons.update(page.removed)
+        touched.everything |= page.reset
         received += len(page.changes)
         report(Progress("pull", received, received + page.remaining))
         if not page.has_more:
             break
     await asyncio.to_thread(_mark_synced, engine)
-    return RoundResult(accepted=accepted, rejected=rejected, pulled=pulled)
+    return RoundResult(accepted=accepted, rejected=rejected, pulled=pulled,
+                       persons=frozenset(touched.persons),
+                       households=frozenset(touched.households), everything=touched.everything)
 
 
 def _pending_count(engine: Engine) -> int:

@@ -9,8 +9,7 @@ import flet as ft
 
 from app.households.roster import SOLO, HouseholdStatus, HouseholdView
 from app.households.state import CollabState
-from app.shell.home_screen import sync_status
-from app.shell.state import AppState
+from app.ui.context import Ui
 from app.ui.i18n import t
 from app.ui.widgets import BIG_TEXT, big_button, error_text, field, heading, reminder_line
 from sync.validators import format_date_vn
@@ -27,38 +26,38 @@ def _group_name(collab: CollabState, code: str | None) -> str:
     return next((g.name for g in collab.groups if g.code == code), code or "—")
 
 
-def _address(state: AppState, home: HouseholdView) -> str:
+def _address(ui: Ui, home: HouseholdView) -> str:
     if home.household_id.startswith(SOLO):
-        return f"{home.address} {t('on_own', state.lang)}".strip()
+        return f"{home.address} {t('on_own', ui.lang)}".strip()
     return home.address
 
 
-def _status(state: AppState, status: HouseholdStatus) -> ft.Control:
-    return ft.Text(t(f"status_{status.value}", state.lang), size=state.size(BIG_TEXT),
+def _status(ui: Ui, status: HouseholdStatus) -> ft.Control:
+    return ft.Text(t(f"status_{status.value}", ui.lang), size=ui.size(BIG_TEXT),
                    color=STATUS_COLOURS[status], weight=ft.FontWeight.BOLD)
 
 
-def _card(state: AppState, collab: CollabState, home: HouseholdView) -> ft.Control:
-    lang, size = state.lang, state.size(BIG_TEXT)
+def _card(ui: Ui, collab: CollabState, home: HouseholdView) -> ft.Control:
+    lang, size = ui.lang, ui.size(BIG_TEXT)
     names = ", ".join(r.full_name for r in home.residents) or t("no_residents", lang)
     lines: list[ft.Control] = [
-        ft.Text(_address(state, home), size=state.size(22), weight=ft.FontWeight.BOLD),
+        ft.Text(_address(ui, home), size=ui.size(22), weight=ft.FontWeight.BOLD),
         ft.Text(_group_name(collab, home.area_code), size=size - 2),
-        _status(state, home.status),
+        _status(ui, home.status),
         ft.Text(names, size=size - 2),
     ]
     if not home.synced:
         lines.append(ft.Text(t("not_synced", lang), size=size - 2, color=ft.Colors.ORANGE_900))
-    lines.append(big_button(f"{t('open_household', lang)}: {_address(state, home)}",
-                            partial(state.open_household, home.household_id),
+    lines.append(big_button(f"{t('open_household', lang)}: {_address(ui, home)}",
+                            ui.run(collab.show, home.household_id),
                             key=f"open-{home.household_id}", size=size))
     return ft.Container(ft.Card(ft.Container(ft.Column(lines, spacing=6), padding=14)),
                         col=COLUMNS, key=home.household_id)
 
 
-def _groups(state: AppState, collab: CollabState) -> ft.Control:
-    size = state.size(BIG_TEXT)
-    choices: list[tuple[str | None, str]] = [(None, t("all_groups", state.lang))]
+def _groups(ui: Ui, collab: CollabState) -> ft.Control:
+    size = ui.size(BIG_TEXT)
+    choices: list[tuple[str | None, str]] = [(None, t("all_groups", ui.lang))]
     choices += [(g.code, g.name) for g in collab.groups]
     return ft.Row([
         ft.FilledButton(name, on_click=partial(collab.choose_group, code), key=f"g-{code}",
@@ -70,22 +69,23 @@ def _groups(state: AppState, collab: CollabState) -> ft.Control:
         for code, name in choices], wrap=True)
 
 
-def _counts(state: AppState, collab: CollabState) -> ft.Control:
-    parts = [f"{t(f'status_{s.value}', state.lang)}: {collab.counts.get(s, 0)}"
+def _counts(ui: Ui, collab: CollabState) -> ft.Control:
+    parts = [f"{t(f'status_{s.value}', ui.lang)}: {collab.counts.get(s, 0)}"
              for s in HouseholdStatus]
-    return ft.Text(" · ".join(parts), size=state.size(BIG_TEXT), key="counts")
+    return ft.Text(" · ".join(parts), size=ui.size(BIG_TEXT), key="counts")
 
 
 @ft.component
-def CollabHome(state: AppState, collab: CollabState) -> ft.Control:
+def CollabHome(ui: Ui, collab: CollabState, sync_panel: list[ft.Control]) -> ft.Control:
     """The collaborator's home: the households to visit, most urgent first."""
-    lang, size = state.lang, state.size(BIG_TEXT)
-    ft.on_mounted(state.load_households)
-    controls: list[ft.Control] = [heading(t("households_title", lang), size=state.size(26))]
-    if state.notice:
-        controls.append(ft.Text(state.notice, size=size, color=ft.Colors.GREEN_800))
+    lang, size = ui.lang, ui.size(BIG_TEXT)
+    ft.on_mounted(partial(collab.load, today=ui.today(),
+                         default_months=ui.default_months()))
+    controls: list[ft.Control] = [heading(t("households_title", lang), size=ui.size(26))]
+    if ui.notice:
+        controls.append(ft.Text(ui.notice, size=size, color=ft.Colors.GREEN_800))
     controls += [
-        _groups(state, collab),
+        _groups(ui, collab),
         ft.Row([
             ft.Container(field(t("search_label", lang), collab.search_box.get("q"),
                                lambda e: collab.set_search(e.control.value), key="search",
@@ -96,59 +96,59 @@ def CollabHome(state: AppState, collab: CollabState) -> ft.Control:
             *([big_button(t("clear_search", lang), collab.clear_search, key="search-clear",
                           size=size)] if collab.searched else []),
         ], vertical_alignment=ft.CrossAxisAlignment.START),
-        _counts(state, collab),
+        _counts(ui, collab),
     ]
     if collab.loading:
         controls.append(ft.Text(t("loading_households", lang), size=size))
     elif not collab.rows:
         controls.append(ft.Text(t("no_match" if collab.searched else "no_households", lang),
                                 size=size))
-    controls.append(ft.ResponsiveRow([_card(state, collab, h) for h in collab.rows]))
+    controls.append(ft.ResponsiveRow([_card(ui, collab, h) for h in collab.rows]))
     if collab.total > len(collab.rows):
         controls += [ft.Text(t("shown_of", lang).format(shown=len(collab.rows),
                                                         total=collab.total), size=size),
                      big_button(t("show_more", lang), collab.more, key="more", size=size)]
-    controls += [ft.Divider(), *sync_status(state), ft.Row([
-        big_button(t("new_household", lang), state.start_household, key="new-household",
+    controls += [ft.Divider(), *sync_panel, ft.Row([
+        big_button(t("new_household", lang), ui.run(collab.start_household), key="new-household",
                    size=size, icon=ft.Icons.ADD_HOME),
-        big_button(t("settings", lang), partial(state.go, "settings"), key="settings",
+        big_button(t("settings", lang), partial(ui.go, "settings"), key="settings",
                    size=size),
     ], wrap=True)]
     return ft.Column(controls, spacing=12, scroll=ft.ScrollMode.AUTO, expand=True)
 
 
 @ft.component
-def HouseholdPage(state: AppState, collab: CollabState) -> ft.Control:
+def HouseholdPage(ui: Ui, collab: CollabState) -> ft.Control:
     """One household: its status, each resident with their reminder, declare for a new one."""
-    lang, size = state.lang, state.size(BIG_TEXT)
+    lang, size = ui.lang, ui.size(BIG_TEXT)
     home = collab.household
-    back = big_button(t("back_to_list", lang), partial(state.go, "home"), key="back",
+    back = big_button(t("back_to_list", lang), partial(ui.go, "home"), key="back",
                       size=size, icon=ft.Icons.ARROW_BACK)
     if home is None:
         return ft.Column([back])
     controls: list[ft.Control] = [
         back,
-        heading(_address(state, home), size=state.size(26)),
+        heading(_address(ui, home), size=ui.size(26)),
         ft.Text(f"{t('group', lang)}: {_group_name(collab, home.area_code)}", size=size),
-        _status(state, home.status),
+        _status(ui, home.status),
     ]
-    if state.notice:
-        controls.append(ft.Text(state.notice, size=size, color=ft.Colors.GREEN_800))
-    controls.append(heading(t("residents", lang), size=state.size(22)))
+    if ui.notice:
+        controls.append(ft.Text(ui.notice, size=size, color=ft.Colors.GREEN_800))
+    controls.append(heading(t("residents", lang), size=ui.size(22)))
     if not home.residents:
         controls.append(ft.Text(t("no_residents", lang), size=size))
     cards: list[ft.Control] = []
     for r in home.residents:
         lines: list[ft.Control] = [
-            ft.Text(r.full_name, size=state.size(22), weight=ft.FontWeight.BOLD),
+            ft.Text(r.full_name, size=ui.size(22), weight=ft.FontWeight.BOLD),
             ft.Text(f"{t('born', lang)}: {format_date_vn(r.birth_date)}", size=size),
-            reminder_line(r.reminder, state.lang, state.size(BIG_TEXT)),
+            reminder_line(r.reminder, ui.lang, ui.size(BIG_TEXT)),
         ]
         lines.append(ft.Text(t("state_synced" if r.synced else "state_pending", lang),
                              size=size - 2,
                              color=ft.Colors.GREEN_800 if r.synced else ft.Colors.ORANGE_900))
         lines.append(big_button(f"{t('open_record', lang)}: {r.full_name}",
-                                partial(state.open_person, r.person_id),
+                                partial(ui.open_person, r.person_id),
                                 key=f"open-{r.person_id}", size=size))
         cards.append(ft.Container(ft.Card(ft.Container(ft.Column(lines, spacing=6), padding=14)),
                                   col=COLUMNS, key=r.person_id))
@@ -156,20 +156,20 @@ def HouseholdPage(state: AppState, collab: CollabState) -> ft.Control:
     if not home.household_id.startswith(SOLO):
         controls.append(ft.Row([
             big_button(t("declare_resident", lang),
-                       partial(state.declare_in_household, home.household_id),
+                       ui.run(collab.declare_here, home.household_id),
                        key="declare-resident", size=size, icon=ft.Icons.PERSON_ADD),
-            big_button(t("edit_address", lang), state.edit_household, key="edit-address",
+            big_button(t("edit_address", lang), ui.run(collab.start_edit), key="edit-address",
                        size=size, icon=ft.Icons.EDIT)], wrap=True))
     alone = collab.on_their_own()
     if alone:
-        controls.append(heading(t("on_their_own_title", lang), size=state.size(22)))
+        controls.append(heading(t("on_their_own_title", lang), size=ui.size(22)))
         controls.append(ft.ResponsiveRow([
             ft.Container(ft.Card(ft.Container(ft.Column([
-                ft.Text(r.full_name, size=state.size(22), weight=ft.FontWeight.BOLD),
+                ft.Text(r.full_name, size=ui.size(22), weight=ft.FontWeight.BOLD),
                 ft.Text(f"{t('born', lang)}: {format_date_vn(r.birth_date)}"
                         + (f" — {r.address}" if r.address else ""), size=size),
                 big_button(f"{t('join_household', lang)}: {r.full_name}",
-                           partial(state.join_household, r.person_id),
+                           ui.run(collab.join, r.person_id, lang),
                            key=f"join-{r.person_id}", size=size, icon=ft.Icons.GROUP_ADD),
             ], spacing=6), padding=14)), col=COLUMNS, key=f"alone-{r.person_id}")
             for r in alone[:ALONE_SHOWN]]))
@@ -177,16 +177,16 @@ def HouseholdPage(state: AppState, collab: CollabState) -> ft.Control:
 
 
 @ft.component
-def NewHousehold(state: AppState, collab: CollabState) -> ft.Control:
+def NewHousehold(ui: Ui, collab: CollabState) -> ft.Control:
     """A household not yet listed (its address and neighbourhood group), or a correction of
     an address."""
-    lang, size = state.lang, state.size(BIG_TEXT)
+    lang, size = ui.lang, ui.size(BIG_TEXT)
     errors = collab.form_errors
     return ft.Column([
-        big_button(t("back_to_list", lang), partial(state.go, "home"), key="back", size=size,
+        big_button(t("back_to_list", lang), partial(ui.go, "home"), key="back", size=size,
                    icon=ft.Icons.ARROW_BACK),
         heading(t("edit_address" if collab.editing else "new_household", lang),
-                size=state.size(26)),
+                size=ui.size(26)),
         field(t("household_address", lang), collab.form.get("address"),
               lambda e: collab.set_form_field("address", e.control.value), key="address",
               error=errors.get("address"), size=size, multiline=True),
@@ -199,5 +199,6 @@ def NewHousehold(state: AppState, collab: CollabState) -> ft.Control:
             on_change=lambda e: collab.set_form_field("area_code", e.control.value),
             key="area_code"),
         error_text(errors.get("area_code"), key="area_code_error", size=size - 2),
-        big_button(t("save_household", lang), state.save_household, key="save", size=size),
+        big_button(t("save_household", lang), ui.run(collab.save_household, lang), key="save",
+                   size=size),
     ], spacing=14, scroll=ft.ScrollMode.AUTO, expand=True)

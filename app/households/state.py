@@ -1,13 +1,14 @@
 """The collaborator's screens' state: households of a group, search, one household, a new one.
 
-Kept apart from ``AppState`` (which owns navigation and the declaration form) and observed by
-the collaborator's components only, so a search or a refreshed list re-renders those alone.
+Observed by the collaborator's components only, so a search or a refreshed list re-renders
+those alone. Its actions answer the shell with an ``Outcome``; it also answers the declaration
+form's questions about households (``place``, ``lookalikes``).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -17,7 +18,9 @@ from sqlmodel import Session
 from app.device import settings, syncing
 from app.device.services import Services
 from app.households import roster
-from app.households.roster import HouseholdIndex, HouseholdStatus, HouseholdView
+from app.households.roster import HouseholdIndex, HouseholdStatus, HouseholdView, Resident
+from app.ui.context import FormRequest, Outcome
+from app.ui.i18n import t
 from app.ui.typed import Typed
 from sync import reminders
 from sync.errors import FormInvalid, Lang
@@ -129,13 +132,37 @@ class CollabState:
     def open(self, household_id: str) -> None:
         self.household = self.index.households.get(household_id)
 
+    def show(self, household_id: str) -> Outcome:
+        """One household's page."""
+        self.open(household_id)
+        return Outcome(go="household")
+
+    def declare_here(self, household_id: str) -> Outcome:
+        """A new resident of a household: the declaration form, for this household."""
+        return Outcome(declare=FormRequest(household_id=household_id))
+
+    # --- what the declaration form asks -------------------------------------------------------
+
+    def place(self, household_id: str) -> HouseholdView | None:
+        """A household this tablet holds (its id and group), if it does."""
+        return self.kept.households.get(household_id) if self.kept else None
+
+    def lookalikes(self, *, full_name: str, birth_date: str, cccd: str | None,
+                   household_id: str | None) -> Sequence[Resident]:
+        """People already held who may be the one being declared in ``household_id``."""
+        if self.kept is None:
+            return []
+        home = self.kept.households.get(household_id or "")
+        return self.kept.duplicates(full_name=full_name, birth_date=birth_date, cccd=cccd,
+                                    area_code=home.area_code if home else None)
+
     def on_their_own(self) -> list[roster.Resident]:
         """People of the open household's ward in no household: candidates to join it."""
         if self.household is None or self.household.household_id.startswith(roster.SOLO):
             return []
         return self.index.on_their_own(self.household.area_code)
 
-    def join(self, person_id: str) -> None:
+    def join(self, person_id: str, lang: Lang) -> Outcome:
         """Someone already on record lives in the open household."""
         assert self.household is not None
         household_id = self.household.household_id
@@ -143,51 +170,49 @@ class CollabState:
             device_id, _ = syncing.device_identity(session)
             roster.join_household(session, person_id, household_id, device_id=device_id)
         self.refreshed(person_ids=[person_id], household_ids=[household_id])
+        person = self.index.residents.get(person_id)
+        return Outcome(sync=True, notice=t("joined_household", lang).format(
+            name=person.full_name if person else ""))
 
     # --- a new household --------------------------------------------------------------------
 
-    def start_household(self) -> None:
+    def start_household(self) -> Outcome:
         self.form = Typed({"area_code": self.group or (self.groups[0].code if self.groups
                                                        else "")})
         self.form_errors, self.editing = {}, None
+        return Outcome(go="new_household")
 
-    def start_edit(self) -> None:
+    def start_edit(self) -> Outcome:
         """Correct the open household's address."""
         assert self.household is not None
         self.form = Typed({"address": self.household.address,
                            "area_code": self.household.area_code or ""})
         self.form_errors, self.editing = {}, self.household.household_id
+        return Outcome(go="new_household")
 
     def set_form_field(self, name: str, value: str) -> None:
         self.services.touch()
         self.form.values[name] = value
 
-    def save_household(self, lang: Lang) -> str | None:
-        """Register the household typed in; its id, or None with the errors shown."""
+    def save_household(self, lang: Lang) -> Outcome | None:
+        """Register the household typed in (or its corrected address) and show it; None with
+        the errors shown beside their fields."""
         with Session(self.services.engine) as session:
             device_id, _ = syncing.device_identity(session)
-            if self.editing is not None:
-                try:
-                    roster.edit_address(session, self.editing,
-                                            address=self.form.get("address"),
-                                            device_id=device_id)
-                except FormInvalid as exc:
-                    self.form_errors = {k: e.message(lang) for k, e in exc.errors.items()}
-                    return None
-                household_id, self.editing = self.editing, None
-                self.form = Typed()
-                self.refreshed(household_ids=[household_id])
-                self.open(household_id)
-                return household_id
             try:
-                household_id = roster.add_household(
-                    session, address=self.form.get("address"),
-                    area_code=self.form.get("area_code") or None,
-                    allowed_areas=[g.code for g in self.groups], device_id=device_id)
+                if self.editing is not None:
+                    household_id = self.editing
+                    roster.edit_address(session, household_id,
+                                        address=self.form.get("address"), device_id=device_id)
+                else:
+                    household_id = roster.add_household(
+                        session, address=self.form.get("address"),
+                        area_code=self.form.get("area_code") or None,
+                        allowed_areas=[g.code for g in self.groups], device_id=device_id)
             except FormInvalid as exc:
                 self.form_errors = {k: e.message(lang) for k, e in exc.errors.items()}
                 return None
-        self.form, self.form_errors = Typed(), {}
+        self.form, self.form_errors, self.editing = Typed(), {}, None
         self.refreshed(household_ids=[household_id])
         self.open(household_id)
-        return household_id
+        return Outcome(go="household", notice=t("household_saved", lang), sync=True)

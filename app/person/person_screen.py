@@ -10,7 +10,8 @@ import flet as ft
 import flet_charts as fch
 
 from app.person.health_record import Entry, PersonRecord
-from app.shell.state import AppState, FactKind
+from app.person.state import PersonState
+from app.ui.context import FactKind, Ui
 from app.ui.i18n import t
 from app.ui.widgets import BIG_TEXT, big_button, error_text, heading, reminder_line
 from sync.records import Declaration, Encounter, Immunization
@@ -25,14 +26,14 @@ def _number(value: float) -> str:
     return f"{value:g}".replace(".", ",")
 
 
-def _provenance(state: AppState, entry: Entry) -> str:
-    lang = state.lang
+def _provenance(ui: Ui, entry: Entry) -> str:
+    lang = ui.lang
     return (f"{t('entered_by', lang)}: {t(f'entered_{entry.entered_by.value}', lang)} · "
             f"{t(f'sync_{entry.sync_state}', lang)}")
 
 
-def _declaration_lines(state: AppState, d: Declaration) -> list[str]:
-    lang = state.lang
+def _declaration_lines(ui: Ui, d: Declaration) -> list[str]:
+    lang = ui.lang
     lines = [f"{t('declared_on', lang)} {format_date_vn(d.declared_on)}"]
     vitals = d.vital_signs
     if vitals:
@@ -54,7 +55,7 @@ def _declaration_lines(state: AppState, d: Declaration) -> list[str]:
     return lines
 
 
-def _chart(state: AppState, name: str, points: list[tuple[date, float]]) -> ft.Control:
+def _chart(ui: Ui, name: str, points: list[tuple[date, float]]) -> ft.Control:
     """One measurement over time, with the values in words beside it for screen readers."""
     first = points[0][0]
     described = ", ".join(f"{_number(value)} ({format_date_vn(day)})" for day, value in points)
@@ -70,14 +71,14 @@ def _chart(state: AppState, name: str, points: list[tuple[date, float]]) -> ft.C
         interactive=False, expand=True,
         left_axis=fch.ChartAxis(label_size=44, show_min=False, show_max=False),
         bottom_axis=fch.ChartAxis(show_labels=False))
-    return ft.Column([ft.Text(f"{t(name, state.lang)}: {described}",
-                              size=state.size(BIG_TEXT - 2)),
+    return ft.Column([ft.Text(f"{t(name, ui.lang)}: {described}",
+                              size=ui.size(BIG_TEXT - 2)),
                       ft.Container(chart, height=150, padding=ft.Padding.only(right=12))],
                      key=f"chart-{name}")
 
 
-def _fact_card(state: AppState, entry: Entry) -> ft.Control:
-    lang, size = state.lang, state.size(BIG_TEXT - 2)
+def _fact_card(ui: Ui, state: PersonState, entry: Entry) -> ft.Control:
+    lang, size = ui.lang, ui.size(BIG_TEXT - 2)
     payload = entry.payload
     kind: FactKind
     if isinstance(payload, Immunization):
@@ -95,15 +96,15 @@ def _fact_card(state: AppState, entry: Entry) -> ft.Control:
         lines += [x for x in (payload.facility, payload.diagnosis) if x]
     return ft.Column([
         *[ft.Text(line, size=size) for line in lines],
-        ft.Text(_provenance(state, entry), size=size - 2, italic=True),
-        big_button(t("correct", lang), partial(state.correct_fact, kind, entry.record_id),
+        ft.Text(_provenance(ui, entry), size=size - 2, italic=True),
+        big_button(t("correct", lang), ui.run(state.correct_fact, kind, entry.record_id),
                    key=f"correct-{entry.record_id}", size=size),
     ], spacing=4)
 
 
-def _history(state: AppState, record: PersonRecord) -> list[ft.Control]:
-    lang, size = state.lang, state.size(BIG_TEXT - 2)
-    controls: list[ft.Control] = [heading(t("history", lang), size=state.size(22))]
+def _history(ui: Ui, state: PersonState, record: PersonRecord) -> list[ft.Control]:
+    lang, size = ui.lang, ui.size(BIG_TEXT - 2)
+    controls: list[ft.Control] = [heading(t("history", lang), size=ui.size(22))]
     for entry in record.history:
         when = format_date_vn(entry.day)
         label = f"{t('declared_on', lang)} {when}"
@@ -111,32 +112,32 @@ def _history(state: AppState, record: PersonRecord) -> list[ft.Control]:
             label += f" ({t('replaced', lang)})"
         row: list[ft.Control] = [ft.Text(label, size=size,
                                          color=ft.Colors.GREY_700 if entry.replaced else None),
-                                 ft.Text(_provenance(state, entry), size=size - 2, italic=True)]
+                                 ft.Text(_provenance(ui, entry), size=size - 2, italic=True)]
         if not entry.replaced:
             row.append(big_button(f"{t('correct', lang)} {when}",
-                                  partial(state.correct_declaration, entry.record_id),
+                                  ui.run(state.correct_declaration, entry.record_id),
                                   key=f"correct-{entry.record_id}", size=size))
         controls.append(ft.Column(row, spacing=4))
     return controls
 
 
-def _family(state: AppState, record: PersonRecord) -> list[ft.Control]:
+def _family(ui: Ui, state: PersonState, record: PersonRecord) -> list[ft.Control]:
     """The owner invites relatives and withdraws their access; a relative is told whose it is."""
-    lang, size = state.lang, state.size(BIG_TEXT)
-    controls: list[ft.Control] = [heading(t("family", lang), size=state.size(22))]
+    lang, size = ui.lang, ui.size(BIG_TEXT)
+    controls: list[ft.Control] = [heading(t("family", lang), size=ui.size(22))]
     if record.relative:
         return [*controls, ft.Text(t("relative_record", lang), size=size)]
-    collaborator = state.role == "collaborator"
+    collaborator = ui.role == "collaborator"
     if collaborator:
         controls.append(big_button(t("hand_over", lang), state.show_code, key="hand-over",
-                                   disabled=state.family_busy, size=size))
+                                   disabled=state.busy, size=size))
     else:
         controls.append(ft.Row([
             big_button(t("invite_relative", lang), state.show_code, key="invite",
-                       disabled=state.family_busy, size=size),
+                       disabled=state.busy, size=size),
             big_button(t("show_grants", lang), state.show_grants, key="grants", size=size),
         ], wrap=True))
-    controls.append(error_text(state.family_error, key="family_error", size=size - 2))
+    controls.append(error_text(state.error, key="family_error", size=size - 2))
     invite = state.invite
     if invite is not None:
         until = invite.expires_at.astimezone().strftime("%H:%M")
@@ -155,81 +156,81 @@ def _family(state: AppState, record: PersonRecord) -> list[ft.Control]:
         for grant in state.grants:
             who = grant.grantee_phone or t("grantee_device", lang)
             controls.append(big_button(f"{t('revoke', lang)}: {who}",
-                                       partial(state.revoke_grant, grant.grantee_account_id),
+                                       ui.run(state.revoke_grant, grant.grantee_account_id),
                                        key=f"revoke-{grant.grantee_account_id}", size=size))
     return controls
 
 
-def _export_buttons(state: AppState) -> list[ft.Control]:
-    size = state.size(BIG_TEXT)
+def _export_buttons(ui: Ui, state: PersonState) -> list[ft.Control]:
+    size = ui.size(BIG_TEXT)
 
     async def save() -> None:
         name, data = state.fhir_export()
         if await ft.FilePicker().save_file(file_name=name, src_bytes=data) is not None \
                 or ft.context.page.web:
-            state.exported()
+            await ui.do(state.exported)
 
     async def share() -> None:
         name, data = state.fhir_export()
         await ft.Share().share_files([ft.ShareFile(data=data, name=name,
                                                    mime_type="application/fhir+json")])
-        state.exported()
+        await ui.do(state.exported)
 
-    return [big_button(t("export_fhir", state.lang), save, key="export", size=size),
-            big_button(t("share_fhir", state.lang), share, key="share", size=size)]
+    return [big_button(t("export_fhir", ui.lang), save, key="export", size=size),
+            big_button(t("share_fhir", ui.lang), share, key="share", size=size)]
 
 
 @ft.component
-def Person(state: AppState) -> ft.Control:
+def Person(ui: Ui, state: PersonState) -> ft.Control:
     record = state.record
     if record is None:
         return ft.Text("")
-    lang, size = state.lang, state.size(BIG_TEXT)
+    lang, size = ui.lang, ui.size(BIG_TEXT)
     p = record.profile
-    others = [o for o in state.people if o.person_id != record.person_id]
+    others = [o for o in ui.people if o.person_id != record.person_id]
     controls: list[ft.Control] = [
-        ft.Row([big_button(t("home", lang), partial(state.go, "home"), key="back", size=size,
+        ft.Row([big_button(t("home", lang), partial(ui.go, "home"), key="back", size=size,
                            icon=ft.Icons.ARROW_BACK),
                 # One account, several people: switch without going home.
                 *[ft.OutlinedButton(f"{t('switch_to', lang)}: {o.full_name}",
-                                    on_click=partial(state.open_person, o.person_id),
+                                    on_click=partial(ui.open_person, o.person_id),
                                     key=f"switch-{o.person_id}", height=48,
                                     style=ft.ButtonStyle(text_style=ft.TextStyle(size=size - 2)))
                   for o in others[:6]]], wrap=True),
-        heading(p.full_name, size=state.size(26)),
+        heading(p.full_name, size=ui.size(26)),
         ft.Text(f"{t('born', lang)}: {format_date_vn(p.birth_date)} · "
                 f"{t(p.sex, lang)}", size=size),
     ]
-    if state.notice:
-        controls.append(ft.Text(state.notice, size=size, color=ft.Colors.GREEN_800))
-    controls.append(reminder_line(record.reminder, state.lang, state.size(BIG_TEXT)))
+    if ui.notice:
+        controls.append(ft.Text(ui.notice, size=size, color=ft.Colors.GREEN_800))
+    controls.append(reminder_line(record.reminder, ui.lang, ui.size(BIG_TEXT)))
     controls.append(ft.Text(t("every_months", lang).format(n=record.reminder.interval_months),
                             size=size - 2))
     controls.append(ft.Row([
-        big_button(t("update_now", lang), partial(state.update_declaration, record.person_id),
+        big_button(t("update_now", lang), ui.run(state.update_declaration),
                    key="update", size=size),
-        big_button(t("add_vaccination", lang), partial(state.add_fact, "immunization"),
+        big_button(t("add_vaccination", lang), ui.run(state.add_fact, "immunization"),
                    key="add-vaccination", size=size),
-        big_button(t("add_visit", lang), partial(state.add_fact, "encounter"),
+        big_button(t("add_visit", lang), ui.run(state.add_fact, "encounter"),
                    key="add-visit", size=size),
     ], wrap=True))
     latest = record.latest
     if latest is not None:
-        controls.append(heading(t("latest_declaration", lang), size=state.size(22)))
-        controls += [ft.Text(line, size=size) for line in _declaration_lines(state, latest)]
-        controls.append(ft.Text(_provenance(state, record.declarations[0]), size=size - 4,
+        controls.append(heading(t("latest_declaration", lang), size=ui.size(22)))
+        controls += [ft.Text(line, size=size) for line in _declaration_lines(ui, latest)]
+        controls.append(ft.Text(_provenance(ui, record.declarations[0]), size=size - 4,
                                 italic=True))
-    controls.append(heading(t("vital_charts", lang), size=state.size(22)))
+    controls.append(heading(t("vital_charts", lang), size=ui.size(22)))
     if record.series:
-        controls += [_chart(state, name, points) for name, points in record.series.items()]
+        controls += [_chart(ui, name, points) for name, points in record.series.items()]
     else:
         controls.append(ft.Text(t("no_measurements", lang), size=size))
     for title, entries in (("vaccinations", record.immunizations),
                            ("visits", record.encounters)):
-        controls.append(heading(t(title, lang), size=state.size(22)))
-        controls += ([_fact_card(state, e) for e in entries] if entries
+        controls.append(heading(t(title, lang), size=ui.size(22)))
+        controls += ([_fact_card(ui, state, e) for e in entries] if entries
                      else [ft.Text(t("none_yet", lang), size=size)])
-    controls += _history(state, record)
-    controls += _family(state, record)
-    controls.append(ft.Row(_export_buttons(state), wrap=True))
+    controls += _history(ui, state, record)
+    controls += _family(ui, state, record)
+    controls.append(ft.Row(_export_buttons(ui, state), wrap=True))
     return ft.Column(controls, spacing=12, scroll=ft.ScrollMode.AUTO, expand=True)

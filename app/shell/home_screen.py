@@ -10,6 +10,7 @@ import flet as ft
 
 from app.device.local_records import PersonSummary
 from app.shell.state import AppState
+from app.ui.context import FormRequest
 from app.ui.i18n import field_label, t
 from app.ui.widgets import BIG_TEXT, big_button, error_text, heading, reminder_line
 from sync.errors import Lang
@@ -119,9 +120,10 @@ def Home(state: AppState) -> ft.Control:
         controls.append(ft.Text(f"{t('ward', lang)}: {state.campaign.area_name}", size=size))
     controls += [_person_card(p, state) for p in state.people]
     controls += [ft.Divider(), *sync_status(state), ft.Row([
-        big_button(t("new_declaration", lang), state.start_declaring, key="new", size=size),
-        big_button(t("accept_invite", lang), state.open_accept_invite, key="accept-invite",
-                   size=size),
+        big_button(t("new_declaration", lang), partial(state.open_declare, FormRequest()),
+                   key="new", size=size),
+        big_button(t("accept_invite", lang), partial(state.go, "accept_invite"),
+                   key="accept-invite", size=size),
         big_button(t("settings", lang), partial(state.go, "settings"), key="settings",
                    size=size),
     ], wrap=True)]

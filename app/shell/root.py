@@ -6,13 +6,14 @@ import flet as ft
 
 from app.access.account_screen import Account
 from app.access.lock_screen import LockScreen
+from app.access.state import LockState
 from app.access.welcome_screen import Welcome
 from app.declare.declare_screen import Declare
 from app.declare.fact_screen import Fact
 from app.households.screens import CollabHome, HouseholdPage, NewHousehold
 from app.person.accept_screen import AcceptInvite
 from app.person.person_screen import Person
-from app.shell.home_screen import Home
+from app.shell.home_screen import Home, sync_status
 from app.shell.pending_screen import Pending
 from app.shell.settings_screen import Settings
 from app.shell.state import AppState
@@ -22,18 +23,21 @@ from app.ui.i18n import t
 
 @ft.component
 def Root(state: AppState) -> ft.Control:
+    """The title bar and the screen showing; each screen observes its feature's state."""
     screens: dict[str, Callable[[AppState], ft.Control]] = {
-        "welcome": Welcome, "declare": Declare, "home": Home, "person": Person, "fact": Fact,
-        "pending": Pending, "settings": Settings, "account": Account,
-        "accept_invite": AcceptInvite,
-        # A collaborator's tablet: households (each component observes the collaborator state).
+        "welcome": lambda s: Welcome(s, s.join, s.account),
+        "declare": lambda s: Declare(s, s.declaring), "home": Home,
+        "person": lambda s: Person(s, s.person), "fact": lambda s: Fact(s, s.fact),
+        "pending": Pending, "settings": lambda s: Settings(s, s.account, s.lock),
+        "account": lambda s: Account(s, s.account),
+        "accept_invite": lambda s: AcceptInvite(s, s.person),
         "household": lambda s: HouseholdPage(s, s.collab),
         "new_household": lambda s: NewHousehold(s, s.collab)}
     if state.role == "collaborator":
-        screens["home"] = lambda s: CollabHome(s, s.collab)
+        screens["home"] = lambda s: CollabHome(s, s.collab, sync_status(s))
     elif state.role == "supervisor":
         screens["home"] = lambda s: SupervisionHome(s, s.supervision)
-    body = LockScreen(state) if state.locked else screens[state.screen](state)
+    body = Locked(state, state.lock, screens[state.screen])
     return ft.SafeArea(
         ft.Column(
             [
@@ -49,3 +53,10 @@ def Root(state: AppState) -> ft.Control:
         ),
         expand=True,
     )
+
+
+@ft.component
+def Locked(state: AppState, lock: LockState,
+           screen: Callable[[AppState], ft.Control]) -> ft.Control:
+    """The screen, or nothing of it while the app is locked (observes the lock alone)."""
+    return LockScreen(state, lock) if lock.locked else screen(state)

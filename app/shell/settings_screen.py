@@ -7,6 +7,8 @@ from typing import Any
 
 import flet as ft
 
+from app.access.account_state import AccountState
+from app.access.state import LockState
 from app.shell.state import TEXT_SCALES, AppState
 from app.ui.i18n import t
 from app.ui.widgets import BIG_TEXT, big_button, error_text, field, heading
@@ -14,28 +16,30 @@ from app.ui.widgets import BIG_TEXT, big_button, error_text, field, heading
 SCALE_NAMES = dict(zip(TEXT_SCALES, ("text_normal", "text_large", "text_larger"), strict=True))
 
 
-def _pin_section(state: AppState) -> list[ft.Control]:
+def _pin_section(state: AppState, lock: LockState) -> list[ft.Control]:
     """Set, use or remove the PIN that locks the app."""
     lang, size = state.lang, state.size(BIG_TEXT)
     controls: list[ft.Control] = [ft.Divider(), heading(t("pin_title", lang), size=state.size(22)),
                                   ft.Text(t("pin_note", lang), size=size - 2)]
-    if state.has_pin:
+    if lock.has_pin:
         controls += [ft.Text(t("pin_on", lang), size=size), ft.Row([
-            big_button(t("lock_now", lang), state.lock, key="lock-now", size=size,
+            big_button(t("lock_now", lang), lock.lock, key="lock-now", size=size,
                        icon=ft.Icons.LOCK),
-            big_button(t("pin_remove", lang), state.remove_pin, key="pin-remove", size=size),
+            big_button(t("pin_remove", lang), state.run(lock.remove_pin), key="pin-remove",
+                       size=size),
         ], wrap=True)]
         return controls
     for name, label in (("pin", "pin_new"), ("pin_again", "pin_again")):
-        controls.append(field(t(label, lang), state.pin_form.get(name),
-                              partial(_typed_pin, state, name), key=name,
-                              error=state.pin_errors.get(name),
+        controls.append(field(t(label, lang), lock.pin_form.get(name),
+                              partial(_typed_pin, lock, name), key=name,
+                              error=lock.pin_errors.get(name),
                               keyboard=ft.KeyboardType.NUMBER, size=size, password=True))
-    controls.append(big_button(t("pin_save", lang), state.save_pin, key="pin-save", size=size))
+    controls.append(big_button(t("pin_save", lang), state.run(lock.save_pin), key="pin-save",
+                               size=size))
     return controls
 
 
-def _vouch_section(state: AppState) -> list[ft.Control]:
+def _vouch_section(state: AppState, account: AccountState) -> list[ft.Control]:
     """A collaborator gives a resident standing there a code instead of an SMS."""
     if state.role != "collaborator":
         return []
@@ -43,26 +47,26 @@ def _vouch_section(state: AppState) -> list[ft.Control]:
     return [
         ft.Divider(), heading(t("vouch_title", lang), size=state.size(22)),
         ft.Text(t("vouch_note", lang), size=size - 2),
-        field(t("vouch_phone", lang), state.vouch_form.get("phone"),
-              lambda e: state.set_vouch_phone(e.control.value), key="vouch_phone",
-              error=state.vouch_error, keyboard=ft.KeyboardType.PHONE, size=size),
+        field(t("vouch_phone", lang), account.vouch_form.get("phone"),
+              lambda e: account.set_vouch_phone(e.control.value), key="vouch_phone",
+              error=account.vouch_error, keyboard=ft.KeyboardType.PHONE, size=size),
         ft.Row([
-            big_button(t("vouch_reset", lang), partial(state.vouch, "reset"), key="vouch-reset",
+            big_button(t("vouch_reset", lang), partial(account.vouch, "reset"), key="vouch-reset",
                        size=size),
-            big_button(t("vouch_verify", lang), partial(state.vouch, "verify"),
+            big_button(t("vouch_verify", lang), partial(account.vouch, "verify"),
                        key="vouch-verify", size=size),
         ], wrap=True),
-        *([ft.Text(state.vouch_code, size=state.size(28), weight=ft.FontWeight.BOLD,
-                   selectable=True, key="vouch-code")] if state.vouch_code else []),
+        *([ft.Text(account.vouch_code, size=state.size(28), weight=ft.FontWeight.BOLD,
+                   selectable=True, key="vouch-code")] if account.vouch_code else []),
     ]
 
 
-def _typed_pin(state: AppState, name: str, e: Any) -> None:
-    state.set_pin_field(name, e.control.value)
+def _typed_pin(lock: LockState, name: str, e: Any) -> None:
+    lock.set_pin_field(name, e.control.value)
 
 
 @ft.component
-def Settings(state: AppState) -> ft.Control:
+def Settings(state: AppState, account: AccountState, lock: LockState) -> ft.Control:
     lang, size = state.lang, state.size(BIG_TEXT)
     return ft.Column([
         big_button(t("home", lang), partial(state.go, "home"), key="back", size=size,
@@ -82,20 +86,22 @@ def Settings(state: AppState) -> ft.Control:
             on_change=lambda e: state.set_text_scale(float(e.control.value)), key="scale"),
         ft.Divider(),
         *([ft.Text(state.notice, size=size, color=ft.Colors.GREEN_800)] if state.notice else []),
-        ft.Text(f"{t('account_line', lang)}: {state.account_phone}" if state.account_phone
+        ft.Text(f"{t('account_line', lang)}: {account.phone}" if account.phone
                 else t("no_account", lang), size=size),
-        *([big_button(t("sign_out", lang), state.sign_out, key="sign-out", size=size,
-                      icon=ft.Icons.LOGOUT)] if state.account_phone else
-          [big_button(t("create_account", lang), state.open_account, key="create-account",
-                      size=size),
-           big_button(t("sign_in", lang), state.open_sign_in, key="sign-in", size=size)]),
-        error_text(state.account_errors.get("form"), key="sign_out_error", size=size - 2),
+        *([big_button(t("sign_out", lang), state.run(account.sign_out), key="sign-out",
+                      size=size, icon=ft.Icons.LOGOUT)] if account.phone else
+          [big_button(t("create_account", lang), state.run(account.open),
+                      key="create-account", size=size),
+           big_button(t("sign_in", lang), state.run(account.open_sign_in), key="sign-in",
+                      size=size)]),
+        error_text(account.errors.get("form"), key="sign_out_error", size=size - 2),
         *([ft.Row([
             big_button(t("pending_title", lang), partial(state.go, "pending"),
                        key="see-rejected", size=size),
-            big_button(t("sign_out_dropping_rejected", lang), state.sign_out_dropping_rejected,
+            big_button(t("sign_out_dropping_rejected", lang),
+                       state.run(account.sign_out_dropping_rejected),
                        key="sign-out-drop", size=size, icon=ft.Icons.DELETE_FOREVER)],
-            wrap=True)] if state.may_drop_rejected else []),
-        *_vouch_section(state),
-        *_pin_section(state),
+            wrap=True)] if account.may_drop_rejected else []),
+        *_vouch_section(state, account),
+        *_pin_section(state, lock),
     ], spacing=14, scroll=ft.ScrollMode.AUTO, expand=True)

@@ -9,9 +9,9 @@ from functools import partial
 import flet as ft
 import flet_charts as fch
 
-from app.shell.state import AppState
 from app.supervision import progress
 from app.supervision.state import SupervisionState
+from app.ui.context import Ui
 from app.ui.i18n import t
 from app.ui.widgets import BIG_TEXT, big_button, error_text, heading
 from sync.protocol import AreaFigures, HouseholdVisit, ProgressReport, WeekCount
@@ -31,8 +31,8 @@ def _bar(figures: AreaFigures) -> ft.Control:
                           bgcolor=ft.Colors.GREY_300)
 
 
-def _summary(state: AppState, figures: AreaFigures) -> ft.Control:
-    lang, size = state.lang, state.size(BIG_TEXT)
+def _summary(ui: Ui, figures: AreaFigures) -> ft.Control:
+    lang, size = ui.lang, ui.size(BIG_TEXT)
     values = progress.cells(figures, lang)
     lines = [f"{t(f'col_{name}', lang)}: {values[name]}"
              for name in ("target", "persons", "declared", "coverage", "declared_3m",
@@ -44,9 +44,9 @@ def _summary(state: AppState, figures: AreaFigures) -> ft.Control:
     ], spacing=6, key="summary")
 
 
-def _trend(state: AppState, weeks: list[WeekCount]) -> ft.Control:
+def _trend(ui: Ui, weeks: list[WeekCount]) -> ft.Control:
     """Declarations per week as a line, and the last weeks in words (for screen readers)."""
-    lang, size = state.lang, state.size(BIG_TEXT - 2)
+    lang, size = ui.lang, ui.size(BIG_TEXT - 2)
     highest = max((w.declarations for w in weeks), default=0)
     chart = fch.LineChart(
         data_series=[fch.LineChartData(
@@ -65,8 +65,8 @@ def _trend(state: AppState, weeks: list[WeekCount]) -> ft.Control:
     ], key="trend")
 
 
-def _row(state: AppState, figures: AreaFigures) -> ft.Control:
-    lang, size = state.lang, state.size(BIG_TEXT - 2)
+def _row(ui: Ui, sup: SupervisionState, figures: AreaFigures) -> ft.Control:
+    lang, size = ui.lang, ui.size(BIG_TEXT - 2)
     values = progress.cells(figures, lang)
     ended = (f" ({t('ended_on', lang)} {format_date_vn(figures.valid_to.isoformat())})"
              if figures.valid_to else "")
@@ -85,13 +85,13 @@ def _row(state: AppState, figures: AreaFigures) -> ft.Control:
     return ft.Container(ft.Card(ft.Container(ft.Column([
         table,
         big_button(f"{t('open_area', lang)}: {figures.name}",
-                   partial(state.open_area, figures.code), key=f"area-{figures.code}",
+                   ui.run(sup.open, figures.code, ui.lang), key=f"area-{figures.code}",
                    size=size),
     ], spacing=6), padding=12)), col=COLUMNS, key=f"row-{figures.code}")
 
 
-def _visit(state: AppState, home: HouseholdVisit) -> ft.Control:
-    lang, size = state.lang, state.size(BIG_TEXT - 2)
+def _visit(ui: Ui, home: HouseholdVisit) -> ft.Control:
+    lang, size = ui.lang, ui.size(BIG_TEXT - 2)
     since = (f" — {t('due_on', lang)} {format_date_vn(home.due_on.isoformat())}"
              if home.due_on else "")
     return ft.Text(f"{home.address}: {t(f'status_{home.state}', lang)}{since} "
@@ -99,28 +99,28 @@ def _visit(state: AppState, home: HouseholdVisit) -> ft.Control:
                    color=STATE_COLOURS[home.state], key=f"visit-{home.household_id}")
 
 
-def _report(state: AppState, sup: SupervisionState, report: ProgressReport) -> list[ft.Control]:
-    lang, size = state.lang, state.size(BIG_TEXT)
+def _report(ui: Ui, sup: SupervisionState, report: ProgressReport) -> list[ft.Control]:
+    lang, size = ui.lang, ui.size(BIG_TEXT)
     controls: list[ft.Control] = []
     if report.path:
         controls.append(ft.Row([
             ft.OutlinedButton(f"{t('up_to', lang)}: {above.name}", icon=ft.Icons.ARROW_UPWARD,
-                              on_click=partial(state.open_area, above.code),
+                              on_click=ui.run(sup.open, above.code, lang),
                               key=f"up-{above.code}", height=48,
                               style=ft.ButtonStyle(text_style=ft.TextStyle(size=size - 2)))
             for above in report.path], wrap=True))
     controls += [
-        heading(report.area.name, size=state.size(26)),
+        heading(report.area.name, size=ui.size(26)),
         ft.Text(f"{t(f'level_{report.area.level}', lang)} · {t('as_of', lang)} "
                 f"{format_date_vn(report.on.isoformat())}", size=size - 2),
-        _summary(state, report.area),
-        _trend(state, report.weeks),
+        _summary(ui, report.area),
+        _trend(ui, report.weeks),
     ]
     async def save(name: str, data: bytes) -> None:
         # On the web the browser downloads it (no dialog comes back).
         if await ft.FilePicker().save_file(file_name=name, src_bytes=data) is not None \
                 or ft.context.page.web:
-            state.progress_exported()
+            await ui.do(sup.exported, lang)
 
     async def export() -> None:
         await save(*sup.export(lang))
@@ -130,43 +130,43 @@ def _report(state: AppState, sup: SupervisionState, report: ProgressReport) -> l
 
     if report.children:
         controls += [
-            ft.Row([heading(t("child_areas", lang), size=state.size(22)),
+            ft.Row([heading(t("child_areas", lang), size=ui.size(22)),
                     big_button(t("export_csv", lang), export, key="export-csv",
                                size=size - 2, icon=ft.Icons.DOWNLOAD)], wrap=True),
-            ft.ResponsiveRow([_row(state, child) for child in report.children]),
+            ft.ResponsiveRow([_row(ui, sup, child) for child in report.children]),
         ]
     if sup.visits is not None:
         counts = " · ".join(f"{t(f'status_{name}', lang)}: {n}"
                             for name, n in sup.visits.counts.items() if n)
-        controls += [ft.Row([heading(t("visit_next", lang), size=state.size(22)),
+        controls += [ft.Row([heading(t("visit_next", lang), size=ui.size(22)),
                              big_button(t("export_visits", lang), export_visits,
                                         key="export-visits", size=size - 2,
                                         icon=ft.Icons.DOWNLOAD)], wrap=True),
                      ft.Text(counts or t("no_households", lang), size=size - 2)]
-        controls += [_visit(state, home) for home in sup.visits.households[:VISITS_SHOWN]]
+        controls += [_visit(ui, home) for home in sup.visits.households[:VISITS_SHOWN]]
     return controls
 
 
 @ft.component
-def SupervisionHome(state: AppState, sup: SupervisionState) -> ft.Control:
+def SupervisionHome(ui: Ui, sup: SupervisionState) -> ft.Control:
     """Progress for the supervisor: their top area first, then wherever they drill."""
-    lang, size = state.lang, state.size(BIG_TEXT)
-    ft.on_mounted(state.load_supervision)
-    controls: list[ft.Control] = [heading(t("progress_title", lang), size=state.size(26))]
-    if state.notice:
-        controls.append(ft.Text(state.notice, size=size, color=ft.Colors.GREEN_800))
+    lang, size = ui.lang, ui.size(BIG_TEXT)
+    ft.on_mounted(partial(sup.start, lang))
+    controls: list[ft.Control] = [heading(t("progress_title", lang), size=ui.size(26))]
+    if ui.notice:
+        controls.append(ft.Text(ui.notice, size=size, color=ft.Colors.GREEN_800))
     if sup.error:
         controls.append(error_text(sup.error, key="progress_error", size=size - 2))
     if sup.loading:
         controls.append(ft.Text(t("loading_progress", lang), size=size))
     if sup.report is not None:
-        controls += _report(state, sup, sup.report)
+        controls += _report(ui, sup, sup.report)
     elif not sup.loading and not sup.roots:
         controls.append(ft.Text(t("no_supervised", lang), size=size))
     controls.append(ft.Row([
-        big_button(t("refresh", lang), state.refresh_progress, key="refresh", size=size,
+        big_button(t("refresh", lang), ui.run(sup.refresh, lang), key="refresh", size=size,
                    icon=ft.Icons.REFRESH),
-        big_button(t("settings", lang), partial(state.go, "settings"), key="settings",
+        big_button(t("settings", lang), partial(ui.go, "settings"), key="settings",
                    size=size),
     ], wrap=True))
     return ft.Column(controls, spacing=12, scroll=ft.ScrollMode.AUTO, expand=True)

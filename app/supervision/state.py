@@ -11,6 +11,8 @@ from sqlmodel import Session
 from app.device import settings
 from app.device.services import Services
 from app.supervision import progress
+from app.ui.context import Outcome
+from app.ui.i18n import t
 from sync.errors import HsskError, Lang
 from sync.protocol import AreaView, ProgressReport, VisitList
 
@@ -65,3 +67,7 @@ class SupervisionState:
         assert self.visits is not None
         return (f"ho-can-tham-{self.visits.area_code}-{self.visits.on.isoformat()}.csv",
                 progress.visits_csv(self.visits, lang).encode("utf-8-sig"))
+
+    @staticmethod
+    def exported(lang: Lang) -> Outcome:
+        return Outcome(notice=t("progress_exported", lang))

@@ -1,0 +1,177 @@
+"""The state of a person's page (their record, FHIR export, who else holds it) and of
+accepting a relative's invite or a collaborator's handover on this phone."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+import flet as ft
+from sqlmodel import Session
+
+from app.device import scanning
+from app.device.store import LocalRecord
+from app.person import family, fhir, health_record
+from app.ui.context import FactKind, FactRequest, FormRequest, Outcome, Shared
+from app.ui.i18n import t
+from app.ui.typed import Typed
+from sync.errors import HsskError
+from sync.protocol import GrantView
+from sync.records import Encounter, Immunization
+
+
+@ft.observable
+@dataclass
+class PersonState:
+    ctx: Shared
+    record: health_record.PersonRecord | None = None
+    # Family access: the code shown on this phone, who holds access, the code typed.
+    invite: family.ShownInvite | None = None
+    grants: list[GrantView] | None = None
+    error: str | None = None
+    busy: bool = False
+    invite_input: Typed = field(default_factory=Typed)
+    needs_birth_date: bool = False  # a handover code: confirm the person's birth date
+
+    def open(self, person_id: str) -> None:
+        self.record = self._load(person_id)
+        self.error, self.invite, self.grants = None, None, None
+
+    def reload(self) -> None:
+        """Re-read the open record (after a save or a sync round: reminders as of today)."""
+        if self.record is not None:
+            self.record = self._load(self.record.person_id)
+
+    def close(self) -> None:
+        self.record = None
+
+    def _load(self, person_id: str) -> health_record.PersonRecord:
+        with Session(self.ctx.services.engine) as session:
+            return health_record.load(session, person_id, today=self.ctx.today(),
+                                      default_months=self.ctx.default_months())
+
+    # --- what the page opens -------------------------------------------------------------
+
+    def update_declaration(self) -> Outcome:
+        """A new declaration for this person, starting from their latest one."""
+        assert self.record is not None
+        return Outcome(declare=FormRequest(self.record.person_id,
+                                           start_from=self.record.latest))
+
+    def correct_declaration(self, record_id: str) -> Outcome:
+        """Correct a past declaration: the form starts from it; saving supersedes it."""
+        assert self.record is not None
+        entry = next(e for e in self.record.history if e.record_id == record_id)
+        return Outcome(declare=FormRequest(self.record.person_id, corrects=record_id,
+                                           corrects_day=entry.day, start_from=entry.payload))
+
+    def add_fact(self, kind: FactKind) -> Outcome:
+        """A new vaccination or visit."""
+        assert self.record is not None
+        return Outcome(fact=FactRequest(kind, self.record.person_id))
+
+    def correct_fact(self, kind: FactKind, record_id: str) -> Outcome:
+        """Correct a vaccination or a visit: the form starts from it; saving supersedes it."""
+        assert self.record is not None
+        entry = next(e for e in self.record.immunizations + self.record.encounters
+                     if e.record_id == record_id)
+        assert isinstance(entry.payload, Immunization | Encounter)
+        return Outcome(fact=FactRequest(kind, self.record.person_id, corrects=record_id,
+                                        start_from=entry.payload))
+
+    def fhir_export(self) -> tuple[str, bytes]:
+        """The open person's record as a FHIR R4 Bundle: (file name, JSON bytes)."""
+        assert self.record is not None
+        text = fhir.bundle_json(self.record, generated_on=self.ctx.today())
+        return f"hssk-{self.record.person_id}.fhir.json", text.encode()
+
+    def exported(self) -> Outcome:
+        return Outcome(notice=t("exported", self.ctx.lang))
+
+    # --- family access -------------------------------------------------------------------
+
+    async def show_code(self) -> None:
+        """A one-time code for this record (needs a connection): on a collaborator's tablet a
+        handover to the resident's phone, on the owner's phone an invite for a relative."""
+        assert self.record is not None
+        services = self.ctx.services
+        create = (family.create_handover if self.ctx.role == "collaborator"
+                  else family.create_invite)
+        self.busy, self.error = True, None
+        try:
+            code = await create(services.engine, self.record.person_id,
+                                http=services.sync.http)
+            self.invite = family.shown(code)
+        except HsskError as exc:
+            self.error = exc.message(self.ctx.lang)
+        finally:
+            self.busy = False
+
+    async def show_grants(self) -> None:
+        """Who holds access to this person's record now (needs a connection)."""
+        assert self.record is not None
+        try:
+            self.grants = await family.grants(self.ctx.services.engine, self.record.person_id,
+                                              http=self.ctx.services.sync.http)
+        except HsskError as exc:
+            self.error = exc.message(self.ctx.lang)
+
+    async def revoke_grant(self, grantee_account_id: str) -> Outcome | None:
+        assert self.record is not None
+        try:
+            await family.revoke(self.ctx.services.engine, self.record.person_id,
+                                grantee_account_id, http=self.ctx.services.sync.http)
+        except HsskError as exc:
+            self.error = exc.message(self.ctx.lang)
+            return None
+        await self.show_grants()
+        return Outcome(notice=t("revoked", self.ctx.lang))
+
+    # --- accepting an invite or a handover ---------------------------------------------------
+
+    def start_accepting(self) -> None:
+        """The accept screen opens empty."""
+        self.invite_input, self.error, self.needs_birth_date = Typed(), None, False
+
+    def set_invite_text(self, text: str) -> None:
+        self.ctx.services.touch()
+        self.invite_input.values["code"] = text
+
+    def set_invite_birth_date(self, text: str) -> None:
+        self.ctx.services.touch()
+        self.invite_input.values["birth_date"] = text
+
+    async def accept_invite(self) -> Outcome | None:
+        """Verify the code typed offline, redeem it, and pull the person's record."""
+        return await self._accept(self.invite_input.get("code"))
+
+    async def accept_invite_image(self, data: bytes) -> Outcome | None:
+        try:
+            texts = await asyncio.to_thread(scanning.decode_qr_image, data)
+        except HsskError as exc:
+            self.error = exc.message(self.ctx.lang)
+            return None
+        return await self._accept(texts[0])
+
+    async def _accept(self, text: str) -> Outcome | None:
+        services = self.ctx.services
+        self.busy, self.error = True, None
+        try:
+            claims = family.read_code(text, services.trusted_keys, now=services.now(),
+                                      engine=services.engine)
+            if claims.typ == "handover":
+                self.needs_birth_date = True
+            birth_date = family.handover_birth_date(
+                claims, self.invite_input.get("birth_date"), today=self.ctx.today())
+            person_id = await family.redeem(services.engine, claims, birth_date=birth_date,
+                                            http=services.sync.http)
+        except HsskError as exc:
+            self.error = exc.message(self.ctx.lang)
+            return None
+        finally:
+            self.busy = False
+        with Session(services.engine) as session:
+            row = session.get(LocalRecord, person_id)
+            name = str(row.payload.get("full_name", "")) if row else ""
+        return Outcome(go="home", refresh=True,
+                       notice=t("invite_accepted", self.ctx.lang).format(name=name))
