@@ -1,0 +1,1 @@
+"""Browser journeys, one file per feature, sharing pages.py."""

@@ -1,0 +1,59 @@
+"""Fixtures of the browser journeys: one Chromium for the run, the real `hssk --web` per test,
+an event loop for async test clients."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Playwright, sync_playwright
+
+from tests.e2e.pages import (
+    CHROMIUM,
+    launch,
+)
+from tests.processes import BIN, free_port, running
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium")
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    browser = launch(playwright)
+    yield browser
+    browser.close()
+
+
+@pytest.fixture
+def app_url(live_server, tmp_path) -> Iterator[str]:
+    """The real `hssk --web` as a separate device, trusting the test server's issuer key."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/"
+    env = {"HSSK_APP_DATA_DIR": str(tmp_path / "device"),
+           "HSSK_TRUSTED_KEYS": str(live_server.data_dir / "keys")}
+    with running([str(BIN / "hssk"), "--web", "--port", str(port)], url=url, env=env,
+                 log=tmp_path / "app.log"):
+        yield url
+
+
+@pytest.fixture
+def run() -> Iterator[Callable[[Any], Any]]:
+    """Runs coroutines on one event loop in a worker thread (Playwright's sync API owns the
+    main thread's), so an async client keeps its connections between calls."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    yield lambda coroutine: asyncio.run_coroutine_threadsafe(coroutine, loop).result()
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join()
+    loop.close()

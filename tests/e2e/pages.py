@@ -1,0 +1,213 @@
+"""What every browser journey shares: launching Debian's Chromium, opening `hssk --web` as a
+phone (Flutter's accessibility tree switched on), typing, finding text, and the common steps
+(join a ward, declare, sign in, add a household)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import Browser, Locator, Page, Playwright, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+from tests.processes import BIN, free_port, hssk_server, running
+
+CHROMIUM = "/usr/bin/chromium"
+TIMEOUT_MS = 20_000
+# Two cores shared with a database and a server: an upload and a decode can take more than
+# Playwright's default 5 s when the machine is busy, so assertions wait as long as actions do.
+expect.set_options(timeout=TIMEOUT_MS)
+
+
+
+
+def launch(playwright: Playwright, *extra_args: str) -> Browser:
+    return playwright.chromium.launch(
+        executable_path=CHROMIUM,
+        args=["--no-sandbox", "--disable-gpu", "--disable-quic",
+              "--disable-background-networking", "--disable-component-update", *extra_args])
+
+
+def open_app(browser: Browser, url: str) -> Page:
+    context = browser.new_context(locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh",
+                                  viewport={"width": 412, "height": 915})
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(url)
+    # Flutter keeps its accessibility tree off until this placeholder is clicked.
+    page.wait_for_selector("flt-semantics-placeholder", state="attached", timeout=60_000)
+    page.evaluate("document.querySelector('flt-semantics-placeholder').click()")
+    return page
+
+
+def press_until(button: Locator, shown: Locator) -> None:
+    """Press ``button`` and wait for ``shown``. On a loaded machine a click landing while
+    Flutter rebuilds the screen that has just shown the button can be dropped (a person would
+    tap again): the click is repeated while the button is still there."""
+    for _attempt in range(3):
+        try:
+            button.click(timeout=15_000)
+        except PlaywrightTimeout:  # still re-laying out (a larger text size): try again
+            continue
+        try:
+            expect(shown).to_be_visible(timeout=8000)
+            return
+        except AssertionError:
+            if not button.is_visible():
+                break
+    expect(shown).to_be_visible()
+
+
+def start_declaring(page: Page) -> None:
+    """Press "Bắt đầu khai báo" and wait for the form."""
+    press_until(page.get_by_role("button", name="Bắt đầu khai báo"),
+                page.get_by_role("textbox", name="Họ và tên"))
+
+
+def type_into(page: Page, label: str, text: str, *, paste: bool = False) -> None:
+    """Focus a field, clear it and type with real keys, then wait for the field to hold it.
+
+    Flutter attaches its text-editing connection a moment after the input gains focus, and
+    keys sent in that gap are dropped; so the whole entry is retried if the field does not
+    end up holding exactly ``text``.
+    """
+    box = page.get_by_role("textbox", name=label)
+    for _attempt in range(3):
+        box.click()
+        expect(box).to_be_focused()
+        page.wait_for_timeout(150)
+        if box.input_value():
+            # Select all and delete; key by key only if select-all was not honoured (a long
+            # code cleared one key at a time takes minutes on a busy machine).
+            page.keyboard.press("Control+a")
+            page.keyboard.press("Backspace")
+            if remaining := box.input_value():
+                page.keyboard.press("End")
+                for _ in remaining:
+                    page.keyboard.press("Backspace")
+        if paste:
+            page.keyboard.insert_text(text)
+        else:
+            page.keyboard.type(text)
+        try:
+            expect(box).to_have_value(text, timeout=3000)
+            return
+        except AssertionError:
+            continue
+    expect(box).to_have_value(text)
+
+
+def seen(page: Page, text: str) -> Any:
+    """Text on the screen, whether a text node or folded into a group's accessible name (a
+    card's lines are read out as one label once the card holds a button)."""
+    return page.get_by_text(text, exact=False).or_(page.get_by_label(text, exact=False)).first
+
+
+def holds(page: Page, label: str) -> Any:
+    """A text field, focused: Flutter fills the hidden input with a value shown from state only
+    once the field has focus."""
+    box = page.get_by_role("textbox", name=label)
+    box.click()
+    return box
+
+
+@dataclass
+class SeededServer:
+    """A server with the demo ward seeded on an SQLite file, started only when asked (the
+    tests that show the app working with the server down)."""
+
+    port: int
+    data_dir: Path
+    env: dict[str, str]
+    code: str
+    log: Path
+
+    @classmethod
+    def make(cls, tmp_path: Path) -> SeededServer:
+        port = free_port()
+        data_dir = tmp_path / "server"
+        env = {"HSSK_DATA_DIR": str(data_dir),
+               "HSSK_DATABASE_URL": f"sqlite:///{tmp_path / 's.db'}"}
+        code = hssk_server("demo-seed", "--server-url", f"http://127.0.0.1:{port}",
+                           data_dir=data_dir, env=env).strip()
+        return cls(port, data_dir, env, code, tmp_path / "server.log")
+
+    def serve(self) -> Any:
+        return running([str(BIN / "hssk-server"), "serve", "--port", str(self.port)],
+                       url=f"http://127.0.0.1:{self.port}/v1/health", env=self.env,
+                       log=self.log)
+
+
+def phones(browser: Browser, server: SeededServer, stack: contextlib.ExitStack, tmp_path: Path,
+           *names: str) -> list[Page]:
+    """One app per person, each its own device, each having joined the ward by its code."""
+    pages = []
+    for who in names:
+        app_port = free_port()
+        stack.enter_context(running(
+            [str(BIN / "hssk"), "--web", "--port", str(app_port)],
+            url=f"http://127.0.0.1:{app_port}/", log=tmp_path / f"{who}.log",
+            env={"HSSK_APP_DATA_DIR": str(tmp_path / who),
+                 "HSSK_TRUSTED_KEYS": str(server.data_dir / "keys")}))
+        page = open_app(browser, f"http://127.0.0.1:{app_port}/")
+        join_ward(page, server.code)
+        pages.append(page)
+    return pages
+
+
+def join_ward(page: Page, code: str) -> None:
+    """Paste the ward's signed code on the first screen and check it."""
+    type_into(page, "Mã QR (dán vào đây)", code, paste=True)
+    page.get_by_role("button", name="Kiểm tra mã").click()
+
+
+def declare_basic(page: Page, name: str, born: str, sex: str = "Nữ") -> None:
+    """The shortest declaration (name, birth date or year, sex), saved: what the app says
+    next depends on the connection."""
+    type_into(page, "Họ và tên", name)
+    type_into(page, "Ngày sinh (dd/mm/yyyy hoặc năm sinh)", born)
+    page.get_by_role("radio", name=sex).click()
+    page.get_by_role("button", name="Lưu khai báo").click()
+
+
+def declare_and_send(page: Page, name: str, born: str) -> None:
+    """The shortest declaration (a woman's name and birth year), saved and sent."""
+    declare_basic(page, name, born)
+    expect(seen(page, "Đã gửi lên máy chủ")).to_be_visible()
+
+
+def sign_in(page: Page, phone: str, password: str) -> None:
+    """Sign the device in to an existing (staff) account from the first screen."""
+    page.get_by_role("button", name="Đăng nhập tài khoản có sẵn").click()
+    type_into(page, "Số điện thoại", phone)
+    type_into(page, "Mật khẩu (ít nhất 8 ký tự)", password)
+    page.get_by_role("button", name="Đăng nhập", exact=True).click()
+    expect(seen(page, f"Đã đăng nhập: {phone}")).to_be_visible()
+
+
+def add_household(page: Page, address: str, group: str) -> None:
+    """On a collaborator's tablet: a new household, then its page."""
+    page.get_by_role("button", name="Thêm hộ mới").click()
+    type_into(page, "Địa chỉ của hộ", address)
+    page.get_by_role("radio", name=group).click()
+    page.get_by_role("button", name="Lưu hộ").click()
+    expect(seen(page, "Đã lưu hộ trên máy")).to_be_visible()
+
+
+def copied_code(page: Page) -> str:
+    """The signed code shown for copying beside its QR (waiting until the field holds it)."""
+    box = holds(page, "Mã (để sao chép)")
+    expect(box).to_have_value(re.compile(r"^HS1:"))
+    return box.input_value()
+
+
+def shot(page: Page, name: str) -> None:
+    """With HSSK_SCREENSHOTS=DIR, keep a phone-size picture of this screen (docs/ has them)."""
+    folder = os.environ.get("HSSK_SCREENSHOTS")
+    if folder:
+        page.wait_for_timeout(1200)  # the last frame painted, not the one before
+        page.screenshot(path=str(Path(folder) / f"{name}.png"))
