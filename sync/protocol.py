@@ -285,16 +285,6 @@ class GrantView(Message):
     granted_at: datetime
 
 
-class AreaProgress(Message):
-    code: str
-    name: str
-    level: str
-    target_population: int | None
-    persons: int
-    declarations: int
-    households: int = 0
-
-
 class AreaView(Message):
     """An area a collaborator or supervisor works in: the tablet lists households by these."""
 

@@ -253,9 +253,7 @@ def _call(http: httpx.Client, world: World, role: str, endpoint: str) -> bool:
             "hand P over": ("POST", f"/v1/persons/{person}/handovers"),
             "revoke a grant on P": ("DELETE",
                                     f"/v1/persons/{person}/grants/{world.spare_account_id}"),
-            "ward progress": ("GET", "/v1/areas/26734/progress"),
             "ward persons": ("GET", "/v1/areas/26734/persons"),
-            "city progress": ("GET", "/v1/areas/79/progress"),
             "city persons": ("GET", "/v1/areas/79/persons"),
             "ward report": ("GET", "/v1/areas/26734/report"),
             "city report": ("GET", "/v1/areas/79/report"),
@@ -294,9 +292,7 @@ ALLOWED: dict[str, set[str]] = {
     "pass P's record off as a clinic's": set(),
     "add a household to the ward": {"collaborator_same_area"},
     "list my areas (ward listed)": {"supervisor", "collaborator_same_area"},
-    "ward progress": {"supervisor", "collaborator_same_area"},
     "ward persons": {"supervisor", "collaborator_same_area"},
-    "city progress": {"supervisor"},
     "city persons": set(),  # individual lists stop at ward level, even for the supervisor
     "ward report": {"supervisor", "collaborator_same_area"},
     "city report": {"supervisor"},
@@ -321,6 +317,6 @@ def test_every_person_and_area_endpoint_is_in_the_matrix(world: World) -> None:
                        "/v1/persons/{person_id}/grants", "/v1/persons/{person_id}/invites",
                        "/v1/persons/{person_id}/handovers",
                        "/v1/persons/{person_id}/grants/{grantee_account_id}",
-                       "/v1/areas/{area_code}/progress", "/v1/areas/{area_code}/persons",
+                       "/v1/areas/{area_code}/persons",
                        "/v1/areas/{area_code}/report", "/v1/areas/{area_code}/visits"}
     assert "/v1/me/areas" in spec["paths"]

@@ -255,9 +255,10 @@ async def test_households_reach_the_server_and_another_tablet(live_server, tmp_p
         login = await http.post("/v1/auth/login", json={
             "phone": "0977100009", "password": PASSWORD, "device_id": "supervisor-laptop"})
         token = login.json()["token"]
-        progress = (await http.get("/v1/areas/26734-01/progress",
-                                   headers={"Authorization": f"Bearer {token}"})).json()
-    assert (progress["households"], progress["persons"], progress["declarations"]) == (3, 2, 2)
+        auth = {"Authorization": f"Bearer {token}"}
+        report = (await http.get("/v1/areas/26734-01/report", headers=auth)).json()
+        visits = (await http.get("/v1/areas/26734-01/visits", headers=auth)).json()
+    assert (visits["total"], report["area"]["persons"], report["area"]["declared"]) == (3, 2, 2)
     await tablet.close()
     await spare.close()
 

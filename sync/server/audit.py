@@ -4,13 +4,25 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlmodel import Session, col, select
 
 from sync import csvfiles
 from sync.server.models import AuditEntry
 
+if TYPE_CHECKING:
+    from sync.server.accounts import Caller
+
 FIELDS = ("id", "at", "account_id", "device_id", "action", "kind", "record_id", "detail")
+
+
+def record(session: Session, caller: Caller, action: str, record_id: str | None = None,
+           detail: str | None = None) -> None:
+    """Note who (account and device) did ``action`` to which record; committed with the
+    caller's own transaction."""
+    session.add(AuditEntry(account_id=caller.account.id, device_id=caller.device_id,
+                           action=action, record_id=record_id, detail=detail))
 
 
 def export_csv(*, session: Session, path: Path, since: str | None = None) -> int:

@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from sync import logs
 from sync.ids import utc_now
 from sync.qrcodes import qr_png
-from sync.server import accounts, area_import, audit, campaign_codes, crud, keys, pull
+from sync.server import accounts, area_import, audit, campaign_codes, crud, keys, progress, pull
 from sync.server.config import Settings
 from sync.server.db import UnmanagedDatabase, make_engine, migrate, private_dir
 from sync.server.errors import DomainError
@@ -312,13 +312,17 @@ def audit_export(output: Annotated[Path, typer.Option("-o", "--output", help="CS
 
 @app.command()
 def report(data_dir: DataDir = None) -> None:
-    """Persons and declarations received, per area."""
+    """Per area, today, from the supervisors' rollups: target, persons, persons declared and
+    declarations in force, each under the area and everything below it."""
     _, session = _session(data_dir)
     with session:
-        rows = crud.declarations_by_area(session=session)
-    typer.echo(f"{'area':<10} {'name':<28} {'persons':>8} {'declarations':>13}")
+        rows = progress.table(session, on=progress.today())
+    typer.echo(f"{'area':<10} {'name':<28} {'target':>8} {'persons':>8} {'declared':>9} "
+               f"{'declarations':>13}")
     for row in rows:
-        typer.echo(f"{row.code:<10} {row.name:<28} {row.persons:>8} {row.declarations:>13}")
+        target = "—" if row.target is None else str(row.target)
+        typer.echo(f"{row.code:<10} {row.name:<28} {target:>8} {row.persons:>8} "
+                   f"{row.declared:>9} {row.declarations:>13}")
 
 
 @app.command("demo-seed")

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from sync.ids import utc_now
-from sync.records import RecordKind
 from sync.server import areas, campaign_codes
 from sync.server.errors import Conflict, NotFound
-from sync.server.models import Area, Campaign, ServerRecord
+from sync.server.models import Area, Campaign
 
 # --- areas and campaigns -------------------------------------------------------------------------
 
@@ -50,37 +47,3 @@ def add_campaign(*, session: Session, campaign_id: str, area_code: str, server_u
     session.add(campaign)
     session.commit()
     return campaign
-
-
-# --- reports -------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class AreaCount:
-    code: str
-    name: str
-    persons: int
-    declarations: int
-
-
-def declarations_by_area(*, session: Session) -> list[AreaCount]:
-    """Per area: persons and current declarations (a correction replaces what it supersedes)."""
-    superseded = select(ServerRecord.supersedes).where(col(ServerRecord.supersedes).is_not(None))
-    counts: dict[str, dict[str, int]] = {}
-    rows = session.exec(
-        select(ServerRecord.area_code, ServerRecord.kind,
-               func.count(func.distinct(ServerRecord.id)))
-        .where(col(ServerRecord.kind).in_([RecordKind.PERSON, RecordKind.DECLARATION]))
-        .where(col(ServerRecord.id).not_in(superseded))
-        .where(col(ServerRecord.deleted).is_(False))
-        .group_by(ServerRecord.area_code, ServerRecord.kind)
-    ).all()
-    for area_code, kind, count in rows:
-        counts.setdefault(area_code, {})[kind] = count
-    areas = session.exec(select(Area).order_by(Area.code)).all()
-    return [
-        AreaCount(code=a.code, name=a.name,
-                  persons=counts.get(a.code, {}).get(RecordKind.PERSON, 0),
-                  declarations=counts.get(a.code, {}).get(RecordKind.DECLARATION, 0))
-        for a in areas
-    ]

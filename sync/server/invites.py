@@ -22,7 +22,7 @@ from sync.ids import as_utc, utc_now
 from sync.protocol import GrantInfo, HandoverInfo, InviteCode
 from sync.qrcodes import TokenClaims, encode_token
 from sync.records import EnteredBy, RecordKind
-from sync.server import keys, records_api, scopes
+from sync.server import access_grants, keys, scopes
 from sync.server.accounts import Caller, hash_token
 from sync.server.config import Settings
 from sync.server.errors import (
@@ -70,7 +70,7 @@ def issue(*, session: Session, caller: Caller, person_id: str, scope: str,
           consent_text_version: str, server_url: str, keys_dir: Path,
           now: datetime | None = None) -> InviteCode:
     """The owner's consent to let whoever redeems this code see or manage the record."""
-    records_api.require_owner(session, caller, person_id)
+    access_grants.require_owner(session, caller, person_id)
     return _code(session=session, caller=caller, person_id=person_id, purpose="invite",
                  scope=scope, consent_text_version=consent_text_version,
                  server_url=server_url, keys_dir=keys_dir, now=now or utc_now())
@@ -155,7 +155,7 @@ def redeem(*, session: Session, caller: Caller, token: str,
     invite = _take(session, caller, token, "invite", now)
     grantee = session.get(Account, caller.account.id)
     assert grantee is not None
-    info = records_api.make_grant(session=session, caller=caller, person_id=invite.person_id,
+    info = access_grants.make_grant(session=session, caller=caller, person_id=invite.person_id,
                                   grantee=grantee, scope=invite.scope,
                                   consent_text_version=invite.consent_text_version,
                                   agreed_at=as_utc(invite.created_at))

@@ -175,7 +175,7 @@ def _latest_persons(connection: Connection, ids: list[str]) -> dict[str, dict[st
     # The first version's moment decides where a person counts; later versions keep it.
     firsts = dict(connection.execute(
         sa_select(t.id, t.created_at).where(t.id.in_(ids), t.kind == RecordKind.PERSON,
-                                            t.version == 1)).tuples().all())
+                                            t.version == 1)).all())
     for rid, head in heads.items():
         head["created_at"] = firsts.get(rid, head["created_at"])
     return {rid: head for rid, head in heads.items() if not head["deleted"]}
@@ -406,6 +406,43 @@ def weeks(connection: Connection, code: str, on: date,
                                     c.day >= first, c.day <= last)).all())
     return [(first + timedelta(weeks=i), int(held.get(first + timedelta(weeks=i), 0)))
             for i in range(count)]
+
+
+def declarations(connection: Connection, codes: list[str]) -> dict[str, int]:
+    """Declarations in force (a correction replaces what it supersedes) under each area, of
+    all time: the sum of its weekly counts."""
+    c = COUNTS.c
+    rows = connection.execute(sa_select(c.area_code, func.coalesce(func.sum(c.n), 0))
+                              .where(c.area_code.in_(codes), c.metric == "week")
+                              .group_by(c.area_code)).all()
+    return {code: int(n) for code, n in rows}
+
+
+@dataclass(frozen=True)
+class AreaRow:
+    """One line of the administrator's report."""
+
+    code: str
+    name: str
+    target: int | None
+    persons: int
+    declared: int
+    declarations: int
+
+
+def table(session: Session, *, on: date) -> list[AreaRow]:
+    """Every current area with its target, persons, persons declared and declarations in
+    force on ``on``, each counted under the area and everything below it (the same rollups
+    as the supervisors' reports)."""
+    current = tree(session)
+    codes = sorted(code for code, area in current.areas.items() if area.valid_to is None)
+    connection = session.connection()
+    values = figures(connection, codes, on)
+    made = declarations(connection, codes)
+    return [AreaRow(code=code, name=current.areas[code].name, target=current.target(code),
+                    persons=values[code]["persons"], declared=values[code]["declared"],
+                    declarations=made.get(code, 0))
+            for code in codes]
 
 
 # --- whole rebuilds -------------------------------------------------------------------------

@@ -10,7 +10,6 @@ grant) goes to quarantine: kept, reported, never applied.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any
 
 from sqlalchemy import Table
@@ -122,8 +121,11 @@ class _Batch:
         # Records named by id that already exist count too: a create under a known id is
         # answered from the stored record's scope, never from its content.
         persons |= {h.person_id for h in self.heads.values() if h.person_id}
-        scope = scopes.writable_persons(self.session, self.caller, {p for p in persons if p})
-        self.writable, self.revoked, self.relation = scope.writable, scope.revoked, scope.relation
+        # Every access decision of the batch is scopes.py's, made here in bulk.
+        self.scope = scopes.writable_persons(self.session, self.caller,
+                                             {p for p in persons if p})
+        self.writable, self.revoked, self.relation = (self.scope.writable, self.scope.revoked,
+                                                      self.scope.relation)
 
     # --- prefetch ------------------------------------------------------------------------------
 
@@ -141,10 +143,6 @@ class _Batch:
                 heads[rid] = _Head(version, kind, person_id, area, deleted, payload, device,
                                    conflicts, home)
         return heads
-
-    @cached_property
-    def worked(self) -> set[str]:
-        return scopes.worked_areas(self.session, self.caller)
 
     # --- decisions -----------------------------------------------------------------------------
 
@@ -173,7 +171,7 @@ class _Batch:
             return self._refused(mutation)
         if record.kind == RecordKind.HOUSEHOLD:
             # A household belongs to an area, not a person: a collaborator working there.
-            if head is not None and not self._collaborates_in(head.area_code):
+            if head is not None and not self.scope.collaborates_in(head.area_code):
                 return self._refused(mutation)
         else:
             person_id = record.id if record.kind == RecordKind.PERSON else record.person_id
@@ -214,25 +212,11 @@ class _Batch:
     def _create_area(self, mutation: Mutation) -> str | None:
         """The area a new record belongs to, if the caller may create it, else None."""
         record = mutation.record
-        if record.kind == RecordKind.PERSON:
-            if record.person_id != record.id:
-                return None
-            if self.caller.account.role == "citizen":
-                return self.caller.account.area_code
-            wanted = record.payload.get("area_code")
-            collaborator = self.caller.account.role == "collaborator"
-            return wanted if collaborator and wanted in self.worked else None
-        if record.kind == RecordKind.HOUSEHOLD:
-            wanted = record.payload.get("area_code")
-            return wanted if record.person_id is None and self._collaborates_in(wanted) else None
-        if record.person_id is None:
-            return None
-        return self.writable.get(record.person_id)
+        return self.scope.create_area(record.kind, record.id, record.person_id,
+                                      record.payload.get("area_code"))
 
     def _may_write_head(self, head: _Head) -> bool:
-        if head.kind == RecordKind.HOUSEHOLD:
-            return self._collaborates_in(head.area_code)
-        return head.person_id is not None and head.person_id in self.writable
+        return self.scope.may_change(head.kind, head.person_id, head.area_code)
 
     def _references_hold(self, mutation: Mutation, head: _Head | None) -> bool:
         """Every record a mutation names is one the caller may name: a correction supersedes
@@ -248,7 +232,7 @@ class _Batch:
         for household_id in _households_named(record) - current:
             home = self.heads.get(household_id)
             if home is None or home.kind != RecordKind.HOUSEHOLD or home.deleted or not (
-                    self._collaborates_in(home.area_code)):
+                    self.scope.collaborates_in(home.area_code)):
                 return False
         payload = record.payload
         if record.kind in (RecordKind.ACCESS_GRANT, RecordKind.CONSENT) and (
@@ -257,9 +241,6 @@ class _Batch:
         head_person = payload.get("head_person_id") if record.kind == RecordKind.HOUSEHOLD \
             else None
         return head_person is None or head_person in self.writable
-
-    def _collaborates_in(self, area_code: str | None) -> bool:
-        return self.caller.account.role == "collaborator" and area_code in self.worked
 
     def _history(self, record_id: str, base_version: int | None,
                  head: _Head) -> list[Version] | None:

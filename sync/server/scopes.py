@@ -71,23 +71,54 @@ def can_write_person(session: Session, caller: Caller, person_id: str) -> bool:
 
 @dataclass(frozen=True)
 class WriteScope:
-    """Which of some persons the caller may write now, decided in bulk (a push's batch)."""
+    """What the caller may write now, decided in bulk for a push's batch: which of some
+    persons, and where new records may be filed."""
 
+    role: str
+    home_area: str | None     # a citizen's: where the persons they make are registered
+    worked: frozenset[str]    # a collaborator's areas and those below them
     writable: dict[str, str]  # person → the area they were registered in
     revoked: set[str]         # persons whose grant to the caller was withdrawn
     relation: dict[str, str]  # a citizen's relation to each writable person: owner | family
 
+    def collaborates_in(self, area_code: str | None) -> bool:
+        return self.role == "collaborator" and area_code in self.worked
+
+    def create_area(self, kind: RecordKind, record_id: str, person_id: str | None,
+                    wanted: str | None) -> str | None:
+        """The area a new record is filed in if the caller may create it, else None: a
+        citizen's person in the citizen's own area, a collaborator's person or household in
+        an area they work in, any other record of a person the caller may write."""
+        if kind == RecordKind.PERSON:
+            if person_id != record_id:
+                return None
+            if self.role == "citizen":
+                return self.home_area
+            return wanted if self.collaborates_in(wanted) else None
+        if kind == RecordKind.HOUSEHOLD:
+            return wanted if person_id is None and self.collaborates_in(wanted) else None
+        return self.writable.get(person_id) if person_id is not None else None
+
+    def may_change(self, kind: RecordKind | str, person_id: str | None,
+                   area_code: str | None) -> bool:
+        """May the caller change a stored record (a household by its area, else by person)?"""
+        if kind == RecordKind.HOUSEHOLD:
+            return self.collaborates_in(area_code)
+        return person_id is not None and person_id in self.writable
+
 
 def writable_persons(session: Session, caller: Caller, persons: set[str]) -> WriteScope:
-    """The same rule as ``can_write_person``, for many persons in two queries."""
+    """The same rules as ``can_write_person``, for many persons in two queries."""
+    role = caller.account.role
+    worked = frozenset(worked_areas(session, caller)) if role == "collaborator" else frozenset()
+    home = caller.account.area_code if role == "citizen" else None
     if not persons:
-        return WriteScope({}, set(), {})
+        return WriteScope(role, home, worked, {}, set(), {})
     area_of = dict(session.exec(
         select(ServerRecord.id, ServerRecord.area_code)
         .where(col(ServerRecord.id).in_(persons), ServerRecord.kind == RecordKind.PERSON,
                ServerRecord.version == 1)
     ).all())
-    role = caller.account.role
     relation: dict[str, str] = {}
     revoked: set[str] = set()
     if role == "citizen":
@@ -101,11 +132,11 @@ def writable_persons(session: Session, caller: Caller, persons: set[str]) -> Wri
                     if link.person_id in allowed}
         revoked = {link.person_id for link in links if link.revoked_at is not None}
     elif role == "collaborator":
-        worked = worked_areas(session, caller)
         allowed = {p for p, area in area_of.items() if area in worked}
     else:
         allowed = set()
-    return WriteScope({p: area_of[p] for p in allowed if p in area_of}, revoked, relation)
+    return WriteScope(role, home, worked, {p: area_of[p] for p in allowed if p in area_of},
+                      revoked, relation)
 
 
 def can_see_area(session: Session, caller: Caller, area_code: str) -> bool:

@@ -150,9 +150,10 @@ def test_a_collaborator_captures_three_households_offline_then_syncs(browser, tm
                 token = http.post("/v1/auth/login", json={
                     "phone": "0977000004", "password": "mật khẩu tổ phố",
                     "device_id": "supervisor-laptop"}).json()["token"]
-                ward = http.get("/v1/areas/26734/progress",
-                                headers={"Authorization": f"Bearer {token}"}).json()
-            assert (ward["households"], ward["persons"], ward["declarations"]) == (3, 3, 3)
+                auth = {"Authorization": f"Bearer {token}"}
+                ward = http.get("/v1/areas/26734/report", headers=auth).json()["area"]
+                visits = http.get("/v1/areas/26734/visits", headers=auth).json()
+            assert (visits["total"], ward["persons"], ward["declared"]) == (3, 3, 3)
             # The tablet is handed on: signing out takes the residents off it.
             tablet.get_by_role("button", name="Cài đặt").click()
             tablet.get_by_role("button", name="Đăng xuất").click()

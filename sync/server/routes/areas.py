@@ -8,27 +8,19 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 
 from sync.protocol import (
-    AreaProgress,
     AreaView,
     ErrorResponse,
     PersonListItem,
     ProgressReport,
     VisitList,
 )
-from sync.server import records_api
+from sync.server import area_reports, person_reads
 from sync.server.auth import CallerDep, SessionDep
 
 router = APIRouter(tags=["areas"])
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorResponse} for code in (401, 403, 404, 422)}
 AreaCode = Path(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_.\-]+$")
-
-
-@router.get("/areas/{area_code}/progress", response_model=AreaProgress, responses=ERRORS)
-def progress(caller: CallerDep, session: SessionDep,
-             area_code: str = AreaCode) -> AreaProgress:
-    """Target, persons and declarations for an area and everything below it."""
-    return records_api.area_progress(session=session, caller=caller, area_code=area_code)
 
 
 @router.get("/areas/{area_code}/report", response_model=ProgressReport, responses=ERRORS)
@@ -38,7 +30,7 @@ def report(caller: CallerDep, session: SessionDep, area_code: str = AreaCode,
            ) -> ProgressReport:
     """Declaration progress of an area and of each area below it: target, persons, declared,
     declared within 3 and 6 months, due, overdue; declarations per week."""
-    return records_api.progress_report(session=session, caller=caller, area_code=area_code,
+    return area_reports.progress_report(session=session, caller=caller, area_code=area_code,
                                        on=on)
 
 
@@ -48,7 +40,7 @@ def visits(caller: CallerDep, session: SessionDep, area_code: str = AreaCode,
            limit: Annotated[int, Query(ge=1, le=500)] = 50) -> VisitList:
     """The households of a ward or group a collaborator should visit next, most urgent
     first (ward level and below)."""
-    return records_api.household_visits(session=session, caller=caller, area_code=area_code,
+    return area_reports.household_visits(session=session, caller=caller, area_code=area_code,
                                         on=on, limit=limit)
 
 
@@ -57,11 +49,11 @@ def visits(caller: CallerDep, session: SessionDep, area_code: str = AreaCode,
 def persons(caller: CallerDep, session: SessionDep,
             area_code: str = AreaCode) -> list[PersonListItem]:
     """The persons of a ward or group (no clinical data)."""
-    return records_api.list_area_persons(session=session, caller=caller, area_code=area_code)
+    return person_reads.list_area_persons(session=session, caller=caller, area_code=area_code)
 
 
 @router.get("/me/areas", response_model=list[AreaView], responses=ERRORS)
 def my_areas(caller: CallerDep, session: SessionDep) -> list[AreaView]:
     """The areas the caller works in and those below (none for a citizen): a collaborator's
     tablet groups households by them."""
-    return records_api.worked_areas(session=session, caller=caller)
+    return area_reports.worked_areas(session=session, caller=caller)

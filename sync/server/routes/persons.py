@@ -19,7 +19,7 @@ from sync.protocol import (
     PersonRecords,
     RedeemRequest,
 )
-from sync.server import invites, records_api
+from sync.server import access_grants, invites, person_reads
 from sync.server.auth import CallerDep, SessionDep
 
 router = APIRouter(tags=["persons"])
@@ -32,14 +32,14 @@ PersonId = Path(min_length=1, max_length=36, pattern=ID_PATTERN)
 @router.get("/persons", response_model=list[PersonListItem], responses=ERRORS)
 def my_persons(caller: CallerDep, session: SessionDep) -> list[PersonListItem]:
     """The persons this account holds (citizens) or covers (collaborators)."""
-    return records_api.list_my_persons(session=session, caller=caller)
+    return person_reads.list_my_persons(session=session, caller=caller)
 
 
 @router.get("/persons/{person_id}", response_model=PersonRecords, responses=ERRORS)
 def person(caller: CallerDep, session: SessionDep,
            person_id: str = PersonId) -> PersonRecords:
     """A person's records, if the caller may see them (otherwise 404)."""
-    return records_api.read_person(session=session, caller=caller, person_id=person_id)
+    return person_reads.read_person(session=session, caller=caller, person_id=person_id)
 
 
 @router.post("/persons/{person_id}/grants", response_model=GrantInfo,
@@ -47,7 +47,7 @@ def person(caller: CallerDep, session: SessionDep,
 def grant(body: GrantRequest, caller: CallerDep, session: SessionDep,
           person_id: str = PersonId) -> GrantInfo:
     """The owner grants a relative access, with consent."""
-    return records_api.grant(session=session, caller=caller, person_id=person_id,
+    return access_grants.grant(session=session, caller=caller, person_id=person_id,
                              grantee_phone=body.grantee_phone, scope=body.scope,
                              consent_text_version=body.consent_text_version)
 
@@ -56,7 +56,7 @@ def grant(body: GrantRequest, caller: CallerDep, session: SessionDep,
 def grants(caller: CallerDep, session: SessionDep,
            person_id: str = PersonId) -> list[GrantView]:
     """The owner sees who holds access to their record."""
-    return records_api.list_grants(session=session, caller=caller, person_id=person_id)
+    return access_grants.list_grants(session=session, caller=caller, person_id=person_id)
 
 
 @router.post("/persons/{person_id}/invites", response_model=InviteCode, responses=ERRORS)
@@ -102,5 +102,5 @@ def redeem(body: RedeemRequest, caller: CallerDep, session: SessionDep) -> Grant
 def revoke(caller: CallerDep, session: SessionDep, person_id: str = PersonId,
            grantee_account_id: str = Path(min_length=1, max_length=36, pattern=ID_PATTERN)) -> None:
     """The owner withdraws a relative's access."""
-    records_api.revoke(session=session, caller=caller, person_id=person_id,
+    access_grants.revoke(session=session, caller=caller, person_id=person_id,
                        grantee_account_id=grantee_account_id)
