@@ -12,10 +12,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Playwright, sync_playwright
 
-from tests.e2e.pages import (
-    CHROMIUM,
-    launch,
-)
+from tests.conftest import database_for
+from tests.e2e.pages import CHROMIUM, launch
 from tests.processes import BIN, free_port, running
 
 
@@ -28,10 +26,28 @@ def playwright() -> Iterator[Playwright]:
 
 
 @pytest.fixture(scope="session")
-def browser(playwright: Playwright) -> Iterator[Browser]:
+def shared_browser(playwright: Playwright) -> Iterator[Browser]:
     browser = launch(playwright)
     yield browser
     browser.close()
+
+
+@pytest.fixture
+def browser(shared_browser: Browser) -> Iterator[Browser]:
+    """One Chromium for the run; each journey's pages close when it ends (a Flutter page left
+    open keeps a renderer busy, reconnecting to its stopped app, and slows every later one)."""
+    yield shared_browser
+    for context in shared_browser.contexts:
+        context.close()
+
+
+@pytest.fixture
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A journey walks once, against a server on SQLite. What differs on PostgreSQL is the
+    server's, and the API tests walk the same paths on both engines (the report after a push
+    in test_api, conflicts in test_sync_semantics and test_merge): a second walk in the
+    browser cost a minute and could only catch what those catch."""
+    return database_for(request, "sqlite", tmp_path)
 
 
 @pytest.fixture

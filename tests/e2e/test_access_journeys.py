@@ -57,7 +57,6 @@ def _y4m(image: Image.Image, path: Path, frames: int = 5) -> None:
             out.write(b"FRAME\n" + grey.tobytes() + chroma + chroma)
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_the_camera_reads_the_sheets_code(playwright, app_url, live_server, tmp_path):
     """Chromium's fake camera (a phone camera cannot exist here) films the printed sheet's QR;
     flet-camera's pictures go through our scanner like any photo."""
