@@ -275,3 +275,30 @@ async def test_a_tablet_re_reads_only_what_a_round_sent_or_brought(live_server,
     assert fresh.residents == index.residents and neighbour in index.residents
     assert fresh.households == index.households
     services.engine.dispose()
+
+
+async def test_joining_a_ward_and_the_account_screen_answer_the_shell(
+        tmp_path: Path, live_server_campaign_png: tuple[bytes, str]) -> None:
+    """The welcome screen's states: a foreign code is refused in words and joins nothing; the
+    sheet's photo joins its ward (an outcome the shell applies); an account asked for with
+    nothing typed is refused beside its field; "later" goes on to the form."""
+    png, _text = live_server_campaign_png
+    services = Services.start(AppConfig(data_dir=tmp_path / "app",
+                                        key_dirs=(tmp_path / "server" / "keys",)))
+    state = AppState(services=services)
+    state.load()
+    assert state.screen == "welcome"
+    state.join.set_code_text("HS1:không-phải-mã-của-phường")
+    await state.do(state.join.check_code)
+    assert state.join.code_error and state.campaign is None
+    await state.do(state.join.accept_image, png)
+    assert state.join.code_error is None and state.campaign is not None
+    assert state.campaign.area == "26734"
+    with Session(services.engine) as session:
+        assert settings.campaign(session) == state.campaign      # kept for the next start
+    await state.do(state.account.open)
+    assert state.screen == "account" and state.account.mode == "create"
+    await state.do(state.account.create_account)
+    assert set(state.account.errors) == {"phone"} and state.screen == "account"
+    await state.do(state.account.skip)
+    assert state.screen == "declare" and state.declaring.person_id is None

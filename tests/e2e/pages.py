@@ -11,12 +11,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
 from playwright.sync_api import Browser, Locator, Page, Playwright, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.processes import BIN, free_port, hssk_server, running
 
 CHROMIUM = "/usr/bin/chromium"
+# Each journey module's marks. A journey takes 10-60 s; on a loaded machine a fresh clone's run
+# took one past the suite's 300 s limit mid-walk (every step slower, nothing stuck): 600 s.
+JOURNEY = [pytest.mark.e2e, pytest.mark.timeout(600)]
 TIMEOUT_MS = 20_000
 # Two cores shared with a database and a server: an upload and a decode can take more than
 # Playwright's default 5 s when the machine is busy, so assertions wait as long as actions do.

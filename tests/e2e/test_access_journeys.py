@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
 from tests.e2e.pages import (
+    JOURNEY,
     TIMEOUT_MS,
     SeededServer,
     declare_basic,
@@ -22,9 +22,7 @@ from tests.e2e.pages import (
 )
 from tests.processes import BIN, free_port, running
 
-# A journey takes 10-60 s; on a loaded machine a fresh clone's run took one past the suite's
-# 300 s limit mid-walk (every step slower, nothing stuck): journeys get 600 s.
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
+pytestmark = JOURNEY
 
 
 def test_a_picked_image_is_decoded_and_a_non_image_is_refused(browser, app_url, live_server,

@@ -10,7 +10,6 @@ import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fhir.resources.R4B.bundle import Bundle
 from playwright.sync_api import Page, expect
@@ -19,6 +18,7 @@ from sync.qrcodes import CampaignClaims, encode_campaign
 from sync.reminders import add_months
 from sync.validators import format_date_vn as vn
 from tests.e2e.pages import (
+    JOURNEY,
     SeededServer,
     declare_basic,
     holds,
@@ -33,9 +33,7 @@ from tests.e2e.pages import (
 )
 from tests.processes import BIN, free_port, hssk_server, running
 
-# A journey takes 10-60 s; on a loaded machine a fresh clone's run took one past the suite's
-# 300 s limit mid-walk (every step slower, nothing stuck): journeys get 600 s.
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
+pytestmark = JOURNEY
 
 
 def join_then_begin_mr_an(page: Page, code: str) -> None:

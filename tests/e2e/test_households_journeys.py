@@ -6,10 +6,10 @@ from __future__ import annotations
 import contextlib
 
 import httpx
-import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.pages import (
+    JOURNEY,
     SeededServer,
     add_household,
     copied_code,
@@ -22,9 +22,7 @@ from tests.e2e.pages import (
 )
 from tests.processes import hssk_server
 
-# A journey takes 10-60 s; on a loaded machine a fresh clone's run took one past the suite's
-# 300 s limit mid-walk (every step slower, nothing stuck): journeys get 600 s.
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
+pytestmark = JOURNEY
 
 
 def test_a_collaborator_declares_for_a_resident_and_hands_the_record_over(browser, tmp_path):

@@ -7,7 +7,6 @@ import contextlib
 import re
 from datetime import datetime, timedelta
 
-import pytest
 from playwright.sync_api import expect
 from sqlmodel import Session
 
@@ -15,6 +14,7 @@ from app.device import store, syncing
 from app.device.db import open_engine
 from sync.validators import format_date_vn as vn
 from tests.e2e.pages import (
+    JOURNEY,
     SeededServer,
     copied_code,
     declare_and_send,
@@ -29,9 +29,7 @@ from tests.e2e.pages import (
 )
 from tests.factories import PASSWORD, signed_in_device
 
-# A journey takes 10-60 s; on a loaded machine a fresh clone's run took one past the suite's
-# 300 s limit mid-walk (every step slower, nothing stuck): journeys get 600 s.
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
+pytestmark = JOURNEY
 
 
 def test_a_conflict_is_shown_and_resolved_by_a_person(browser, app_url, live_server, tmp_path,

@@ -10,11 +10,11 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import pytest
 from playwright.sync_api import Page, expect
 from sqlmodel import Session
 
 from tests.e2e.pages import (
+    JOURNEY,
     SeededServer,
     phones,
     press_until,
@@ -25,9 +25,7 @@ from tests.e2e.pages import (
 from tests.factories import PASSWORD, signed_in_device
 from tests.processes import hssk_server
 
-# A journey takes 10-60 s; on a loaded machine a fresh clone's run took one past the suite's
-# 300 s limit mid-walk (every step slower, nothing stuck): journeys get 600 s.
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
+pytestmark = JOURNEY
 
 
 def _seed_ward(server: SeededServer, tmp_path: Path) -> None:
