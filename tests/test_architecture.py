@@ -4,16 +4,22 @@ point import flet; the server is never imported by the device side; documented s
 import ast
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _imports(path: Path) -> set[str]:
+def _imports(path: Path, *, members: bool = False) -> set[str]:
+    """The modules a file imports, at any depth (an import inside a function counts); with
+    ``members``, also ``module.name`` for each name taken from a module (it may be one)."""
     names: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
         if isinstance(node, ast.Import):
             names |= {alias.name for alias in node.names}
         elif isinstance(node, ast.ImportFrom) and node.module:
             names.add(node.module)
+            if members:
+                names |= {f"{node.module}.{alias.name}" for alias in node.names}
     return names
 
 
@@ -105,25 +111,16 @@ def _module_name(path: Path) -> str:
 
 
 def _module_graph(package: str) -> dict[str, set[str]]:
-    """Which of the package's modules each imports, at any depth of the file (an import
-    inside a function is still a dependency)."""
+    """Which of the package's modules each imports."""
     paths = {_module_name(p): p for p in _modules(package) if "migrations" not in p.parts}
-    graph: dict[str, set[str]] = {}
-    for name, path in paths.items():
-        found: set[str] = set()
-        for node in ast.walk(ast.parse(path.read_text(), str(path))):
-            if isinstance(node, ast.Import):
-                found |= {a.name for a in node.names}
-            elif isinstance(node, ast.ImportFrom) and node.module:
-                found.add(node.module)
-                found |= {f"{node.module}.{a.name}" for a in node.names}
-        graph[name] = {m for m in found if m in paths and m != name
-                       and paths[m].name != "__init__.py"}
-    return graph
+    return {name: {m for m in _imports(path, members=True) if m in paths and m != name
+                   and paths[m].name != "__init__.py"}
+            for name, path in paths.items()}
 
 
-def test_the_server_has_no_import_cycles():
-    graph = _module_graph("sync")
+@pytest.mark.parametrize("package", ["sync", "app"])
+def test_no_import_cycles(package: str):
+    graph = _module_graph(package)
     state: dict[str, int] = {}
 
     def visit(module: str, trail: list[str]) -> None:
