@@ -6,8 +6,8 @@ import pytest
 from sqlmodel import Session
 
 from app.device import settings, store
-from app.device.autosync import BACKOFF_CAP_SECONDS, SyncRunner, backoff_delay
 from app.device.services import Services
+from app.device.syncing import BACKOFF_CAP_SECONDS, SyncRunner, backoff_delay
 from sync.errors import ServerUnreachable
 from tests.factories import declared_device
 

@@ -12,10 +12,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy.engine import Engine
 
 from app.device import keystore
-from app.device.autosync import SyncRunner
 from app.device.config import AppConfig
 from app.device.db import holds_sealed_data, open_engine
 from app.device.keystore import SecretStore
+from app.device.syncing import SyncRunner
 from sync.ids import utc_now
 from sync.qrcodes import load_trusted_keys
 

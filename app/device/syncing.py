@@ -1,4 +1,6 @@
-"""One sync round: register if needed, push the outbox batch by batch, then pull.
+"""Sync rounds: register if needed, push the outbox batch by batch, then pull; one round at a
+time per device (``round_lock``), on a schedule and on demand (``SyncRunner``), backing off with
+jitter after failures so a city's phones do not retry in step when the server returns.
 
 The batch is committed locally as "sent" before the request, so a lost response or a killed
 app resends exactly the same batch, which the server answers from its stored result.
@@ -7,6 +9,8 @@ app resends exactly the same batch, which the server answers from its stored res
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import random
 import secrets
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
@@ -22,7 +26,7 @@ from sqlmodel import Session
 from app.device import settings, store
 from app.device.settings import Key
 from sync.client import SyncClient
-from sync.errors import AuthRejected, NotRegistered
+from sync.errors import AuthRejected, NotRegistered, SyncError
 from sync.ids import new_id, utc_now
 from sync.protocol import (
     Mutation,
@@ -189,9 +193,14 @@ async def sync_once(engine: Engine, *, http: httpx.AsyncClient | None = None,
     intact) when it cannot finish."""
     async with round_lock(engine):
         # Rounds are taken in the order asked: nothing is awaited before the lock.
-        if await asyncio.to_thread(_follows_areas_only, engine):
-            return RoundResult(accepted=0, rejected=0)
-        return await _round(engine, http, progress)
+        return await _locked_round(engine, http, progress)
+
+
+async def _locked_round(engine: Engine, http: httpx.AsyncClient | None,
+                        progress: ProgressListener | None) -> RoundResult:
+    if await asyncio.to_thread(_follows_areas_only, engine):
+        return RoundResult(accepted=0, rejected=0)
+    return await _round(engine, http, progress)
 
 
 async def _round(engine: Engine, http: httpx.AsyncClient | None,
@@ -292,3 +301,99 @@ def _mark_synced(engine: Engine) -> None:
         settings.put(session, Key.LAST_SYNC, utc_now().isoformat())
         session.commit()
 
+
+# --- rounds on their own: on a schedule and on demand, backing off after failures ---------
+
+INTERVAL_SECONDS = 120.0
+BACKOFF_BASE_SECONDS = 5.0
+BACKOFF_CAP_SECONDS = 900.0
+
+
+def backoff_delay(failures: int, *, rng: Callable[[], float] = random.random,
+                  base: float = BACKOFF_BASE_SECONDS, cap: float = BACKOFF_CAP_SECONDS) -> float:
+    """Seconds to wait after ``failures`` failed rounds in a row: doubling up to ``cap``, half of
+    it fixed and half random ("equal jitter")."""
+    if failures <= 0:
+        return 0.0
+    ceiling = min(cap, base * float(2 ** (failures - 1)))
+    return float(ceiling / 2 + rng() * ceiling / 2)
+
+
+class SyncRunner:
+    """Runs sync rounds for one device; screens subscribe to hear when one ends."""
+
+    def __init__(self, engine: Engine, *, interval: float = INTERVAL_SECONDS,
+                 rng: Callable[[], float] = random.random,
+                 http: httpx.AsyncClient | None = None) -> None:
+        self.engine = engine
+        self.interval = interval
+        self.rng = rng
+        self.http = http
+        self.failures = 0
+        self.last_result: RoundResult | None = None
+        self.last_error: SyncError | None = None
+        self.started = False
+        self.progress: Progress | None = None
+        self._listeners: list[weakref.WeakMethod[Callable[[], None]]] = []
+        self._progress_listeners: list[weakref.WeakMethod[Callable[[], None]]] = []
+
+    def subscribe(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` (a bound method, held weakly) after every round."""
+        self._listeners.append(weakref.WeakMethod(listener))
+
+    def subscribe_progress(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` (held weakly) each time a round moves on (``self.progress``)."""
+        self._progress_listeners.append(weakref.WeakMethod(listener))
+
+    @staticmethod
+    def _call(listeners: list[weakref.WeakMethod[Callable[[], None]]]
+              ) -> list[weakref.WeakMethod[Callable[[], None]]]:
+        alive = []
+        for ref in listeners:
+            listener = ref()
+            if listener is not None:
+                listener()
+                alive.append(ref)
+        return alive
+
+    def _notify(self) -> None:
+        self._listeners = self._call(self._listeners)
+
+    def _moved(self, progress: Progress) -> None:
+        self.progress = progress
+        self._progress_listeners = self._call(self._progress_listeners)
+
+    async def run_once(self) -> RoundResult:
+        """One round; a second caller waits for the running one instead of racing it."""
+        async with round_lock(self.engine):
+            try:
+                result = await _locked_round(self.engine, self.http, self._moved)
+            except SyncError as exc:
+                self.failures += 1
+                self.last_error = exc
+                raise
+            else:
+                self.failures, self.last_error = 0, None
+                self.last_result = result
+                return result
+            finally:
+                self.progress = None
+                self._notify()
+
+    @contextlib.asynccontextmanager
+    async def exclusive(self) -> AsyncIterator[None]:
+        """No round runs meanwhile, scheduled or not (signing out wipes the store under it)."""
+        async with round_lock(self.engine):
+            yield
+
+    def next_delay(self) -> float:
+        return backoff_delay(self.failures, rng=self.rng) if self.failures else self.interval
+
+    async def run_forever(self) -> None:
+        """Sync now and then on schedule until cancelled; failures only lengthen the wait."""
+        self.started = True
+        while True:
+            # A failure is recorded in last_error and shown by the screens; the outbox is intact.
+            with contextlib.suppress(SyncError):
+                await self.run_once()
+            await asyncio.sleep(self.next_delay())
