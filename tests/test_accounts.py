@@ -49,6 +49,19 @@ def test_signup_through_a_campaign_places_the_citizen_in_its_ward(http, live_ser
     assert PHONE in listed and PASSWORD not in listed and body["token"] not in listed
 
 
+def test_users_list_shows_devices_that_have_no_phone(http, live_server):
+    """A phone that syncs without an account is an account with no number: the list names it
+    as a device instead of crashing on the missing number (it did once a device registered)."""
+    device_id = new_id()
+    registered = http.post("/v1/devices", json={
+        "device_id": device_id, "campaign_id": "demo", "device_secret": "s" * 43})
+    assert registered.status_code == 200, registered.text
+    signup(http)
+    lines = live_server.admin("users", "list").splitlines()
+    assert any(line.startswith("(device)") and "citizen" in line for line in lines), lines
+    assert any(line.startswith(PHONE) for line in lines), lines
+
+
 def test_tokens_are_per_device_and_revocable_one_or_all(http):
     signup(http)
     phone_token = login(http).json()["token"]

@@ -261,7 +261,8 @@ def users_list(data_dir: DataDir = None) -> None:
     with session:
         for account, areas in accounts.list_accounts(session=session):
             state = "disabled" if account.disabled else "active"
-            typer.echo(f"{account.phone:<12} {account.role:<13} {state:<9} "
+            # A device that syncs without an account has no number.
+            typer.echo(f"{account.phone or '(device)':<12} {account.role:<13} {state:<9} "
                        f"{account.area_code or '-':<8} {','.join(areas) or '-'}")
 
 
