@@ -95,4 +95,6 @@ def Welcome(ui: Ui, join: JoinState, account: AccountState) -> ft.Control:
                                key="sign-in")],
                    wrap=True),
         ]
-    return ft.Column(controls, spacing=16, scroll=ft.ScrollMode.AUTO)
+    # expand: a column that may grow past the screen never scrolls (the next steps were
+    # below the fold of a 360×640 phone, out of reach).
+    return ft.Column(controls, spacing=16, scroll=ft.ScrollMode.AUTO, expand=True)

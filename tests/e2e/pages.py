@@ -36,16 +36,63 @@ def launch(playwright: Playwright, *extra_args: str) -> Browser:
               "--disable-background-networking", "--disable-component-update", *extra_args])
 
 
-def open_app(browser: Browser, url: str) -> Page:
-    context = browser.new_context(locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh",
-                                  viewport={"width": 412, "height": 915})
+PHONE_AGENT = ("Mozilla/5.0 (Linux; Android 14; Pixel 7) AppleWebKit/537.36 (KHTML, like Gecko) "
+               "Chrome/124.0.0.0 Mobile Safari/537.36")
+
+
+def open_app(browser: Browser, url: str, *, phone: bool = False) -> Page:
+    """The app in a new browser context: a tall window, or with ``phone`` a small phone
+    (360×640, touch, a phone's user agent, so Flutter lays out and types as on a phone)."""
+    if phone:
+        context = browser.new_context(locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh",
+                                      viewport={"width": 360, "height": 640}, has_touch=True,
+                                      is_mobile=True, user_agent=PHONE_AGENT)
+    else:
+        context = browser.new_context(locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh",
+                                      viewport={"width": 412, "height": 915})
     page = context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
     page.goto(url)
-    # Flutter keeps its accessibility tree off until this placeholder is clicked.
+    # Flutter keeps its accessibility tree off until this placeholder is clicked; on a phone
+    # it covers the screen and only a touch counts (one near an edge is ignored: the middle).
     page.wait_for_selector("flt-semantics-placeholder", state="attached", timeout=60_000)
-    page.evaluate("document.querySelector('flt-semantics-placeholder').click()")
+    if phone:
+        for _attempt in range(10):
+            page.touchscreen.tap(180, 320)
+            page.wait_for_timeout(500)
+            if page.locator("flt-semantics").count():
+                break
+    else:
+        page.evaluate("document.querySelector('flt-semantics-placeholder').click()")
     return page
+
+
+def reach(page: Page, target: Locator, *, drags: int = 12) -> None:
+    """Scroll as a thumb does (drags that start in the margin, off any input) until
+    ``target`` lies wholly inside the viewport, then tap its middle; fail if it never does
+    (a person could not reach it either)."""
+    size = page.viewport_size or {"width": 360, "height": 640}
+    cdp = page.context.new_cdp_session(page)
+
+    def drag(dy: float) -> None:
+        # In the page's margin, beside the content (a touch a few pixels from the edge is
+        # ignored).
+        x, y = 30, size["height"] * 0.6
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchStart",
+                                              "touchPoints": [{"x": x, "y": y}]})
+        for step in range(1, 6):
+            cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [
+                {"x": x, "y": y + dy * step / 5}]})
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+        page.wait_for_timeout(400)
+
+    for _ in range(drags):
+        box = target.bounding_box() if target.count() else None
+        if box and box["y"] >= 0 and box["y"] + box["height"] <= size["height"]:
+            page.touchscreen.tap(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+            return
+        drag(-size["height"] * 0.4 if box is None or box["y"] > 0 else size["height"] * 0.4)
+    raise AssertionError(f"{target} stayed outside the {size} viewport")
 
 
 def press_until(button: Locator, shown: Locator) -> None:

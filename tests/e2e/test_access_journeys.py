@@ -16,6 +16,7 @@ from tests.e2e.pages import (
     join_ward,
     launch,
     open_app,
+    reach,
     seen,
     start_declaring,
     type_into,
@@ -133,3 +134,13 @@ def test_a_pin_locks_the_app_when_idle_and_at_start(browser, tmp_path):
         type_into(page, "Mã PIN", "2468")
         page.get_by_role("button", name="Mở khóa").click()
         expect(page.get_by_role("button", name="Xem hồ sơ: Đinh Thị Khóa")).to_be_visible()
+
+
+def test_a_small_phone_reaches_the_next_steps_by_touch(browser, app_url, live_server):
+    """At 360×640 the welcome screen once ended at the fold: after the code was verified,
+    "Bắt đầu khai báo" and the account buttons were below it and no drag could bring them up."""
+    page = open_app(browser, app_url, phone=True)
+    join_ward(page, live_server.campaign_code)
+    expect(page.get_by_text("Phường: Phường Bến Thành (demo)", exact=True)).to_be_attached()
+    reach(page, page.get_by_role("button", name="Bắt đầu khai báo"))
+    expect(page.get_by_role("textbox", name="Họ và tên")).to_be_visible()
