@@ -176,8 +176,13 @@ def _export_buttons(ui: Ui, state: PersonState) -> list[ft.Control]:
                                                    mime_type="application/fhir+json")])
         await ui.do(state.exported)
 
-    return [big_button(t("export_fhir", ui.lang), save, key="export", size=size),
-            big_button(t("share_fhir", ui.lang), share, key="share", size=size)]
+    buttons = [big_button(t("export_fhir", ui.lang), save, key="export", size=size)]
+    if not ft.context.page.web:
+        # Browsers without the Web Share API (desktop Chromium, Firefox) stopped the whole app
+        # when asked to share, and Python cannot ask the browser first: the web saves the file
+        # (the browser's download, shareable from there); the installed apps share.
+        buttons.append(big_button(t("share_fhir", ui.lang), share, key="share", size=size))
+    return buttons
 
 
 @ft.component

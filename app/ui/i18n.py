@@ -165,9 +165,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "sync_synced": ("đã gửi", "sent"),
     "sync_rejected": ("bị từ chối", "rejected"),
     "sync_sent": ("đang gửi", "sending"),
-    "export_fhir": ("Lưu hồ sơ (FHIR)", "Save record (FHIR)"),
+    "export_fhir": ("Lưu hồ sơ ra tệp", "Save the record to a file"),
     "share_fhir": ("Chia sẻ hồ sơ", "Share record"),
-    "exported": ("Đã xuất hồ sơ dạng FHIR", "Record exported as FHIR"),
+    "exported": ("Đã lưu hồ sơ ra tệp (định dạng FHIR, đọc được ở cơ sở y tế)",
+                 "Record saved to a file (FHIR format, readable by health facilities)"),
     "home": ("Trang chính", "Home"),
     # --- vaccinations and visits ---
     "vaccine": ("Tên vắc-xin", "Vaccine"),
