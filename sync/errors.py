@@ -173,6 +173,21 @@ class QrOtherServer(QrError):
         )
 
 
+class ShortCodeNeedsConnection(HsskError):
+    """A short code is looked up on the server: without a connection there is nothing to join,
+    and nothing was saved (unlike a declaration made offline)."""
+
+    code = "short_code_needs_connection"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Mã ngắn cần kết nối mạng để tra cứu. Hãy bật mạng rồi thử lại, hoặc quét mã QR "
+            "(không cần mạng).",
+            "A short code is looked up online. Connect to the internet and try again, or scan "
+            "the QR code (no connection needed).",
+        )
+
+
 class UnknownShortCode(HsskError):
     """No campaign has the short code typed from a sheet."""
 

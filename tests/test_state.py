@@ -302,3 +302,17 @@ async def test_joining_a_ward_and_the_account_screen_answer_the_shell(
     assert set(state.account.errors) == {"phone"} and state.screen == "account"
     await state.do(state.account.skip)
     assert state.screen == "declare" and state.declaring.person_id is None
+
+
+async def test_a_short_code_typed_offline_says_it_needs_the_network(tmp_path: Path) -> None:
+    """Typed with no connection, a short code joins nothing, and the app says so: not the
+    offline declaration's "your data is kept and will be sent later"."""
+    services = Services.start(AppConfig(data_dir=tmp_path / "app", key_dirs=(),
+                                        server_url="http://127.0.0.1:9"))
+    state = AppState(services=services)
+    state.load()
+    state.join.set_code_text("AB12-CD34-EF56")
+    await state.do(state.join.check_code)
+    assert state.campaign is None and state.join.code_error is not None
+    assert "cần kết nối mạng" in state.join.code_error
+    assert "sẽ gửi sau" not in state.join.code_error

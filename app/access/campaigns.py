@@ -10,7 +10,7 @@ import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from sync.client import SyncClient
-from sync.errors import QrOtherServer, UnknownShortCode
+from sync.errors import QrOtherServer, ServerUnreachable, ShortCodeNeedsConnection, UnknownShortCode
 from sync.qrcodes import CampaignClaims, read_campaign
 
 
@@ -40,7 +40,11 @@ async def fetch_by_short_code(short_code: str, server_url: str | None, *,
     scanned one, so the server is never trusted for more than carrying the text."""
     if not server_url:
         raise UnknownShortCode(short_code)
-    async with SyncClient(server_url, http=http) as client:
-        return (await client.campaign_code(short_code.strip())).code
+    try:
+        async with SyncClient(server_url, http=http) as client:
+            return (await client.campaign_code(short_code.strip())).code
+    except ServerUnreachable:
+        # Not "your data is kept and will be sent later": nothing was saved.
+        raise ShortCodeNeedsConnection() from None
 
 
