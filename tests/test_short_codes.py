@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from app.access import campaigns
-from sync.errors import QrUnknownKey, ServerUnreachable, UnknownShortCode
+from sync.errors import QrUnknownKey, ShortCodeNeedsConnection, UnknownShortCode
 from sync.ids import utc_now
 from sync.qrcodes import load_trusted_keys
 
@@ -36,5 +36,5 @@ async def test_short_codes_need_a_server_and_say_so():
     assert campaigns.looks_like_short_code("AB12-CD34-EF56")
     with pytest.raises(UnknownShortCode):
         await campaigns.fetch_by_short_code("DEMO", None)
-    with pytest.raises(ServerUnreachable):
+    with pytest.raises(ShortCodeNeedsConnection):   # nothing saved, nothing "sent later"
         await campaigns.fetch_by_short_code("DEMO", "http://127.0.0.1:9")
