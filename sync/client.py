@@ -80,6 +80,14 @@ class SyncClient:
         """Join a campaign; afterwards ``device_secret`` is this device's bearer token."""
         return await self._post("/v1/devices", request, RegisterResponse, auth=False)
 
+    async def healthy(self) -> bool:
+        """Does the server answer its health check now (a probe, cheaper than a round)?"""
+        try:
+            response = await self._http.get(f"{self.base_url}/v1/health", timeout=5.0)
+        except httpx.HTTPError:
+            return False
+        return response.status_code == 200
+
     async def campaign_code(self, short_code: str) -> CampaignCode:
         """A campaign's signed text by the short code on its sheet (to verify like a scan)."""
         try:

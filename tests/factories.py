@@ -35,7 +35,7 @@ def declared_device(tmp_path: Path, server: object, form: dict[str, str], *,
         claims = claims.model_copy(update={"url": url})
     with Session(services.engine) as session:
         settings.join_campaign(session, claims)
-        device_id, _ = syncing.device_identity(session)
+        device_id, _ = settings.device_identity(session)
         local_records.declare(session=session,
                         declaration=forms.check_declaration_form(form, today=TODAY),
                         device_id=device_id, area_code=claims.area)

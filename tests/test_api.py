@@ -137,7 +137,7 @@ async def test_the_app_declares_offline_then_syncs_when_the_server_is_there(
         assert store.outbox(session) == []
         [person] = local_records.people(session=session, today=TODAY)
         assert person.synced and person.blood_pressure == "140/90"
-        assert syncing.status(session=session).last_sync_at is not None
+        assert local_records.sync_status(session=session).last_sync_at is not None
     assert next(line for line in live_server.admin("report").splitlines()
                 if line.startswith("26734")).split()[-1] == "1"
 

@@ -61,3 +61,27 @@ async def test_failures_are_counted_and_a_success_clears_them(tmp_path, live_ser
     await runner.run_once()
     assert (runner.failures, runner.last_error, runner.next_delay()) == (0, None,
                                                                          runner.interval)
+
+
+async def test_a_probe_ends_the_wait_when_the_server_answers_again(tmp_path, live_server):
+    """Changes wait and the server was away long enough for minutes of backoff: once it
+    answers again, the runner stops waiting at its next probe (a health check, not a round)
+    instead of at the backoff's end — a person saw it wait 118 s."""
+    services = _device(tmp_path, live_server, url="http://127.0.0.1:9")
+    runner = SyncRunner(services.engine, rng=lambda: 0.5, probe=0.2)
+    for _ in range(6):
+        with pytest.raises(ServerUnreachable):
+            await runner.run_once()
+    delay = runner.next_delay()
+    assert delay > 60
+    waiting = asyncio.create_task(runner.wait(delay))
+    await asyncio.sleep(1.0)
+    assert not waiting.done()                  # still away: the probes fail, the wait goes on
+    with Session(services.engine) as session:  # back, at its real address
+        claims = settings.campaign(session)
+        assert claims is not None
+        settings.join_campaign(session, claims.model_copy(update={"url": live_server.url}))
+    await asyncio.wait_for(waiting, timeout=30)  # long before the backoff's end
+    assert (await runner.run_once()).accepted == 2
+    with Session(services.engine) as session:
+        assert store.outbox(session) == []

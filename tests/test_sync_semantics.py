@@ -13,7 +13,7 @@ import httpx
 import pytest
 from sqlmodel import Session, select
 
-from app.device import store, syncing
+from app.device import local_records, store
 from sync.records import RecordData, RecordKind
 from sync.server.db import make_engine
 from sync.server.models import Quarantine
@@ -84,7 +84,7 @@ async def test_two_devices_edit_the_same_person_offline(live_server, devices: De
         _same_as_server(url, device, person)
         with Session(device.engine) as session:
             assert [r.id for r in store.conflicted(session)] == [person]
-            assert syncing.status(session=session).conflicts == 1
+            assert local_records.sync_status(session=session).conflicts == 1
 
     # A person on the phone picks the tablet's spelling; both devices converge on it.
     with Session(phone.engine) as session:
@@ -152,7 +152,7 @@ async def test_a_grant_back_fills_and_a_revocation_removes_and_quarantines(
     _same_as_server(url, relative, own)  # the relative's own record is untouched
     with Session(relative.engine) as session:
         assert store.outbox(session) == []
-        assert syncing.status(session=session).quarantined == 1
+        assert local_records.sync_status(session=session).quarantined == 1
     # Not applied on the server, and not lost: kept in quarantine with the change itself.
     assert _server_latest(url, owner, mother)[mother].payload["address"] is None
     engine = make_engine(live_server.env["HSSK_DATABASE_URL"])

@@ -13,7 +13,7 @@ import flet as ft
 from sqlmodel import Session
 
 from app.declare import facts, forms
-from app.device import local_records, store, syncing
+from app.device import local_records, settings, store
 from app.ui.context import FactKind, FactRequest, FormRequest, Outcome, Screen, Shared
 from app.ui.i18n import t
 from app.ui.typed import Derived, Typed
@@ -135,7 +135,7 @@ class DeclareState:
         lang = self.ctx.lang
         home = self.roster().place(self.household_id) if self.household_id else None
         with Session(self.ctx.services.engine) as session:
-            device_id, _ = syncing.device_identity(session)
+            device_id, _ = settings.device_identity(session)
             kin = self._kin_chosen()
             who = local_records.entered_by(session, self.person_id, kin=kin)
             if self.correcting is not None:
@@ -220,7 +220,7 @@ class FactState:
             self.errors = {k: e.message(self.ctx.lang) for k, e in exc.errors.items()}
             return None
         with Session(self.ctx.services.engine) as session:
-            device_id, _ = syncing.device_identity(session)
+            device_id, _ = settings.device_identity(session)
             who = local_records.entered_by(session, self.person_id)
             if self.corrects:
                 local_records.correct(session=session, old_id=self.corrects, payload=payload,

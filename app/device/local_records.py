@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlmodel import Session
@@ -231,3 +231,27 @@ def pending_changes(session: Session) -> list[PendingChange]:
         changes.append(PendingChange(kind, names.get(owner or "", "—"), entry.status,
                                      entry.reason, bool(row and row.supersedes)))
     return changes
+
+
+@dataclass(frozen=True)
+class SyncStatus:
+    """What the user sees about sync."""
+
+    pending: int
+    rejected: int
+    last_sync_at: datetime | None
+    conflicts: int = 0
+    quarantined: int = 0
+
+
+def sync_status(*, session: Session) -> SyncStatus:
+    """Changes waiting or refused, choices to make, withdrawn changes, the last sync."""
+    entries = store.outbox(session)
+    last = settings.get(session, Key.LAST_SYNC)
+    return SyncStatus(
+        pending=sum(1 for e in entries if e.status != "rejected"),
+        rejected=sum(1 for e in entries if e.status == "rejected"),
+        last_sync_at=datetime.fromisoformat(last) if last else None,
+        conflicts=len(store.conflicted(session)),
+        quarantined=int(settings.get(session, Key.QUARANTINED) or 0),
+    )

@@ -5,11 +5,13 @@ in or supervises."""
 from __future__ import annotations
 
 import json
+import secrets
 from enum import StrEnum
 
 from sqlmodel import Field, Session, SQLModel
 
 from app.device.vault import SealedText
+from sync.ids import new_id
 from sync.protocol import AreaView
 from sync.qrcodes import CampaignClaims
 
@@ -117,3 +119,15 @@ def supervised_json(areas: list[AreaView]) -> str:
     """The roots among an account's areas (those whose parent is not among them)."""
     codes = {a.code for a in areas}
     return areas_json([a for a in areas if a.parent_code not in codes])
+
+
+def device_identity(session: Session) -> tuple[str, str]:
+    """This device's id and secret, minted and stored on first use."""
+    device_id = get(session, Key.DEVICE_ID)
+    secret = get(session, Key.DEVICE_SECRET)
+    if device_id is None or secret is None:
+        device_id, secret = new_id(), secrets.token_urlsafe(32)
+        put(session, Key.DEVICE_ID, device_id)
+        put(session, Key.DEVICE_SECRET, secret)
+        session.commit()
+    return device_id, secret

@@ -11,12 +11,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-import secrets
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Literal
 
 import httpx
@@ -27,7 +25,7 @@ from app.device import settings, store
 from app.device.settings import Key
 from sync.client import SyncClient
 from sync.errors import AuthRejected, NotRegistered, SyncError
-from sync.ids import new_id, utc_now
+from sync.ids import utc_now
 from sync.protocol import (
     Mutation,
     PullResponse,
@@ -39,41 +37,6 @@ from sync.records import RecordData, RecordKind
 
 BATCH_SIZE = 200
 PULL_PAGE = 500
-
-
-def device_identity(session: Session) -> tuple[str, str]:
-    """This device's id and secret, minted and stored on first use."""
-    device_id = settings.get(session, Key.DEVICE_ID)
-    secret = settings.get(session, Key.DEVICE_SECRET)
-    if device_id is None or secret is None:
-        device_id, secret = new_id(), secrets.token_urlsafe(32)
-        settings.put(session, Key.DEVICE_ID, device_id)
-        settings.put(session, Key.DEVICE_SECRET, secret)
-        session.commit()
-    return device_id, secret
-
-
-@dataclass(frozen=True)
-class SyncStatus:
-    """What the user sees about sync."""
-
-    pending: int
-    rejected: int
-    last_sync_at: datetime | None
-    conflicts: int = 0
-    quarantined: int = 0
-
-
-def status(*, session: Session) -> SyncStatus:
-    entries = store.outbox(session)
-    last = settings.get(session, Key.LAST_SYNC)
-    return SyncStatus(
-        pending=sum(1 for e in entries if e.status != "rejected"),
-        rejected=sum(1 for e in entries if e.status == "rejected"),
-        last_sync_at=datetime.fromisoformat(last) if last else None,
-        conflicts=len(store.conflicted(session)),
-        quarantined=int(settings.get(session, Key.QUARANTINED) or 0),
-    )
 
 
 @dataclass(frozen=True)
@@ -144,7 +107,7 @@ def joined_device(engine: Engine) -> JoinedDevice:
         campaign = settings.campaign(session)
         if campaign is None:
             raise NotRegistered()
-        device_id, secret = device_identity(session)
+        device_id, secret = settings.device_identity(session)
         return JoinedDevice(
             url=campaign.url, campaign_id=campaign.cid, device_id=device_id, secret=secret,
             registered=settings.get(session, Key.REGISTERED_CAMPAIGN) == campaign.cid,
@@ -307,6 +270,9 @@ def _mark_synced(engine: Engine) -> None:
 INTERVAL_SECONDS = 120.0
 BACKOFF_BASE_SECONDS = 5.0
 BACKOFF_CAP_SECONDS = 900.0
+# While a failed round left changes waiting: how often to ask whether the server answers again
+# (a cheap GET /v1/health, not a round), so they leave within about this long of its return.
+PROBE_SECONDS = 12.0
 
 
 def backoff_delay(failures: int, *, rng: Callable[[], float] = random.random,
@@ -324,9 +290,10 @@ class SyncRunner:
 
     def __init__(self, engine: Engine, *, interval: float = INTERVAL_SECONDS,
                  rng: Callable[[], float] = random.random,
-                 http: httpx.AsyncClient | None = None) -> None:
+                 http: httpx.AsyncClient | None = None, probe: float = PROBE_SECONDS) -> None:
         self.engine = engine
         self.interval = interval
+        self.probe = probe
         self.rng = rng
         self.http = http
         self.failures = 0
@@ -396,4 +363,31 @@ class SyncRunner:
             # A failure is recorded in last_error and shown by the screens; the outbox is intact.
             with contextlib.suppress(SyncError):
                 await self.run_once()
-            await asyncio.sleep(self.next_delay())
+            await self.wait(self.next_delay())
+
+    async def wait(self, delay: float) -> None:
+        """Sleep ``delay`` seconds; after a failed round with changes waiting, stop as soon as
+        a probe (every ``probe`` seconds, jittered) finds the server answering again."""
+        if not self.failures or not await asyncio.to_thread(_waiting, self.engine):
+            await asyncio.sleep(delay)
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + delay
+        while (left := deadline - loop.time()) > 0:
+            await asyncio.sleep(min(left, self.probe * (0.5 + self.rng() / 2)))
+            if await _answers(self.engine, self.http):
+                return
+
+
+def _waiting(engine: Engine) -> bool:
+    with Session(engine) as session:
+        return any(e.status != "rejected" for e in store.outbox(session))
+
+
+async def _answers(engine: Engine, http: httpx.AsyncClient | None) -> bool:
+    try:
+        device = await asyncio.to_thread(joined_device, engine)
+    except NotRegistered:
+        return False
+    async with SyncClient(device.url, http=http) as client:
+        return await client.healthy()

@@ -15,7 +15,7 @@ from datetime import date
 import flet as ft
 from sqlmodel import Session
 
-from app.device import settings, syncing
+from app.device import settings
 from app.device.services import Services
 from app.households import roster
 from app.households.roster import HouseholdIndex, HouseholdStatus, HouseholdView, Resident
@@ -167,7 +167,7 @@ class CollabState:
         assert self.household is not None
         household_id = self.household.household_id
         with Session(self.services.engine) as session:
-            device_id, _ = syncing.device_identity(session)
+            device_id, _ = settings.device_identity(session)
             roster.join_household(session, person_id, household_id, device_id=device_id)
         self.refreshed(person_ids=[person_id], household_ids=[household_id])
         person = self.index.residents.get(person_id)
@@ -198,7 +198,7 @@ class CollabState:
         """Register the household typed in (or its corrected address) and show it; None with
         the errors shown beside their fields."""
         with Session(self.services.engine) as session:
-            device_id, _ = syncing.device_identity(session)
+            device_id, _ = settings.device_identity(session)
             try:
                 if self.editing is not None:
                     household_id = self.editing

@@ -52,7 +52,7 @@ class AppState:
     pending: list[local_records.PendingChange] = field(default_factory=list)
     sync_busy: bool = False
     sync_error: str | None = None
-    sync_status: syncing.SyncStatus | None = None
+    sync_status: local_records.SyncStatus | None = None
     sync_progress: syncing.Progress | None = None
     # Each feature's own observable state; the screens observe the one they show.
     join: JoinState = field(init=False)
@@ -109,7 +109,7 @@ class AppState:
             if self.role != "collaborator":  # a tablet's thousands are listed from its index
                 self.people = local_records.people(session=session, today=self.today(),
                                                    default_months=self.default_months())
-            self.sync_status = syncing.status(session=session)
+            self.sync_status = local_records.sync_status(session=session)
             self.pending = local_records.pending_changes(session)
         self.person.reload()
 
@@ -249,7 +249,7 @@ class AppState:
     async def resolve_conflict(self, person_id: str, field_name: str, value: Any) -> None:
         """A person chose one of the values two devices gave a field; sent with the next sync."""
         with Session(self.services.engine) as session:
-            device_id, _ = syncing.device_identity(session)
+            device_id, _ = settings.device_identity(session)
             store.resolve_conflict(session, person_id, field_name, value, device_id=device_id)
             session.commit()
         self.refresh()

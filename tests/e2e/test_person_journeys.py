@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from playwright.sync_api import expect
 from sqlmodel import Session
 
-from app.device import store, syncing
+from app.device import settings, store
 from app.device.db import open_engine
 from sync.validators import format_date_vn as vn
 from tests.e2e.pages import (
@@ -54,7 +54,7 @@ def test_a_conflict_is_shown_and_resolved_by_a_person(browser, app_url, live_ser
     engine = open_engine(tmp_path / "device" / "hssk.db")
     with Session(engine) as session:
         [person] = [row.id for row in store.records_of_kind(session, "person")]
-        device_id, _ = syncing.device_identity(session)
+        device_id, _ = settings.device_identity(session)
         store.update_document(session, person, {"full_name": "Trần Văn Binh"},
                               device_id=device_id)
         session.commit()
