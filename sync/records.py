@@ -10,6 +10,7 @@ payload). Storage and sync stay kind-agnostic; each kind's payload is a typed mo
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from contextvars import ContextVar
 from datetime import date, datetime
@@ -85,6 +86,19 @@ def checked_for_nul(data: Any, handler: Callable[[Any], Any]) -> Any:
         return handler(data)
     finally:
         _NUL_CHECKED.reset(token)
+
+
+def reject_non_finite(data: Any) -> None:
+    """Refuse NaN or ±Infinity anywhere in a payload kept unchecked by kind (a deletion's): JSON
+    has no such numbers, and PostgreSQL's JSON refuses them."""
+    if isinstance(data, float) and not math.isfinite(data):
+        raise ValueError("numbers must be finite")
+    if isinstance(data, dict):
+        for value in data.values():
+            reject_non_finite(value)
+    elif isinstance(data, (list, tuple)):
+        for item in data:
+            reject_non_finite(item)
 
 
 def _walk_for_nul(data: Any) -> None:
@@ -432,6 +446,8 @@ class RecordData(RecordBase):
             raise ValueError("facts are immutable: a fact has exactly one version")
         if not self.deleted:
             self.payload = parse_payload(self.kind, self.payload).model_dump(mode="json")
+        else:
+            reject_non_finite(self.payload)
         if self.conflicts:
             if self.kind not in DOCUMENT_KINDS:
                 raise ValueError("only documents have conflicts")

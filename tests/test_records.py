@@ -1,3 +1,4 @@
+import math
 import sqlite3
 import uuid
 from datetime import UTC, date, datetime
@@ -175,3 +176,16 @@ def test_a_logged_traceback_keeps_its_frames_and_loses_the_data(tmp_path) -> Non
     assert "INSERT INTO t VALUES" in written
     assert "builtins.KeyError: " + logs.WITHHELD in written
     assert "test_a_logged_traceback_keeps_its_frames_and_loses_the_data" in written
+
+
+@pytest.mark.parametrize("number", [math.inf, -math.inf, math.nan])
+def test_a_deletion_cannot_carry_a_number_json_has_not(number: float) -> None:
+    """A deletion's payload is not checked by kind, so it was stored as sent: an "Infinity" in
+    it made PostgreSQL's COPY fail and the push answer 500 (found by the push fuzzer)."""
+    record = {"id": new_id(), "kind": "observation", "person_id": new_id(), "device_id": "d",
+              "deleted": True, "created_at": "2026-11-02T01:00:00+00:00",
+              "payload": {"code": "weight", "value": number, "unit": "kg"}}
+    with pytest.raises(ValidationError, match="finite"):
+        RecordData.model_validate(record)
+    record["payload"] = {"code": "weight", "value": 62.5, "unit": "kg"}
+    assert RecordData.model_validate(record).deleted
