@@ -18,7 +18,7 @@ from app.device.settings import Key
 from app.households import roster
 from app.shell.state import AppState
 from sync.ids import utc_now
-from sync.protocol import AreaView
+from sync.protocol import AreaView, PullResponse
 from sync.records import RecordKind
 from tests.factories import PASSWORD, signed_in_device
 
@@ -316,3 +316,23 @@ async def test_a_short_code_typed_offline_says_it_needs_the_network(tmp_path: Pa
     assert state.campaign is None and state.join.code_error is not None
     assert "cần kết nối mạng" in state.join.code_error
     assert "sẽ gửi sau" not in state.join.code_error
+
+
+async def test_a_record_taken_away_by_a_round_closes_with_a_word(tmp_path: Path) -> None:
+    """A relative reads a record when a round brings its owner's withdrawal: the page closes
+    with a notice instead of the round failing on the vanished record (which once stopped the
+    scheduled rounds of a relative's phone)."""
+    state = _state(tmp_path)
+    person_id = _person(state, "Lê Thị Mẹ")
+    state.open_person(person_id)
+    assert state.screen == "person"
+    with Session(state.services.engine) as session:
+        for sent in store.outbox(session):                # its changes had reached the server
+            session.delete(sent)
+        session.commit()
+        store.apply_pulled(session, PullResponse(changes=[], removed=[person_id],
+                                                 next_cursor="c1", has_more=False))
+    state.sync_finished()                                 # what every round ends with
+    assert state.screen == "home" and state.person.record is None
+    assert state.notice is not None and "thu hồi quyền" in state.notice
+    assert state.people == []

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import flet as ft
 from sqlmodel import Session
 
-from app.device import scanning
+from app.device import scanning, store
 from app.device.store import LocalRecord
 from app.person import family, fhir, health_record
 from app.ui.context import FactKind, FactRequest, FormRequest, Outcome, Shared
@@ -37,10 +37,17 @@ class PersonState:
         self.record = self._load(person_id)
         self.error, self.invite, self.grants = None, None, None
 
-    def reload(self) -> None:
-        """Re-read the open record (after a save or a sync round: reminders as of today)."""
-        if self.record is not None:
+    def reload(self) -> bool:
+        """Re-read the open record (after a save or a sync round: reminders as of today);
+        False when it has left this device (its owner withdrew this account's access)."""
+        if self.record is None:
+            return True
+        try:
             self.record = self._load(self.record.person_id)
+        except store.NotEditable:
+            self.record = None
+            return False
+        return True
 
     def close(self) -> None:
         self.record = None

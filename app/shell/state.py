@@ -111,7 +111,10 @@ class AppState:
                                                    default_months=self.default_months())
             self.sync_status = local_records.sync_status(session=session)
             self.pending = local_records.pending_changes(session)
-        self.person.reload()
+        if not self.person.reload() and self.screen in ("person", "fact", "declare"):
+            # A round took away the record on screen (access withdrawn): say so, not vanish.
+            self.go("home")
+            self.notice = t("record_gone", self.lang)
 
     def resumed(self) -> None:
         """The app came back to the foreground: reminders and sync state as of now."""
