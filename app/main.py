@@ -15,6 +15,7 @@ from app.device.config import ASSETS_DIR, AppConfig
 from app.device.services import Services, start_installed
 from app.shell.root import Root
 from app.shell.state import AppState
+from app.web import WebPage
 from sync import logs
 from sync.errors import HsskError, SyncError
 
@@ -89,9 +90,9 @@ async def _connectivity_changed(services: Services, event: ft.ConnectivityChange
 
 
 def web_app(services: Services) -> Any:
-    """The app as an ASGI application for browsers (flet-web, no CDN)."""
-    return ft.run(make_main(services), view=ft.AppView.WEB_BROWSER, no_cdn=True,
-                  assets_dir=str(ASSETS_DIR), export_asgi_app=True)
+    """The app as an ASGI application for browsers (flet-web, no CDN, nothing from elsewhere)."""
+    return WebPage(ft.run(make_main(services), view=ft.AppView.WEB_BROWSER, no_cdn=True,
+                          assets_dir=str(ASSETS_DIR), export_asgi_app=True))
 
 
 def cli() -> None:

@@ -130,13 +130,14 @@ async def test_the_app_declares_offline_then_syncs_when_the_server_is_there(
         live_server, tmp_path):
     services = declared_device(tmp_path, live_server, {
         "full_name": "Võ Thị E", "birth_date": "1955", "sex": "female",
-        "blood_pressure": "140/90"})
+        "systolic": "140", "diastolic": "90"})
     result = await syncing.sync_once(services.engine)
     assert (result.accepted, result.rejected) == (2, 0)
     with Session(services.engine) as session:
         assert store.outbox(session) == []
         [person] = local_records.people(session=session, today=TODAY)
-        assert person.synced and person.blood_pressure == "140/90"
+        assert person.synced and person.blood_pressure is not None
+        assert person.blood_pressure.text == "140/90"
         assert local_records.sync_status(session=session).last_sync_at is not None
     assert next(line for line in live_server.admin("report").splitlines()
                 if line.startswith("26734")).split()[-1] == "1"

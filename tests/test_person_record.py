@@ -21,7 +21,8 @@ TODAY = date(2026, 11, 23)
 FULL_FORM = {
     "full_name": "Nguyễn Văn An", "birth_date": "07/03/1950", "sex": "male",
     "phone": "0903 123 456", "address": "12 Lê Lợi, Bến Thành", "cccd": "079050000123",
-    "height_cm": "165", "weight_kg": "62,5", "blood_pressure": "135/85", "pulse_bpm": "72",
+    "height_cm": "165", "weight_kg": "62,5", "systolic": "135", "diastolic": "85",
+    "pulse_bpm": "72",
     "glucose_mmol_l": "6,1", "waist_cm": "84",
     "smoking": "former", "alcohol": "occasional", "physical_activity": "some",
     "cond_hypertension": "1", "cond_other": "1", "chronic_other": "Gout",
@@ -46,19 +47,28 @@ def test_the_full_form_reads_into_a_declaration_and_back() -> None:
 
 def test_every_wrong_field_is_named_with_a_message_in_both_languages() -> None:
     bad = {**FULL_FORM, "phone": "12345", "weight_kg": "abc", "height_cm": "900",
-           "blood_pressure": "120", "pregnancies": "-1", "cccd": "079150000123"}
+           "systolic": "120", "diastolic": "", "pregnancies": "-1", "cccd": "079150000123"}
     with pytest.raises(FormInvalid) as info:
         forms.check_declaration_form(bad, today=TODAY)
-    assert set(info.value.errors) == {"phone", "weight_kg", "height_cm", "blood_pressure",
-                                      "pregnancies"}
+    # All at once, the CCCD that disagrees with the birth year included: no second round.
+    assert set(info.value.errors) == {"phone", "weight_kg", "height_cm", "systolic",
+                                      "pregnancies", "cccd"}
     assert "10 chữ số" in info.value.errors["phone"].message("vi")
     assert "between 40 and 250" in info.value.errors["height_cm"].message("en")
-    # Once the per-field errors are fixed, a CCCD that disagrees with the birth year is named.
-    fixed = {**bad, "phone": "", "weight_kg": "", "height_cm": "", "blood_pressure": "",
-             "pregnancies": ""}
+    assert "cả hai số" in info.value.errors["systolic"].message("vi")
+    assert "CCCD" in info.value.errors["cccd"].message("vi")
+
+
+def test_a_field_left_is_checked_on_its_own_and_an_old_draft_reads_into_two_fields() -> None:
+    typed = {"full_name": "An", "birth_date": "1950", "sex": "male", "weight_kg": "6,25,5"}
+    assert set(forms.errors_of(typed, today=TODAY)) == {"weight_kg"}
+    assert forms.errors_of({**typed, "weight_kg": "62,5"}, today=TODAY) == {}
+    assert forms.upgrade_draft({"blood_pressure": "135/85", "full_name": "An"}) == {
+        "systolic": "135", "diastolic": "85", "full_name": "An"}
     with pytest.raises(FormInvalid) as info:
-        forms.check_declaration_form(fixed, today=TODAY)
-    assert set(info.value.errors) == {"cccd"}
+        forms.check_declaration_form({**typed, "weight_kg": "", "systolic": "135",
+                                      "diastolic": "8O"}, today=TODAY)
+    assert "số nguyên" in info.value.errors["systolic"].message("vi")
 
 
 def test_bmi_is_shown_as_soon_as_height_and_weight_are_plausible() -> None:
@@ -77,7 +87,8 @@ def _declare(engine, form, *, person_id=None, today=TODAY) -> tuple[str, str]:
 def test_a_correction_supersedes_and_history_keeps_both(device_engine) -> None:
     person_id, first = _declare(device_engine, FULL_FORM, today=date(2026, 5, 2))
     with Session(device_engine) as session:
-        corrected = forms.check_declaration_form({**FULL_FORM, "blood_pressure": "125/80"},
+        corrected = forms.check_declaration_form({**FULL_FORM, "systolic": "125",
+                                                  "diastolic": "80"},
                                                  today=TODAY, declared_on=date(2026, 5, 2))
         second = local_records.correct(session=session, old_id=first,
                                  payload=corrected.model_dump(mode="json"), device_id="dev-1")

@@ -19,7 +19,7 @@ from app.households import roster
 from app.shell.state import AppState
 from sync.ids import utc_now
 from sync.protocol import AreaView, PullResponse
-from sync.records import RecordKind
+from sync.records import EnteredBy, RecordKind
 from tests.factories import PASSWORD, signed_in_device
 
 TODAY = date(2026, 11, 23)
@@ -51,7 +51,8 @@ async def test_each_form_keeps_its_own_draft(tmp_path: Path) -> None:
     state.open_person(person_id)
     await state.do(state.person.update_declaration)
     form = state.declaring
-    assert form.form.get("weight_kg") == "60"            # starts from the latest declaration
+    assert form.form.get("full_name") == "Lê Văn C"       # starts from the latest declaration
+    assert not form.form.get("weight_kg")                  # … but measures anew
     form.set_field("weight_kg", "58")
     await state.do(form.cancel)
     assert state.screen == "person"
@@ -62,7 +63,55 @@ async def test_each_form_keeps_its_own_draft(tmp_path: Path) -> None:
     await reopened.do(reopened.person.update_declaration)
     form = reopened.declaring
     assert form.form.get("weight_kg") == "58" and form.person_id == person_id
-    assert "vitals" in form.open_sections                 # a section holding values opens
+    assert "vitals" in form.open_sections                 # an update opens the measurements
+
+
+async def test_an_update_never_records_old_measurements_again(tmp_path: Path) -> None:
+    state = _state(tmp_path)
+    with Session(state.services.engine) as session:
+        person_id, _ = local_records.declare(
+            session=session, device_id="dev", area_code=None,
+            declaration=forms.check_declaration_form(
+                {"full_name": "Trần Thị H", "birth_date": "1950", "sex": "female",
+                 "systolic": "130", "diastolic": "85", "pulse_bpm": "78",
+                 "allergy_drug": "penicillin",
+                 "cond_hypertension": "1", "phone": "0901234567"}, today=date(2026, 5, 1)))
+    state.open_person(person_id)
+    await state.do(state.person.update_declaration)
+    form = state.declaring
+    # What rarely changes comes back; no measurement is offered to be saved again as today's.
+    assert {k: form.form.get(k) for k in ("allergy_drug", "cond_hypertension", "phone")} == {
+        "allergy_drug": "penicillin", "cond_hypertension": "1", "phone": "0901234567"}
+    assert not form.form.get("blood_pressure") and not form.form.get("pulse_bpm")
+    form.set_field("weight_kg", "55,5")
+    await state.do(form.save)
+    state.open_person(person_id)
+    record = state.person.record
+    assert record is not None and len(record.declarations) == 2
+    newest = record.declarations[0].payload
+    assert newest.vital_signs is not None and newest.vital_signs.pulse_bpm is None
+    assert [p for _, p in record.series["pulse_bpm"]] == [78.0]      # not "78, 78"
+    readings = record.readings
+    assert (readings["blood_pressure"].text, readings["blood_pressure"].day) == (
+        "130/85", date(2026, 5, 1))
+    assert (readings["weight_kg"].text, readings["weight_kg"].day) == ("55,5", TODAY)
+
+    # A collaborator's later declaration that measured nothing hides nothing.
+    with Session(state.services.engine) as session:
+        local_records.declare(
+            session=session, device_id="tablet", area_code=None, person_id=person_id,
+            entered_by=EnteredBy.COLLABORATOR,
+            declaration=forms.check_declaration_form(
+                {"full_name": "Trần Thị H", "birth_date": "1950", "sex": "female",
+                 "address": "12 Lê Lợi"}, today=date(2026, 11, 25)))
+        [card] = local_records.people(session=session, today=TODAY)
+    assert card.blood_pressure is not None
+    assert (card.blood_pressure.text, card.blood_pressure.day) == ("130/85", date(2026, 5, 1))
+    state.open_person(person_id)
+    record = state.person.record
+    assert record is not None and record.declarations[0].entered_by == EnteredBy.COLLABORATOR
+    assert record.readings["blood_pressure"].entered_by == EnteredBy.SELF
+    assert record.readings["weight_kg"].text == "55,5"
 
 
 async def test_a_vaccination_with_errors_is_refused_beside_its_fields(tmp_path: Path) -> None:

@@ -109,12 +109,14 @@ def test_drafts_survive_a_restart(device_engine, tmp_path):
 def test_form_errors_are_reported_per_field_in_both_languages():
     with pytest.raises(FormInvalid) as info:
         forms.check_declaration_form(
-            {"full_name": "", "birth_date": "31/02/1950", "sex": "", "blood_pressure": "80/120"},
+            {"full_name": "", "birth_date": "31/02/1950", "sex": "", "systolic": "80",
+             "diastolic": "120"},
             today=TODAY)
-    assert set(info.value.errors) == {"full_name", "birth_date", "sex", "blood_pressure"}
+    assert set(info.value.errors) == {"full_name", "birth_date", "sex", "systolic"}
     assert "Hãy nhập họ và tên" in info.value.errors["full_name"].message("vi")
     declaration = forms.check_declaration_form(
-        {"full_name": "An", "birth_date": "1950", "sex": "male", "blood_pressure": "120/80"},
+        {"full_name": "An", "birth_date": "1950", "sex": "male", "systolic": "120",
+         "diastolic": "80"},
         today=TODAY)
     assert declaration.vital_signs is not None and declaration.vital_signs.systolic == 120
 

@@ -14,14 +14,15 @@ from app.device.local_records import KINSHIPS
 from app.ui.context import Ui
 from app.ui.i18n import t
 from app.ui.typed import Derived
-from app.ui.widgets import BIG_TEXT, big_button, error_text, field, heading
+from app.ui.widgets import BIG_TEXT, big_button, error_text, field, heading, scroll_key, scroll_to
 from sync.errors import Lang
 from sync.validators import format_date_vn
 
+# Flet 1.0.5 asks only for a "number" keypad; in a browser our page makes it a decimal one
+# (digits and the decimal comma), see app/web.py. Dates keep "/" on the date-time keypad.
 KEYBOARDS = {"name": ft.KeyboardType.NAME, "date": ft.KeyboardType.DATETIME,
              "number": ft.KeyboardType.NUMBER, "integer": ft.KeyboardType.NUMBER,
-             # "120/80" needs the slash, which the number pad lacks on many phones.
-             "bp": ft.KeyboardType.DATETIME, "phone": ft.KeyboardType.PHONE}
+             "digits": ft.KeyboardType.NUMBER, "phone": ft.KeyboardType.PHONE}
 MULTILINE = {"surgical_history", "family_history", "disabilities", "address"}
 
 
@@ -46,13 +47,22 @@ def _input(ui: Ui, state: DeclareState, f: FormField) -> list[ft.Control]:
                                                              f"{f.name}_{c}", lang),
                                          label_style=ft.TextStyle(size=size))
                                 for c in f.choices], wrap=True),
-                value=form.get(f.name) or None, on_change=partial(changed, f.name), key=f.name),
+                value=form.get(f.name) or None, on_change=partial(changed, f.name),
+                key=scroll_key(f.name)),
             error_text(errors.get(f.name), key=f"{f.name}_error", size=size - 2),
         ]
-    return [field(t("blood_pressure" if f.kind == "bp" else f.name, lang), form.get(f.name),
-                  partial(changed, f.name), key=f.name, error=errors.get(f.name),
-                  keyboard=KEYBOARDS.get(f.kind, ft.KeyboardType.TEXT), size=size,
-                  multiline=f.name in MULTILINE)]
+    label = t(f"{f.name}_field" if f.name in ("systolic", "diastolic") else f.name, lang)
+    return [field(label, form.get(f.name), partial(changed, f.name), key=scroll_key(f.name),
+                  error=errors.get(f.name), keyboard=KEYBOARDS.get(f.kind, ft.KeyboardType.TEXT),
+                  size=size, multiline=f.name in MULTILINE,
+                  on_blur=lambda _e, name=f.name: state.leave_field(name))]
+
+
+async def _save(ui: Ui, state: DeclareState, e: ft.Event[ft.Button]) -> None:
+    """Save; if anything is wrong, bring the person to the list of what to correct."""
+    await ui.do(state.save)
+    if state.errors:
+        await scroll_to(e.control, "form_errors")
 
 
 def _section(ui: Ui, state: DeclareState, section: Section) -> list[ft.Control]:
@@ -110,6 +120,30 @@ def _duplicates(ui: Ui, state: DeclareState) -> list[ft.Control]:
                          border_radius=8, key="duplicates")]
 
 
+def _summary(ui: Ui, state: DeclareState) -> list[ft.Control]:
+    """Every error at once, at the top where saving brings the person; each one leads to its
+    field."""
+    if not state.errors:
+        return []
+    lang, size = ui.lang, ui.size(BIG_TEXT)
+    order = [f.name for s in SECTIONS for f in s.fields]
+    names = sorted(state.errors, key=lambda k: order.index(k) if k in order else len(order))
+
+    def label(name: str) -> str:
+        return t(f"{name}_field" if name in ("systolic", "diastolic") else name, lang)
+
+    async def go(name: str, e: ft.Event[ft.TextButton]) -> None:
+        await scroll_to(e.control, name)
+
+    lines: list[ft.Control] = [ft.Text(t("form_errors", lang).format(n=len(names)), size=size,
+                                       weight=ft.FontWeight.BOLD, color=ft.Colors.ERROR)]
+    lines += [ft.TextButton(f"{label(n)}: {state.errors[n]}", on_click=partial(go, n),
+                            style=ft.ButtonStyle(text_style=ft.TextStyle(size=size - 2)))
+              for n in names]
+    return [ft.Container(ft.Column(lines, spacing=4), bgcolor=ft.Colors.RED_50, padding=12,
+                         border_radius=8, key=scroll_key("form_errors"))]
+
+
 @ft.component
 def Bmi(bmi: Derived, lang: Lang, size: float) -> ft.Control:
     return ft.Text(f"{t('bmi', lang)}: {bmi.text}", size=size, weight=ft.FontWeight.BOLD,
@@ -128,13 +162,14 @@ def Declare(ui: Ui, state: DeclareState) -> ft.Control:
     controls: list[ft.Control] = [heading(title, size=ui.size(26))]
     if ui.notice:
         controls.append(ft.Text(ui.notice, size=size, color=ft.Colors.GREEN_800))
+    controls += _summary(ui, state)
     if state.asks_kinship():
         controls += _kinship(ui, state)
     for section in SECTIONS:
         controls += _section(ui, state, section)
     controls += _duplicates(ui, state)
     controls.append(ft.Row([
-        big_button(t("save", lang), ui.run(state.save), key="save", size=size),
+        big_button(t("save", lang), partial(_save, ui, state), key="save", size=size),
         *([big_button(t("cancel", lang), ui.run(state.cancel), key="cancel", size=size)]
           if ui.people else []),
     ], wrap=True))

@@ -24,7 +24,8 @@ from sync.records import (
     invalid_values,
 )
 
-FieldKind = Literal["text", "name", "date", "number", "integer", "bp", "phone", "choice", "flag"]
+FieldKind = Literal["text", "name", "date", "number", "integer", "digits", "phone", "choice",
+                   "flag"]
 
 
 @dataclass(frozen=True)
@@ -48,10 +49,13 @@ SECTIONS: tuple[Section, ...] = (
     Section("basic", (FormField("full_name", "name"), FormField("birth_date", "date"),
                       FormField("sex", "choice", ("male", "female")))),
     Section("vitals", (FormField("height_cm", "number"), FormField("weight_kg", "number"),
-                       FormField("blood_pressure", "bp"), FormField("pulse_bpm", "integer"),
+                       # Two fields, as a monitor shows them: a keypad with digits only has
+                       # no "/" on many phones.
+                       FormField("systolic", "integer"), FormField("diastolic", "integer"),
+                       FormField("pulse_bpm", "integer"),
                        FormField("glucose_mmol_l", "number"), FormField("waist_cm", "number"))),
     Section("contact", (FormField("phone", "phone"), FormField("address"),
-                        FormField("cccd", "integer"), FormField("bhyt"),
+                        FormField("cccd", "digits"), FormField("bhyt", "digits"),
                         FormField("ethnicity"), FormField("occupation"))),
     Section("risks", (FormField("smoking", "choice", ("never", "former", "current")),
                       FormField("alcohol", "choice", ("never", "occasional", "regular")),
@@ -107,6 +111,10 @@ def check_declaration_form(values: dict[str, str], *, today: date,
     bhyt = _text(values, "bhyt")
     if bhyt:
         bhyt = attempt("bhyt", lambda: v.check_bhyt(bhyt))
+    cccd = _text(values, "cccd")
+    if cccd:
+        # Checked with the others, against the sex and year typed: errors never come in rounds.
+        cccd = attempt("cccd", lambda: v.check_cccd(cccd, sex=sex or None, birth=birth))
     for field, limit in TEXT_LIMITS.items():
         if len(values.get(field) or "") > limit:
             errors[field] = InvalidValue(field, f"Tối đa {limit} ký tự.",
@@ -121,11 +129,9 @@ def check_declaration_form(values: dict[str, str], *, today: date,
                              v.parse_decimal(t, field=f, low=lo, high=hi, unit=u))
             if number is not None:
                 measured[field] = round(number) if field == "pulse_bpm" else number
-    bp_text = _text(values, "blood_pressure")
-    if bp_text:
-        pair = attempt("blood_pressure", lambda: v.parse_blood_pressure(bp_text))
-        if pair:
-            measured["systolic"], measured["diastolic"] = pair
+    pair = attempt("systolic", lambda: _blood_pressure(values))
+    if pair:
+        measured["systolic"], measured["diastolic"] = pair
     pregnancies = _text(values, "pregnancies")
     pregnancies_n = None
     if pregnancies:
@@ -139,7 +145,7 @@ def check_declaration_form(values: dict[str, str], *, today: date,
 
     try:
         administrative = Administrative(
-            full_name=name, birth_date=birth, sex=sex, cccd=_text(values, "cccd"), bhyt=bhyt,
+            full_name=name, birth_date=birth, sex=sex, cccd=cccd, bhyt=bhyt,
             phone=phone, address=_text(values, "address"),
             ethnicity=_text(values, "ethnicity"), occupation=_text(values, "occupation"))
     except ValueError as exc:
@@ -166,23 +172,62 @@ def check_declaration_form(values: dict[str, str], *, today: date,
     )
 
 
+def _blood_pressure(values: dict[str, str]) -> tuple[int, int] | None:
+    """The two numbers of a blood pressure, both or neither; errors are the systolic field's."""
+    high, low = _text(values, "systolic"), _text(values, "diastolic")
+    if high is None and low is None:
+        return None
+    if high is None or low is None:
+        raise InvalidValue("systolic", "Huyết áp cần cả hai số: số trên và số dưới, ví dụ "
+                           "120 và 80.", "Blood pressure needs both numbers, e.g. 120 and 80.")
+    numbers = []
+    for text in (high, low):
+        if not text.isdigit():
+            raise InvalidValue("systolic", f"Huyết áp: hãy nhập số nguyên, không phải “{text}”.",
+                               f"Blood pressure: enter whole numbers, not “{text}”.")
+        numbers.append(int(text))
+    return v.check_blood_pressure(numbers[0], numbers[1], field="systolic")
+
+
+def upgrade_draft(values: dict[str, str]) -> dict[str, str]:
+    """A draft kept before blood pressure had two fields ("120/80" in one) reads into both."""
+    if "blood_pressure" not in values:
+        return values
+    values = dict(values)
+    high, _, low = values.pop("blood_pressure").partition("/")
+    values.setdefault("systolic", high.strip())
+    values.setdefault("diastolic", low.strip())
+    return values
+
+
+def errors_of(values: dict[str, str], *, today: date) -> dict[str, InvalidValue]:
+    """Every error the form holds now, by field: what a field shows once it is left."""
+    try:
+        check_declaration_form(values, today=today)
+    except FormInvalid as exc:
+        return exc.errors
+    return {}
+
+
 def _number(value: float | None) -> str:
     return "" if value is None else f"{value:g}".replace(".", ",")
 
 
-def form_from_declaration(declaration: Declaration) -> dict[str, str]:
-    """The form filled in with a declaration: where an update or a correction starts."""
+def form_from_declaration(declaration: Declaration, *, measured: bool = True) -> dict[str, str]:
+    """The form filled in with a declaration: where a correction starts (``measured``) or an
+    update does — without the measurements and the pregnancy, which an update must take anew
+    rather than record again as today's."""
     a = declaration.administrative
     values = {"full_name": a.full_name, "birth_date": v.format_date_vn(a.birth_date),
               "sex": a.sex, "cccd": a.cccd or "", "bhyt": a.bhyt or "", "phone": a.phone or "",
               "address": a.address or "", "ethnicity": a.ethnicity or "",
               "occupation": a.occupation or ""}
     vitals = declaration.vital_signs
-    if vitals:
+    if vitals and measured:
         for field in NUMBER_FIELDS:
             values[field] = _number(getattr(vitals, field))
         if vitals.systolic is not None:
-            values["blood_pressure"] = f"{vitals.systolic}/{vitals.diastolic}"
+            values["systolic"], values["diastolic"] = str(vitals.systolic), str(vitals.diastolic)
     if declaration.risk_factors:
         values.update({k: str(x) for k, x in declaration.risk_factors.model_dump().items() if x})
     if declaration.allergies:
@@ -193,7 +238,7 @@ def form_from_declaration(declaration: Declaration) -> dict[str, str]:
     for field in ("chronic_other", "disabilities", "surgical_history", "family_history"):
         values[field] = getattr(declaration, field) or ""
     if declaration.reproductive:
-        values["pregnant"] = "1" if declaration.reproductive.pregnant else ""
+        values["pregnant"] = "1" if declaration.reproductive.pregnant and measured else ""
         values["pregnancies"] = _number(declaration.reproductive.pregnancies)
     return {k: x for k, x in values.items() if x}
 

@@ -80,11 +80,15 @@ class DeclareState:
         with Session(self.ctx.services.engine) as session:
             draft = store.load_draft(session, self._draft_key())
         start = request.start_from
-        self.form = Typed({k: str(x) for k, x in draft.items()} if draft else
-                          forms.form_from_declaration(start) if start else None)
+        correcting = request.corrects is not None
+        self.form = Typed(forms.upgrade_draft({k: str(x) for k, x in draft.items()}) if draft else
+                          forms.form_from_declaration(start, measured=correcting) if start
+                          else None)
         self.errors = {}
+        # An update is mostly for new measurements: their section starts open.
         self.open_sections = ["basic"] + [
-            s.key for s in forms.SECTIONS[1:] if any(self.form.get(f.name) for f in s.fields)]
+            s.key for s in forms.SECTIONS[1:] if any(self.form.get(f.name) for f in s.fields)
+            or (s.key == "vitals" and start is not None and not correcting)]
         self.bmi.text = forms.bmi_text(self.form.values)
 
     def _draft_key(self) -> str:
@@ -103,6 +107,27 @@ class DeclareState:
         if name in ("height_cm", "weight_kg"):
             self.bmi.text = forms.bmi_text(self.form.values)
 
+    def leave_field(self, name: str) -> None:
+        """Check a field as the person leaves it; an empty one is not scolded until saving.
+        Blood pressure is checked once its second number is left (its errors are the first
+        number's)."""
+        if name == "systolic" and not self.form.get("diastolic"):
+            return
+        filled = bool(self.form.get(name))
+        name = "systolic" if name == "diastolic" else name
+        error = (forms.errors_of(self.form.values, today=self.ctx.today()).get(name)
+                 if filled else None)
+        message = error.message(self.ctx.lang) if error else None
+        if self.errors.get(name) != message:
+            self.errors = ({**self.errors, name: message} if message else
+                           {k: x for k, x in self.errors.items() if k != name})
+
+    def first_error(self) -> str | None:
+        """The first field in the form's order that holds an error (where the screen goes)."""
+        order = [f.name for s in forms.SECTIONS for f in s.fields]
+        return min(self.errors, key=lambda k: order.index(k) if k in order else len(order),
+                   default=None)
+
     def cancel(self) -> Outcome:
         """Leave the form; its draft stays for next time."""
         return Outcome(go=self.back_to)
@@ -120,6 +145,10 @@ class DeclareState:
                 self.form.values, today=self.ctx.today(), declared_on=self.correcting_day)
         except FormInvalid as exc:
             self.errors = {k: e.message(self.ctx.lang) for k, e in exc.errors.items()}
+            # A section closed since something was typed in it still shows its error.
+            self.open_sections = [*self.open_sections, *(
+                s.key for s in forms.SECTIONS if s.key not in self.open_sections
+                and any(f.name in self.errors for f in s.fields))]
             return None
         if self.person_id is None and self.correcting is None:
             self.duplicates = list(self._duplicates_of(declaration))
@@ -196,7 +225,7 @@ class FactState:
         with Session(self.ctx.services.engine) as session:
             draft = store.load_draft(session, self._draft_key())
         start = request.start_from
-        self.form = Typed({k: str(x) for k, x in draft.items()} if draft else
+        self.form = Typed(forms.upgrade_draft({k: str(x) for k, x in draft.items()}) if draft else
                           facts.form_from_fact(start) if start else None)
         self.errors = {}
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from app.device import settings, store
+from app.device import measurements, settings, store
 from app.device.settings import Key
 from app.device.store import LocalRecord
 from sync import reminders
@@ -24,6 +24,7 @@ from sync.records import (
     Declaration,
     EnteredBy,
     FieldConflict,
+    Observation,
     PersonProfile,
     RecordData,
     RecordKind,
@@ -169,7 +170,7 @@ class PersonSummary:
     full_name: str
     birth_date: str
     last_declared_on: date | None
-    blood_pressure: str | None
+    blood_pressure: measurements.Reading | None  # the latest, whichever record holds it
     synced: bool
     rejected_reason: str | None
     reminder: reminders.Reminder
@@ -189,14 +190,12 @@ def people(*, session: Session, today: date,
         latest = pairs[-1][1] if pairs else None
         rows = [person, *(r for r, _ in pairs)]
         reasons = [rejected[r.id] for r in rows if r.id in rejected]
-        vitals = latest.vital_signs if latest else None
         summaries.append(PersonSummary(
             person_id=person.id,
             full_name=profile.full_name,
             birth_date=v.format_date_vn(profile.birth_date),
             last_declared_on=latest.declared_on if latest else None,
-            blood_pressure=(f"{vitals.systolic}/{vitals.diastolic}"
-                            if vitals and vitals.systolic else None),
+            blood_pressure=latest_readings(session, person.id, pairs).get("blood_pressure"),
             synced=all(r.sync_state == "synced" for r in rows),
             rejected_reason=reasons[0] if reasons else None,
             reminder=person_reminder(profile, person.id, [r for r, _ in pairs], today=today,
@@ -206,6 +205,18 @@ def people(*, session: Session, today: date,
             kin=kinship(session, person.id),
         ))
     return summaries
+
+
+def latest_readings(session: Session, person_id: str,
+                    declarations: list[tuple[LocalRecord, Declaration]],
+                    ) -> dict[str, measurements.Reading]:
+    """Each measurement's newest value from the person's declarations (in force, oldest
+    first) and observations."""
+    observed = [(Observation.model_validate(r.payload), EnteredBy(r.entered_by))
+                for r in current(store.records_of_person(session, person_id,
+                                                         RecordKind.OBSERVATION))]
+    return measurements.latest(((d, EnteredBy(r.entered_by)) for r, d in declarations),
+                               observed)
 
 
 @dataclass(frozen=True)

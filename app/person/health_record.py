@@ -11,6 +11,7 @@ from typing import Any
 from sqlmodel import Session
 
 from app.device import local_records, store
+from app.device.measurements import Reading
 from app.device.store import LocalRecord
 from sync import reminders
 from sync.records import (
@@ -55,6 +56,8 @@ class PersonRecord:
     immunizations: list[Entry]
     encounters: list[Entry]
     series: dict[str, list[tuple[date, float]]] = field(default_factory=dict)
+    # The newest value of each measurement, whichever declaration or observation holds it.
+    readings: dict[str, Reading] = field(default_factory=dict)
     relative: bool = False  # reached through a relative's invite, not this device's own
 
     @property
@@ -123,6 +126,8 @@ def load(session: Session, person_id: str, *, today: date,
     observations = [Observation.model_validate(r.payload) for r in
                     local_records.current(_facts(session, person_id, RecordKind.OBSERVATION))]
     oldest_first = [e.payload for e in reversed(declarations)]
+    pairs = [(r, d) for r in reversed(all_declarations) if r.id in in_force
+             for d in [Declaration.model_validate(r.payload)]]
     return PersonRecord(
         person_id=person_id, profile=profile,
         profile_entered_by=EnteredBy(person.entered_by), profile_sync_state=person.sync_state,
@@ -130,4 +135,5 @@ def load(session: Session, person_id: str, *, today: date,
                                          default_months=default_months),
         declarations=declarations, history=history, immunizations=immunizations,
         encounters=encounters, series=vital_series(oldest_first, observations),
+        readings=local_records.latest_readings(session, person_id, pairs),
         relative=local_records.entered_by(session, person_id) == EnteredBy.FAMILY)

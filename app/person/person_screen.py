@@ -13,7 +13,14 @@ from app.person.health_record import Entry, PersonRecord
 from app.person.state import PersonState
 from app.ui.context import FactKind, Ui
 from app.ui.i18n import t
-from app.ui.widgets import BIG_TEXT, big_button, error_text, heading, reminder_line
+from app.ui.widgets import (
+    BIG_TEXT,
+    big_button,
+    error_text,
+    heading,
+    reminder_line,
+    scroll_key,
+)
 from sync.records import Declaration, Encounter, Immunization
 from sync.validators import format_date_vn
 
@@ -35,16 +42,6 @@ def _provenance(ui: Ui, entry: Entry) -> str:
 def _declaration_lines(ui: Ui, d: Declaration) -> list[str]:
     lang = ui.lang
     lines = [f"{t('declared_on', lang)} {format_date_vn(d.declared_on)}"]
-    vitals = d.vital_signs
-    if vitals:
-        if vitals.systolic is not None:
-            lines.append(f"{t('bp_short', lang)}: {vitals.systolic}/{vitals.diastolic}")
-        for name in ("height_cm", "weight_kg", "pulse_bpm", "glucose_mmol_l", "waist_cm"):
-            value = getattr(vitals, name)
-            if value is not None:
-                lines.append(f"{t(name, lang)}: {_number(value)}")
-        if vitals.bmi is not None:
-            lines.append(f"{t('bmi', lang)}: {_number(vitals.bmi)}")
     if d.chronic_conditions:
         lines.append(f"{t('section_conditions', lang)}: " + ", ".join(
             t(f"cond_{c.value}", lang) for c in d.chronic_conditions))
@@ -53,6 +50,23 @@ def _declaration_lines(ui: Ui, d: Declaration) -> list[str]:
                  if x]
         lines += found
     return lines
+
+
+def _readings(ui: Ui, record: PersonRecord) -> list[ft.Control]:
+    """The newest value of each measurement with its date and who took it: a later
+    declaration that measured nothing does not hide them."""
+    lang, size = ui.lang, ui.size(BIG_TEXT)
+    controls: list[ft.Control] = [heading(t("latest_readings", lang), size=ui.size(22))]
+    for name, r in record.readings.items():
+        label = t("bp_short" if name == "blood_pressure" else name, lang)
+        controls.append(ft.Column([
+            ft.Text(f"{label}: {r.text}", size=size, weight=ft.FontWeight.BOLD),
+            ft.Text(f"{format_date_vn(r.day)} · {t('entered_by', lang)}: "
+                    f"{t(f'entered_{r.entered_by.value}', lang)}", size=size - 4, italic=True),
+        ], spacing=0, key=f"reading-{name}"))
+    if not record.readings:
+        controls.append(ft.Text(t("no_measurements", lang), size=size))
+    return controls
 
 
 def _chart(ui: Ui, name: str, points: list[tuple[date, float]]) -> ft.Control:
@@ -168,13 +182,13 @@ def _export_buttons(ui: Ui, state: PersonState) -> list[ft.Control]:
         name, data = state.fhir_export()
         if await ft.FilePicker().save_file(file_name=name, src_bytes=data) is not None \
                 or ft.context.page.web:
-            await ui.do(state.exported)
+            state.export_done()
 
     async def share() -> None:
         name, data = state.fhir_export()
         await ft.Share().share_files([ft.ShareFile(data=data, name=name,
                                                    mime_type="application/fhir+json")])
-        await ui.do(state.exported)
+        state.export_done()
 
     buttons = [big_button(t("export_fhir", ui.lang), save, key="export", size=size)]
     if not ft.context.page.web:
@@ -219,17 +233,16 @@ def Person(ui: Ui, state: PersonState) -> ft.Control:
         big_button(t("add_visit", lang), ui.run(state.add_fact, "encounter"),
                    key="add-visit", size=size),
     ], wrap=True))
+    controls += _readings(ui, record)
     latest = record.latest
     if latest is not None:
         controls.append(heading(t("latest_declaration", lang), size=ui.size(22)))
         controls += [ft.Text(line, size=size) for line in _declaration_lines(ui, latest)]
         controls.append(ft.Text(_provenance(ui, record.declarations[0]), size=size - 4,
                                 italic=True))
-    controls.append(heading(t("vital_charts", lang), size=ui.size(22)))
     if record.series:
-        controls += [_chart(ui, name, points) for name, points in record.series.items()]
-    else:
-        controls.append(ft.Text(t("no_measurements", lang), size=size))
+        controls.append(heading(t("vital_charts", lang), size=ui.size(22)))
+    controls += [_chart(ui, name, points) for name, points in record.series.items()]
     for title, entries in (("vaccinations", record.immunizations),
                            ("visits", record.encounters)):
         controls.append(heading(t(title, lang), size=ui.size(22)))
@@ -237,5 +250,9 @@ def Person(ui: Ui, state: PersonState) -> ft.Control:
                      else [ft.Text(t("none_yet", lang), size=size)])
     controls += _history(ui, state, record)
     controls += _family(ui, state, record)
+    # Said just above the button pressed (the bottom of a long page), not at its top.
+    if state.exported:
+        controls.append(ft.Text(t("exported", lang), size=size, color=ft.Colors.GREEN_800,
+                                key=scroll_key("exported")))
     controls.append(ft.Row(_export_buttons(ui, state), wrap=True))
     return ft.Column(controls, spacing=12, scroll=ft.ScrollMode.AUTO, expand=True)

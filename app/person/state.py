@@ -32,10 +32,11 @@ class PersonState:
     busy: bool = False
     invite_input: Typed = field(default_factory=Typed)
     needs_birth_date: bool = False  # a handover code: confirm the person's birth date
+    exported: bool = False  # said beside the button pressed, not at the top of the page
 
     def open(self, person_id: str) -> None:
         self.record = self._load(person_id)
-        self.error, self.invite, self.grants = None, None, None
+        self.error, self.invite, self.grants, self.exported = None, None, None, False
 
     def reload(self) -> bool:
         """Re-read the open record (after a save or a sync round: reminders as of today);
@@ -92,8 +93,8 @@ class PersonState:
         text = fhir.bundle_json(self.record, generated_on=self.ctx.today())
         return f"hssk-{self.record.person_id}.fhir.json", text.encode()
 
-    def exported(self) -> Outcome:
-        return Outcome(notice=t("exported", self.ctx.lang))
+    def export_done(self) -> None:
+        self.exported = True
 
     # --- family access -------------------------------------------------------------------
 

@@ -64,7 +64,9 @@ def _person_card(person: PersonSummary, state: AppState) -> ft.Control:
         lines.append(ft.Text(
             f"{t('declared_on', lang)} {format_date_vn(person.last_declared_on)}", size=size))
     if person.blood_pressure:
-        lines.append(ft.Text(f"{t('bp_short', lang)}: {person.blood_pressure}", size=size))
+        bp = person.blood_pressure
+        lines.append(ft.Text(f"{t('bp_short', lang)}: {bp.text} ({format_date_vn(bp.day)})",
+                             size=size))
     lines.append(sync_line(state, person))
     lines += conflicts(person.person_id, person.conflicts, state)
     lines.append(big_button(f"{t('open_record', lang)}: {person.full_name}",

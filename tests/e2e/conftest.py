@@ -4,6 +4,8 @@ an event loop for async test clients."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -30,6 +32,25 @@ def shared_browser(playwright: Playwright) -> Iterator[Browser]:
     browser = launch(playwright)
     yield browser
     browser.close()
+
+
+FAILURES = Path(tempfile.gettempdir()) / "hssk-e2e-failures"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """A failed journey leaves a picture of each of its pages, taken while its apps still run,
+    and says where."""
+    report = yield
+    browser = getattr(item, "funcargs", {}).get("browser")
+    if report.when == "call" and report.failed and browser is not None:
+        FAILURES.mkdir(exist_ok=True)
+        for n, page in enumerate(p for c in browser.contexts for p in c.pages):
+            path = FAILURES / f"{item.name}-{n}.png"
+            with contextlib.suppress(Exception):  # a page that cannot paint any more
+                page.screenshot(path=str(path), timeout=5000)
+                report.sections.append(("pages", f"page {n} when it failed: {path}"))
+    return report
 
 
 @pytest.fixture

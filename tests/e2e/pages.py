@@ -40,31 +40,55 @@ PHONE_AGENT = ("Mozilla/5.0 (Linux; Android 14; Pixel 7) AppleWebKit/537.36 (KHT
                "Chrome/124.0.0.0 Mobile Safari/537.36")
 
 
-def open_app(browser: Browser, url: str, *, phone: bool = False) -> Page:
+def open_app(browser: Browser, url: str, *, phone: bool = False, height: int = 640,
+             accessible: bool = True, requests: list[str] | None = None) -> Page:
     """The app in a new browser context: a tall window, or with ``phone`` a small phone
-    (360×640, touch, a phone's user agent, so Flutter lays out and types as on a phone)."""
+    (360×640, touch, a phone's user agent, so Flutter lays out and types as on a phone).
+    ``accessible=False`` leaves Flutter's accessibility tree off (then the page holds no
+    buttons or labels, only a canvas, but its inputs say which keypad they want)."""
     if phone:
         context = browser.new_context(locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh",
-                                      viewport={"width": 360, "height": 640}, has_touch=True,
+                                      viewport={"width": 360, "height": height}, has_touch=True,
                                       is_mobile=True, user_agent=PHONE_AGENT)
     else:
         context = browser.new_context(locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh",
                                       viewport={"width": 412, "height": 915})
     page = context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
+    if requests is not None:  # every address the page fetched, from its first
+        page.on("requestfinished", lambda request: requests.append(request.url))
+        page.on("requestfailed", lambda request: requests.append(
+            f"{request.url} {request.failure}"))
     page.goto(url)
     # Flutter keeps its accessibility tree off until this placeholder is clicked; on a phone
     # it covers the screen and only a touch counts (one near an edge is ignored: the middle).
-    page.wait_for_selector("flt-semantics-placeholder", state="attached", timeout=60_000)
-    if phone:
-        for _attempt in range(10):
-            page.touchscreen.tap(180, 320)
-            page.wait_for_timeout(500)
-            if page.locator("flt-semantics").count():
-                break
+    if accessible:
+        switch_on_accessibility(page, phone=phone)
     else:
-        page.evaluate("document.querySelector('flt-semantics-placeholder').click()")
+        page.wait_for_selector("flt-semantics-placeholder", state="attached", timeout=60_000)
+        page.wait_for_timeout(1500)  # the first frame
     return page
+
+
+def switch_on_accessibility(page: Page, *, phone: bool) -> None:
+    """Flutter keeps its accessibility tree off until its placeholder is clicked; on a phone
+    it covers the screen and only a touch counts (one near an edge is ignored: the middle)."""
+    page.wait_for_selector("flt-semantics-placeholder", state="attached", timeout=60_000)
+    if not phone:
+        page.evaluate("document.querySelector('flt-semantics-placeholder').click()")
+        return
+    size = page.viewport_size or {"width": 360, "height": 640}
+    for _attempt in range(10):
+        page.touchscreen.tap(size["width"] / 2, size["height"] / 2)
+        page.wait_for_timeout(500)
+        if page.locator("flt-semantics").count():
+            break
+
+
+_BARE = """([x, y]) => {
+    const el = document.elementFromPoint(x, y);
+    return !el || !el.closest('input, textarea, [role=button], [role=radio], [role=checkbox]');
+}"""
 
 
 def reach(page: Page, target: Locator, *, drags: int = 12) -> None:
@@ -74,25 +98,40 @@ def reach(page: Page, target: Locator, *, drags: int = 12) -> None:
     size = page.viewport_size or {"width": 360, "height": 640}
     cdp = page.context.new_cdp_session(page)
 
+    def start() -> tuple[float, float]:
+        # Off any input or button: with the accessibility tree on, those are real elements
+        # that keep the touch from Flutter's scrolling. Not at the very edge either: a touch a
+        # few pixels from it is ignored.
+        w, h = size["width"], size["height"]
+        for y in (h * 0.6, h * 0.45, h * 0.75, h * 0.3, h * 0.85):
+            for x in (w - 30, 30, w / 2):
+                if page.evaluate(_BARE, [x, y]):
+                    return x, y
+        return w - 30, h * 0.6
+
     def drag(dy: float) -> None:
-        # In the page's margin, beside the content (a touch a few pixels from the edge is
-        # ignored).
-        x, y = 30, size["height"] * 0.6
+        x, y = start()
         cdp.send("Input.dispatchTouchEvent", {"type": "touchStart",
                                               "touchPoints": [{"x": x, "y": y}]})
         for step in range(1, 6):
             cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [
                 {"x": x, "y": y + dy * step / 5}]})
+        # The thumb rests before it lifts: no fling, the page moves by the drag alone.
+        page.wait_for_timeout(150)
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [
+            {"x": x, "y": y + dy}]})
         cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
         page.wait_for_timeout(400)
 
+    seen_at = []
     for _ in range(drags):
         box = target.bounding_box() if target.count() else None
+        seen_at.append(None if box is None else round(box["y"]))
         if box and box["y"] >= 0 and box["y"] + box["height"] <= size["height"]:
             page.touchscreen.tap(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
             return
         drag(-size["height"] * 0.4 if box is None or box["y"] > 0 else size["height"] * 0.4)
-    raise AssertionError(f"{target} stayed outside the {size} viewport")
+    raise AssertionError(f"{target} stayed outside the {size} viewport (its top: {seen_at})")
 
 
 def press_until(button: Locator, shown: Locator) -> None:
@@ -128,8 +167,15 @@ def type_into(page: Page, label: str, text: str, *, paste: bool = False) -> None
     """
     box = page.get_by_role("textbox", name=label)
     for _attempt in range(3):
-        box.click()
-        expect(box).to_be_focused()
+        if not box.evaluate("el => el === document.activeElement"):
+            # (focused already by a touch: a click now could land on the cursor's handle)
+            box.click()
+        try:
+            # A tap while the screen is re-laid out (the field just left shows its error) can
+            # be lost: tap again, as a person would.
+            expect(box).to_be_focused(timeout=6000)
+        except AssertionError:
+            continue
         page.wait_for_timeout(150)
         if box.input_value():
             # Select all and delete; key by key only if select-all was not honoured (a long
