@@ -156,6 +156,9 @@ def _sig_structure(protected: bytes, payload: bytes) -> bytes:
     return bytes(cbor2.dumps(["Signature1", protected, b"", payload]))
 
 
+LATEST_TIMESTAMP = 253402300799  # 31/12/9999, the last day a date can hold
+
+
 def encode_code(claims: Mapping[str, Any], private_key: Ed25519PrivateKey) -> str:
     """Sign claims (which must include ``typ``, ``iat`` and ``exp``) into ``HS1:`` text."""
     kid = key_id(private_key.public_key())
@@ -249,7 +252,9 @@ def verify_code(text: str, trusted: Mapping[str, Ed25519PublicKey], *, now: date
     claims = dict(claims)
     timestamp = now.timestamp()
     iat, exp = claims.get("iat"), claims.get("exp")
-    if not isinstance(iat, int) or not isinstance(exp, int):
+    # A signed but absurd date (2^70) is a malformed code, not an OverflowError downstream.
+    if not isinstance(iat, int) or not isinstance(exp, int) \
+            or not 0 <= iat <= exp <= LATEST_TIMESTAMP:
         raise QrMalformed("validity dates")
     if timestamp + CLOCK_SKEW_SECONDS < iat:
         raise QrNotYetValid(_day(iat))

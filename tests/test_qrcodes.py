@@ -158,6 +158,13 @@ def test_invite_and_handover_codes_round_trip_and_are_told_apart(typ):
         read_token(code, TRUSTED, now=NOW + timedelta(minutes=11), expect=typ)
 
 
+@pytest.mark.parametrize("iat, exp", [(2**70, 2**70 + 1), (0, 2**70), (-5, 10), (20, 10)])
+def test_a_signed_code_with_absurd_dates_is_malformed(iat, exp):
+    text = encode_code({"typ": "campaign", "iat": iat, "exp": exp}, KEY)
+    with pytest.raises(errors.QrMalformed):
+        verify_code(text, TRUSTED, now=NOW)
+
+
 def test_a_long_lived_invite_is_refused():
     code = encode_token(_token(exp=int(NOW.timestamp()) + 30 * 86400), KEY)
     with pytest.raises(errors.QrMalformed):
