@@ -26,6 +26,11 @@ KEYBOARDS = {"name": ft.KeyboardType.NAME, "date": ft.KeyboardType.DATETIME,
 MULTILINE = {"surgical_history", "family_history", "disabilities", "address"}
 
 
+def _label(name: str, lang: Lang) -> str:
+    """A field's label (blood pressure's two numbers have labels of their own)."""
+    return t(f"{name}_field" if name in ("systolic", "diastolic") else name, lang)
+
+
 def _input(ui: Ui, state: DeclareState, f: FormField) -> list[ft.Control]:
     lang, form, errors, size = ui.lang, state.form, state.errors, ui.size(BIG_TEXT)
 
@@ -51,8 +56,8 @@ def _input(ui: Ui, state: DeclareState, f: FormField) -> list[ft.Control]:
                 key=scroll_key(f.name)),
             error_text(errors.get(f.name), key=f"{f.name}_error", size=size - 2),
         ]
-    label = t(f"{f.name}_field" if f.name in ("systolic", "diastolic") else f.name, lang)
-    return [field(label, form.get(f.name), partial(changed, f.name), key=scroll_key(f.name),
+    return [field(_label(f.name, lang), form.get(f.name), partial(changed, f.name),
+                  key=scroll_key(f.name),
                   error=errors.get(f.name), keyboard=KEYBOARDS.get(f.kind, ft.KeyboardType.TEXT),
                   size=size, multiline=f.name in MULTILINE,
                   on_blur=lambda _e, name=f.name: state.leave_field(name))]
@@ -129,15 +134,12 @@ def _summary(ui: Ui, state: DeclareState) -> list[ft.Control]:
     order = [f.name for s in SECTIONS for f in s.fields]
     names = sorted(state.errors, key=lambda k: order.index(k) if k in order else len(order))
 
-    def label(name: str) -> str:
-        return t(f"{name}_field" if name in ("systolic", "diastolic") else name, lang)
-
     async def go(name: str, e: ft.Event[ft.TextButton]) -> None:
         await scroll_to(e.control, name)
 
     lines: list[ft.Control] = [ft.Text(t("form_errors", lang).format(n=len(names)), size=size,
                                        weight=ft.FontWeight.BOLD, color=ft.Colors.ERROR)]
-    lines += [ft.TextButton(f"{label(n)}: {state.errors[n]}", on_click=partial(go, n),
+    lines += [ft.TextButton(f"{_label(n, lang)}: {state.errors[n]}", on_click=partial(go, n),
                             style=ft.ButtonStyle(text_style=ft.TextStyle(size=size - 2)))
               for n in names]
     return [ft.Container(ft.Column(lines, spacing=4), bgcolor=ft.Colors.RED_50, padding=12,

@@ -122,12 +122,6 @@ class DeclareState:
             self.errors = ({**self.errors, name: message} if message else
                            {k: x for k, x in self.errors.items() if k != name})
 
-    def first_error(self) -> str | None:
-        """The first field in the form's order that holds an error (where the screen goes)."""
-        order = [f.name for s in forms.SECTIONS for f in s.fields]
-        return min(self.errors, key=lambda k: order.index(k) if k in order else len(order),
-                   default=None)
-
     def cancel(self) -> Outcome:
         """Leave the form; its draft stays for next time."""
         return Outcome(go=self.back_to)
