@@ -11,6 +11,7 @@ from typing import Any
 import flet as ft
 from flet_secure_storage import SecureStorage
 
+from app.access import campaigns
 from app.device.config import ASSETS_DIR, AppConfig
 from app.device.services import Services, start_installed
 from app.shell.root import Root
@@ -66,6 +67,9 @@ def _show(page: ft.Page, services: Services) -> None:
     page.render(lambda: Root(state))
     page.on_app_lifecycle_state_change = partial(_lifecycle_changed, state)
     page.run_task(state.lock.watch_idle)
+    opened_with = campaigns.code_in_route(page.route)  # the landing page's "open" link
+    if opened_with is not None:
+        page.run_task(state.do, state.join.open_link_code, opened_with)
     page.data = ft.Connectivity(on_change=partial(_connectivity_changed, services))
     if not services.sync.started:
         # One scheduled sync loop per device, started with its first screen.

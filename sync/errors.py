@@ -13,6 +13,7 @@
     │   └── QrOtherServer     a valid code for another server than this device's
     ├── UnknownShortCode      a typed short code that no campaign has
     ├── InviteRefused         an invite the server will not honour (used, expired, unknown)
+    ├── InviteNeedsWard       an invite opened first on a phone that knows no ward (old code)
     ├── WrongPassword         signing in: the phone number or password is wrong
     ├── DeviceHoldsRecords    signing in on a device that holds its own records
     ├── PhoneTaken            another account already has this phone number
@@ -226,6 +227,21 @@ class BirthDateMismatch(HsskError):
             "mã hết hiệu lực).",
             "The date of birth does not match the record. Check it with the collaborator "
             "(after 3 wrong tries the code stops working).",
+        )
+
+
+class InviteNeedsWard(HsskError):
+    """An invite or handover code opened on a phone that has joined no ward, and too old to
+    name its ward's campaign."""
+
+    code = "invite_needs_ward"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Đây là mã mời của người thân. Trước hết hãy quét mã QR trên tờ hướng dẫn của "
+            "phường, rồi bấm “Nhận lời mời hoặc mã bàn giao” và dán lại mã này.",
+            "This is an invite from a relative. First scan the QR code on your ward's "
+            "instruction sheet, then press “Accept an invite or a handover” and paste it again.",
         )
 
 

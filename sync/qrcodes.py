@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import quote, unquote, urlsplit
 
 import cbor2
 from cryptography.exceptions import InvalidSignature
@@ -98,6 +99,9 @@ class TokenClaims(BaseModel):
     typ: Literal["invite", "handover"]
     tok: str = Field(min_length=22, max_length=64)
     url: str = Field(min_length=1, max_length=200)
+    # The campaign of the device that asked for the code: a relative's phone that joined no
+    # ward yet joins this one (fetched from ``url`` and verified like a scanned sheet).
+    cid: str | None = Field(default=None, min_length=1, max_length=64)
     iat: int
     exp: int
 
@@ -174,6 +178,34 @@ def encode_campaign(claims: CampaignClaims, private_key: Ed25519PrivateKey) -> s
     return encode_code(claims.model_dump(), private_key)
 
 
+# --- links any camera opens ---------------------------------------------------------------------
+
+# The printed QR is an https link whose fragment holds the signed text: a phone's own camera or
+# Zalo opens the server's landing page instead of showing gibberish, and the fragment never
+# reaches the server. Only the signed text inside is trusted, never the link's address.
+LINK_PATH = "/Q"
+_FRAGMENT_SAFE = "$*+-./:"  # the rest of Base45's alphabet: space and % are escaped
+
+
+def code_link(text: str, server_url: str) -> str:
+    """The https link a printed QR carries: ``HTTPS://HOST/Q#HS1:…``.
+
+    Scheme and host are case-insensitive, so they are written in capitals, and the fragment
+    escapes only space and ``%``: the whole link then stays in the QR alphanumeric set and the
+    code is hardly denser than the bare text."""
+    parts = urlsplit(http_url(server_url))
+    base = f"{parts.scheme.upper()}://{parts.netloc.upper()}{parts.path}"
+    return f"{base}{LINK_PATH}#{quote(text.strip(), safe=_FRAGMENT_SAFE)}"
+
+
+def code_text(scanned: str) -> str:
+    """The signed text in what was scanned or pasted: a link's fragment, or the bare text."""
+    text = scanned.strip()
+    if text[:8].lower().startswith(("https://", "http://")):
+        return unquote(text.partition("#")[2]).strip()
+    return text
+
+
 # --- decode and verify ---------------------------------------------------------------------------
 
 
@@ -194,7 +226,7 @@ def _unpack(text: str) -> tuple[str, bytes, bytes, bytes]:
     """Undo the layers; return (kid, protected, payload, signature) without trusting any of it."""
     if not isinstance(text, str):
         raise QrNotOurs()
-    text = text.strip()
+    text = code_text(text)
     if not text.startswith(PREFIX):
         raise QrNotOurs()
     if len(text) > MAX_TEXT_CHARS:
@@ -277,7 +309,7 @@ def read_campaign(text: str, trusted: Mapping[str, Ed25519PublicKey], *,
 
 def encode_token(claims: TokenClaims, private_key: Ed25519PrivateKey) -> str:
     """Sign an invite or handover code."""
-    return encode_code(claims.model_dump(), private_key)
+    return encode_code(claims.model_dump(exclude_none=True), private_key)
 
 
 def read_token(text: str, trusted: Mapping[str, Ed25519PublicKey], *, now: datetime,

@@ -44,6 +44,7 @@ async def test_invite_redeem_edit_revoke(live_server, tmp_path: Path) -> None:
     claims = read_token(invite.code, load_trusted_keys([live_server.data_dir / "keys"]),
                         now=utc_now(), expect="invite")
     assert claims.url == live_server.url
+    assert claims.cid == "demo"  # her ward's campaign: a phone that joined none joins it
     grant = await son.client.redeem(RedeemRequest(token=claims.tok))
     assert (grant.person_id, grant.grantee_account_id, grant.scope) == (
         person_id, son.account_id, "manage")

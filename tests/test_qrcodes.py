@@ -4,6 +4,7 @@ import contextlib
 import secrets
 import zlib
 from datetime import UTC, datetime, timedelta
+from urllib.parse import quote, unquote
 
 import cbor2
 import pytest
@@ -17,6 +18,8 @@ from sync.qrcodes import (
     PREFIX,
     CampaignClaims,
     TokenClaims,
+    code_link,
+    code_text,
     encode_campaign,
     encode_code,
     encode_token,
@@ -182,3 +185,54 @@ def test_a_genuine_code_for_another_server_is_refused_once_a_device_has_joined()
         campaigns.read_code(elsewhere, TRUSTED, now=NOW, joined=joined)
     assert "máy chủ khác" in info.value.message("vi")
     assert campaigns.read_code(elsewhere, TRUSTED, now=NOW).url.endswith("other-city.example.vn")
+
+
+QR_ALPHANUMERIC = set("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:")
+
+
+def test_a_printed_link_carries_the_code_and_stays_in_the_qr_alphanumeric_set():
+    import qrcode
+
+    text = encode_campaign(claims(), KEY)
+    link = code_link(text, "https://hssk.example.vn")
+    assert link.startswith("HTTPS://HSSK.EXAMPLE.VN/Q#HS1:")
+    # Only the "#" needs QR byte mode; the rest stays alphanumeric (5.5 bits a character)
+    assert set(link) - QR_ALPHANUMERIC == {"#"}
+    assert read_campaign(link, TRUSTED, now=NOW) == claims()
+
+    def version(data: str) -> int:
+        qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M)
+        qr.add_data(data)
+        qr.make(fit=True)
+        return int(qr.version)
+
+    assert version(link) <= version(text) + 1
+
+
+@pytest.mark.parametrize("mangle", [
+    str.lower,  # a scanner that lower-cases a link: the fragment's own case is kept below
+    lambda link: link.replace("HTTPS://HSSK.EXAMPLE.VN", "https://hssk.example.vn"),
+    lambda link: "  " + link + "\n",
+    # a browser or messenger that escapes every reserved character of the fragment
+    lambda link: link.split("#")[0] + "#" + quote(unquote(link.split("#")[1]), safe=""),
+])
+def test_the_app_accepts_the_link_however_it_was_passed_on(mangle):
+    text = encode_campaign(claims(), KEY)
+    link = mangle(code_link(text, "https://hssk.example.vn"))
+    if link == link.lower():  # Base45 is upper case: a lower-cased code is not the code
+        with pytest.raises(errors.QrError):
+            read_campaign(link, TRUSTED, now=NOW)
+        return
+    assert code_text(link) == text
+    assert read_campaign(link, TRUSTED, now=NOW) == claims()
+
+
+def test_a_link_is_trusted_for_its_signed_code_only_never_for_its_address():
+    text = encode_campaign(claims(), KEY)
+    link = code_link(text, "https://evil.example")  # a genuine code behind another address
+    assert read_campaign(link, TRUSTED, now=NOW).url == "https://hssk.example.vn"
+    with pytest.raises(errors.QrNotOurs):  # a link without a code is not ours
+        read_campaign("https://hssk.example.vn/Q", TRUSTED, now=NOW)
+    tampered = link.replace("#HS1:", "#HS1:A")
+    with pytest.raises(errors.QrError):
+        read_campaign(tampered, TRUSTED, now=NOW)

@@ -12,6 +12,7 @@ from PIL import Image
 
 from app.device.scanning import decode_qr_image
 from sync.errors import ImageUnreadable, NoCodeInImage
+from sync.qrcodes import code_text
 
 TEXT = "HS1:NCFOXN%TSMAHO.J5SCMP3E7W3F48HMCE46ZLK+5YT5F69O P699/V9IN"
 
@@ -42,9 +43,11 @@ def test_several_codes_in_one_picture_are_all_returned():
     assert sorted(decode_qr_image(_png(sheet))) == ["HS1:FIRST", "HS1:SECOND"]
 
 
-def test_the_server_cli_png_decodes(live_server_campaign_png):
+def test_the_server_cli_png_decodes_to_a_link_carrying_the_code(live_server_campaign_png):
     png, text = live_server_campaign_png
-    assert decode_qr_image(png) == [text]
+    [link] = decode_qr_image(png)
+    assert link.startswith("HTTP://127.0.0.1:9/Q#HS1:")
+    assert code_text(link) == text
 
 
 def test_an_image_without_a_code():

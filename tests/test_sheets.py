@@ -10,6 +10,8 @@ import zxingcpp
 from PIL import Image
 
 from app.device.scanning import decode_qr_image
+from app.ui.i18n import CATALOGUE
+from sync.qrcodes import code_text
 from sync.server import sheets
 from tests.processes import hssk_server
 
@@ -30,8 +32,10 @@ def test_a_sheet_png_decodes_with_zxing_cpp_and_with_our_scanner(seeded, tmp_pat
     width_mm = image.width / 150 * 25.4
     assert round(width_mm) == {"A4": 210, "A5": 148}[paper]
     [found] = zxingcpp.read_barcodes(image)
-    assert found.text == code and found.format == zxingcpp.BarcodeFormat.QRCode
-    assert decode_qr_image(png.read_bytes()) == [code]
+    # any camera opens the link; the app reads the signed code inside it
+    assert found.text.startswith("HTTP://127.0.0.1:8765/Q#HS1:")
+    assert code_text(found.text) == code and found.format == zxingcpp.BarcodeFormat.QRCode
+    assert decode_qr_image(png.read_bytes()) == [found.text]
 
 
 def test_a_sheet_pdf_is_an_a4_page_with_the_font_embedded(seeded, tmp_path):
@@ -54,8 +58,13 @@ def test_the_layout_says_what_a_person_needs_in_vietnamese():
     joined = " ".join(lines)
     assert "Phường Bến Thành" in lines
     assert "Nhập mã: AB12-CD34-EF56" in joined
-    assert "Đường dây nóng: 1900 0000" in lines
+    assert "Cần giúp? Gọi đường dây nóng: 1900 0000" in lines
     assert [n for n in lines if re.fullmatch(r"\d\.", n)] == ["1.", "2.", "3.", "4.", "5."]
+    # the sheet names the app's own buttons, and says the short code needs the network
+    for button in ("scan_camera", "pick_image", "start_declaring"):
+        assert f"“{CATALOGUE[button][0]}”" in joined
+    assert "cần có mạng" in joined and "Không cần mạng" not in joined
+    assert "không chứa thông tin cá nhân" in joined
     assert sheets.layout(text, "A5").qr_size >= 70  # mm: scannable from arm's length
 
 

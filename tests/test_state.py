@@ -385,3 +385,31 @@ async def test_a_record_taken_away_by_a_round_closes_with_a_word(tmp_path: Path)
     assert state.screen == "home" and state.person.record is None
     assert state.notice is not None and "thu hồi quyền" in state.notice
     assert state.people == []
+
+
+async def test_an_invite_pasted_first_on_a_phone_that_knows_no_ward(tmp_path: Path) -> None:
+    """An invite on the first screen is not "the wrong kind of code": one naming its ward's
+    campaign joins that ward (here the server is down: the app says it needs the network);
+    an older one without it says to scan the ward's sheet first. Nothing is joined."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from sync.qrcodes import TokenClaims, code_link, encode_token, public_key_pem
+
+    key = Ed25519PrivateKey.generate()
+    keys = tmp_path / "keys"
+    keys.mkdir()
+    (keys / "issuer.pub").write_bytes(public_key_pem(key.public_key()))
+    state = AppState(services=Services.start(AppConfig(data_dir=tmp_path / "app",
+                                                       key_dirs=(keys,))))
+    state.load()
+    now = int(utc_now().timestamp())
+    old = TokenClaims(typ="invite", tok="t" * 32, url="http://127.0.0.1:9", iat=now - 60,
+                      exp=now + 600)
+    state.join.set_code_text(code_link(encode_token(old, key), old.url))
+    await state.do(state.join.check_code)
+    assert state.join.code_error is not None and "Trước hết hãy quét mã QR" in state.join.code_error
+    named = old.model_copy(update={"cid": "demo"})
+    state.join.set_code_text(encode_token(named, key))
+    await state.do(state.join.check_code)
+    assert state.join.code_error is not None and "cần kết nối mạng" in state.join.code_error
+    assert state.campaign is None and state.screen == "welcome"

@@ -10,8 +10,15 @@ import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from sync.client import SyncClient
-from sync.errors import QrOtherServer, ServerUnreachable, ShortCodeNeedsConnection, UnknownShortCode
-from sync.qrcodes import CampaignClaims, read_campaign
+from sync.errors import (
+    InviteNeedsWard,
+    QrOtherServer,
+    QrWrongType,
+    ServerUnreachable,
+    ShortCodeNeedsConnection,
+    UnknownShortCode,
+)
+from sync.qrcodes import CampaignClaims, TokenClaims, read_campaign, read_token
 
 
 def read_code(text: str, trusted: Mapping[str, Ed25519PublicKey], *, now: datetime,
@@ -48,3 +55,34 @@ async def fetch_by_short_code(short_code: str, server_url: str | None, *,
         raise ShortCodeNeedsConnection() from None
 
 
+
+
+def read_relative_code(text: str, trusted: Mapping[str, Ed25519PublicKey], *,
+                       now: datetime) -> TokenClaims:
+    """Verify an invite or a handover code offline (either kind)."""
+    try:
+        return read_token(text, trusted, now=now, expect="invite")
+    except QrWrongType:
+        return read_token(text, trusted, now=now, expect="handover")
+
+
+async def campaign_of_token(token: TokenClaims, trusted: Mapping[str, Ed25519PublicKey], *,
+                            now: datetime, http: httpx.AsyncClient | None = None
+                            ) -> CampaignClaims:
+    """The ward campaign an invite names, for a phone that has joined none: fetched from the
+    invite's server and verified like a scanned sheet (needs a connection)."""
+    if token.cid is None:
+        raise InviteNeedsWard()
+    code = await fetch_by_short_code(token.cid, token.url, http=http)
+    claims = read_code(code, trusted, now=now)
+    if claims.url != token.url:
+        raise QrOtherServer(claims.url)
+    return claims
+
+
+def code_in_route(route: str | None) -> str | None:
+    """The code a link opened the app with (``/?ma=HS1:…``, from the landing page)."""
+    from urllib.parse import parse_qs, urlsplit
+
+    values = parse_qs(urlsplit(route or "").query).get("ma")
+    return values[0].strip() if values and values[0].strip() else None

@@ -13,7 +13,7 @@ from app.device import scanning, settings
 from app.ui.context import FormRequest, Outcome, Shared
 from app.ui.i18n import t
 from app.ui.typed import Typed
-from sync.errors import HsskError, InvalidValue
+from sync.errors import HsskError, InvalidValue, QrWrongType
 
 
 @ft.observable
@@ -41,7 +41,7 @@ class JoinState:
             except HsskError as exc:
                 self.code_error = exc.message(self.ctx.lang)
                 return None
-        return self._accept_code(text)
+        return await self._accept_code(text)
 
     async def accept_camera_picture(self, data: bytes) -> Outcome | None:
         """One frame from the camera: an outcome once a code in it was read (genuine or not),
@@ -51,7 +51,7 @@ class JoinState:
         except HsskError:
             return None
         self.code_input = Typed({"code": texts[0]})
-        return self._accept_code(texts[0]) or Outcome()
+        return await self._accept_code(texts[0]) or Outcome()
 
     async def accept_image(self, data: bytes) -> Outcome | None:
         """Decode a picked image (off the event loop) and check the first code found."""
@@ -61,7 +61,7 @@ class JoinState:
             self.code_error = exc.message(self.ctx.lang)
             return None
         self.code_input = Typed({"code": texts[0]})
-        return self._accept_code(texts[0])
+        return await self._accept_code(texts[0])
 
     def camera_failed(self) -> None:
         self.code_error = t("camera_failed", self.ctx.lang)
@@ -69,11 +69,13 @@ class JoinState:
     def camera_gave_up(self) -> None:
         self.code_error = t("camera_gave_up", self.ctx.lang)
 
-    def _accept_code(self, text: str) -> Outcome | None:
+    async def _accept_code(self, text: str) -> Outcome | None:
         services = self.ctx.services
         try:
             claims = campaigns.read_code(text, services.trusted_keys, now=services.now(),
                                          joined=self.ctx.campaign)
+        except QrWrongType:
+            return await self._relative_code(text)
         except HsskError as exc:
             self.code_error = exc.message(self.ctx.lang)
             return None
@@ -81,6 +83,28 @@ class JoinState:
             settings.join_campaign(session, claims)
         self.code_error = None
         return Outcome(joined=claims)
+
+    async def _relative_code(self, text: str) -> Outcome | None:
+        """An invite or handover given where a ward's code was expected: a phone that joined
+        no ward joins the one the code names, then the code waits on the accept screen."""
+        services, joined = self.ctx.services, None
+        try:
+            token = campaigns.read_relative_code(text, services.trusted_keys, now=services.now())
+            if self.ctx.campaign is None:
+                joined = await campaigns.campaign_of_token(
+                    token, services.trusted_keys, now=services.now(), http=services.sync.http)
+                with Session(services.engine) as session:
+                    settings.join_campaign(session, joined)
+        except HsskError as exc:
+            self.code_error = exc.message(self.ctx.lang)
+            return None
+        self.code_error = None
+        return Outcome(joined=joined, go="accept_invite", invite_text=text)
+
+    async def open_link_code(self, text: str) -> Outcome | None:
+        """The app was opened from a link carrying a code: checked as if it had been pasted."""
+        self.code_input = Typed({"code": text})
+        return await self._accept_code(text)
 
     @staticmethod
     def start_declaring() -> Outcome:

@@ -31,7 +31,7 @@ from sync.protocol import (
     InviteRequest,
     RedeemRequest,
 )
-from sync.qrcodes import TokenClaims, qr_png, read_token
+from sync.qrcodes import TokenClaims, code_link, qr_png, read_token
 
 CONSENT_TEXT_VERSION = "family-2026.1"
 
@@ -45,9 +45,11 @@ class ShownInvite:
     expires_at: datetime
 
 
-def shown(code: InviteCode) -> ShownInvite:
-    return ShownInvite(png=qr_png(code.code, box_size=6), text=code.code,
-                       expires_at=code.expires_at)
+def shown(code: InviteCode, server_url: str) -> ShownInvite:
+    """The invite as a link (the form of printed codes): a relative's phone camera or Zalo
+    opens it, and the app accepts it pasted as it is."""
+    link = code_link(code.code, server_url)
+    return ShownInvite(png=qr_png(link, box_size=5), text=link, expires_at=code.expires_at)
 
 
 async def create_invite(engine: Engine, person_id: str, *,

@@ -163,7 +163,11 @@ def _family(ui: Ui, state: PersonState, record: PersonRecord) -> list[ft.Control
             ft.Text(t(hint, lang).format(time=until), size=size),
             ft.TextField(label=t("invite_text", lang), value=invite.text, read_only=True,
                          text_size=size - 4, key="invite_text"),
+            ft.Row(_invite_buttons(ui, state, invite.text), wrap=True),
         ]
+    if state.invite_note is not None:
+        controls.append(ft.Text(state.invite_note, size=size, color=ft.Colors.GREEN_800,
+                                key="invite_note"))
     if state.grants is not None:
         if not state.grants:
             controls.append(ft.Text(t("no_grants", lang), size=size))
@@ -173,6 +177,23 @@ def _family(ui: Ui, state: PersonState, record: PersonRecord) -> list[ft.Control
                                        ui.run(state.revoke_grant, grant.grantee_account_id),
                                        key=f"revoke-{grant.grantee_account_id}", size=size))
     return controls
+
+
+def _invite_buttons(ui: Ui, state: PersonState, text: str) -> list[ft.Control]:
+    size = ui.size(BIG_TEXT)
+
+    async def copy() -> None:
+        await ft.Clipboard().set(text)
+        state.invite_copied()
+
+    async def send() -> None:
+        await ft.Share().share_text(text)
+
+    buttons = [big_button(t("copy_invite", ui.lang), copy, key="copy_invite", size=size)]
+    if not ft.context.page.web:  # see _export_buttons: the web cannot ask before sharing
+        buttons.append(big_button(t("share_invite", ui.lang), send, key="share_invite",
+                                  size=size))
+    return buttons
 
 
 def _export_buttons(ui: Ui, state: PersonState) -> list[ft.Control]:

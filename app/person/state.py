@@ -19,6 +19,9 @@ from sync.errors import HsskError
 from sync.protocol import GrantView
 from sync.records import Encounter, Immunization
 
+INVITE_CHECK_SECONDS = 4
+_WATCHING: set[asyncio.Task[None]] = set()  # running tasks are kept, not garbage-collected
+
 
 @ft.observable
 @dataclass
@@ -33,10 +36,12 @@ class PersonState:
     invite_input: Typed = field(default_factory=Typed)
     needs_birth_date: bool = False  # a handover code: confirm the person's birth date
     exported: bool = False  # said beside the button pressed, not at the top of the page
+    invite_note: str | None = None  # "copied", "your relative accepted", beside the invite
 
     def open(self, person_id: str) -> None:
         self.record = self._load(person_id)
         self.error, self.invite, self.grants, self.exported = None, None, None, False
+        self.invite_note = None
 
     def reload(self) -> bool:
         """Re-read the open record (after a save or a sync round: reminders as of today);
@@ -105,15 +110,49 @@ class PersonState:
         services = self.ctx.services
         create = (family.create_handover if self.ctx.role == "collaborator"
                   else family.create_invite)
-        self.busy, self.error = True, None
+        self.busy, self.error, self.invite_note = True, None, None
         try:
             code = await create(services.engine, self.record.person_id,
                                 http=services.sync.http)
-            self.invite = family.shown(code)
+            campaign = self.ctx.campaign
+            assert campaign is not None  # a device that made a code has joined a ward
+            self.invite = family.shown(code, campaign.url)
+            before = None if self.ctx.role == "collaborator" else await family.grants(
+                services.engine, self.record.person_id, http=services.sync.http)
         except HsskError as exc:
             self.error = exc.message(self.ctx.lang)
+            return
         finally:
             self.busy = False
+        if before is not None:
+            watch = asyncio.create_task(self._until_taken(self.invite, before))
+            _WATCHING.add(watch)
+            watch.add_done_callback(_WATCHING.discard)
+
+    async def _until_taken(self, invite: family.ShownInvite, before: list[GrantView]) -> None:
+        """While the invite is on screen, ask now and then whether a relative took it: a used
+        code must not stay there looking usable."""
+        assert self.record is not None
+        person_id, known = self.record.person_id, {g.grantee_account_id for g in before}
+        while self.invite is invite and self.ctx.services.now() < invite.expires_at:
+            await asyncio.sleep(INVITE_CHECK_SECONDS)
+            if self.invite is not invite or self.record is None \
+                    or self.record.person_id != person_id:
+                return
+            try:
+                grants = await family.grants(self.ctx.services.engine, person_id,
+                                             http=self.ctx.services.sync.http)
+            except HsskError:
+                continue  # offline for a moment: the code is still shown, ask again
+            taken = [g for g in grants if g.grantee_account_id not in known]
+            if taken and self.invite is invite:
+                who = taken[0].grantee_phone or t("grantee_device", self.ctx.lang)
+                self.invite, self.grants = None, grants
+                self.invite_note = t("invite_taken", self.ctx.lang).format(who=who)
+                return
+
+    def invite_copied(self) -> None:
+        self.invite_note = t("invite_copied", self.ctx.lang)
 
     async def show_grants(self) -> None:
         """Who holds access to this person's record now (needs a connection)."""

@@ -195,6 +195,8 @@ class AppState:
             self.open_fact(outcome.fact)
         if outcome.go is not None:
             self.go(outcome.go)
+        if outcome.invite_text is not None:
+            self.person.set_invite_text(outcome.invite_text)
         if outcome.notice is not None:
             self.notice = outcome.notice
         if outcome.sync:

@@ -61,6 +61,7 @@ class Outcome:
     declare: FormRequest | None = None
     fact: FactRequest | None = None
     joined: CampaignClaims | None = None
+    invite_text: str | None = None  # a relative's code, put into the accept screen
     signed_in: str | None = None  # the account's role
     signed_out: bool = False
 

@@ -219,11 +219,16 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     # --- family ---
     "family": ("Người thân", "Family"),
     "invite_relative": ("Mời người thân quản lý hồ sơ", "Invite a relative to manage"),
-    "invite_hint": ("Đưa mã này cho người thân quét (hoặc gửi chữ bên dưới). Mã dùng một lần, "
-                    "hết hạn lúc {time}.",
-                    "Let your relative scan this code (or send the text below). It works once, "
-                    "until {time}."),
-    "invite_text": ("Mã (để sao chép)", "The code (to copy)"),
+    "invite_hint": ("Đưa mã này cho người thân quét, hoặc chép đường dẫn bên dưới và gửi qua "
+                    "Zalo hay tin nhắn. Mã dùng một lần, hết hạn lúc {time}.",
+                    "Let your relative scan this code, or copy the link below and send it by "
+                    "Zalo or text message. It works once, until {time}."),
+    "invite_text": ("Đường dẫn mời (để gửi)", "The invite link (to send)"),
+    "copy_invite": ("Chép đường dẫn", "Copy the link"),
+    "share_invite": ("Gửi đường dẫn…", "Send the link…"),
+    "invite_copied": ("Đã chép. Dán vào Zalo hoặc tin nhắn để gửi cho người thân.",
+                      "Copied. Paste it into Zalo or a text message to your relative."),
+    "invite_taken": ("Người thân ({who}) đã nhận lời mời.", "Your relative ({who}) accepted."),
     "show_grants": ("Ai đang có quyền?", "Who has access?"),
     "no_grants": ("Chưa ai khác có quyền với hồ sơ này.", "Nobody else has access."),
     "grantee_device": ("máy của người thân", "a relative's phone"),

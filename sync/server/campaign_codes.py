@@ -34,9 +34,14 @@ def by_short_code(session: Session, short: str) -> Campaign | None:
     return session.get(Campaign, match) if match is not None else None
 
 
+def find(session: Session, campaign_id: str) -> Campaign | None:
+    """A campaign by its id or its short code."""
+    return session.get(Campaign, campaign_id) or by_short_code(session, campaign_id)
+
+
 def signed_code(session: Session, keys_dir: Path, campaign_id: str) -> str:
     """The signed ``HS1:`` text of a campaign's QR code (by its id or its short code)."""
-    campaign = session.get(Campaign, campaign_id) or by_short_code(session, campaign_id)
+    campaign = find(session, campaign_id)
     if campaign is None:
         raise NotFound(f"unknown campaign {campaign_id}")
     area = session.get(Area, campaign.area_code)

@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 
 from sync import logs
 from sync.ids import utc_now
-from sync.qrcodes import qr_png
+from sync.qrcodes import code_link, qr_png
 from sync.server import accounts, area_import, audit, campaign_codes, crud, keys, progress, pull
 from sync.server.config import Settings
 from sync.server.db import UnmanagedDatabase, make_engine, migrate, private_dir
@@ -32,6 +32,10 @@ app.add_typer(audit_app, name="audit")
 quarantine_app = typer.Typer(help="Changes pushed after access was withdrawn, kept for review.",
                              no_args_is_help=True)
 app.add_typer(quarantine_app, name="quarantine")
+settings_app = typer.Typer(
+    help="What the landing page of a printed QR shows: app-store links, web app, hotline.",
+    no_args_is_help=True)
+app.add_typer(settings_app, name="settings")
 
 DataDir = Annotated[Path | None,
                     typer.Option(help="Data directory (default $HSSK_DATA_DIR or ./data).")]
@@ -178,19 +182,25 @@ def campaign_create(area: Annotated[str, typer.Option(help="Ward code.")],
 
 @campaign_app.command("qr")
 def campaign_qr(campaign_id: str,
-                png: Annotated[Path | None,
-                               typer.Option(help="Also write the QR as a PNG.")] = None,
+                png: Annotated[Path | None, typer.Option(
+                    help="Also write the printed QR (the link any camera opens) as a PNG.")
+                               ] = None,
+                link: Annotated[bool, typer.Option(
+                    "--link", help="Print the link instead of the bare signed text.")] = False,
                 data_dir: DataDir = None) -> None:
-    """Print a campaign's signed QR text (and write it as a PNG)."""
+    """Print a campaign's signed QR text, or the https link that carries it."""
     settings, session = _session(data_dir)
     with session:
         try:
             text = campaign_codes.signed_code(session, settings.keys_dir, campaign_id)
         except (DomainError, keys.NoSigningKey) as exc:
             raise _fail(str(exc)) from None
+        campaign = campaign_codes.find(session, campaign_id)
+        assert campaign is not None
+        printed = code_link(text, campaign.server_url)
     if png is not None:
-        write_qr_png(text, png)
-    typer.echo(text)
+        write_qr_png(printed, png)
+    typer.echo(printed if link else text)
 
 
 @app.command()
@@ -218,7 +228,8 @@ def sheet(campaign_id: str,
         campaign = session.get(Campaign, campaign_id)
         area = session.get(Area, campaign.area_code) if campaign else None
         assert campaign is not None and area is not None
-        content = sheets.SheetText(code=text, ward=area.name, hotline=campaign.hotline,
+        content = sheets.SheetText(code=code_link(text, campaign.server_url), ward=area.name,
+                                   hotline=campaign.hotline,
                                    short_code=sheets.short_code(campaign.id),
                                    valid_until=campaign.expires_at)
     sheets.write(content, output, paper, dpi)  # type: ignore[arg-type]
@@ -228,6 +239,46 @@ def sheet(campaign_id: str,
 def write_qr_png(text: str, path: Path) -> None:
     """Render QR text to a PNG file."""
     path.write_bytes(qr_png(text))
+
+
+@settings_app.command("show")
+def settings_show(data_dir: DataDir = None) -> None:
+    """Every setting, set or not, with what it is for."""
+    from sync.server import public_settings
+
+    _, session = _session(data_dir)
+    with session:
+        made = public_settings.current(session)
+    for key, setting in public_settings.SETTINGS.items():
+        typer.echo(f"{key:<12} {made.get(key, '(not set)'):<48} {setting.help}")
+
+
+@settings_app.command("set")
+def settings_set(key: str, value: str, data_dir: DataDir = None) -> None:
+    """Set one setting, e.g. ``android_url https://play.google.com/store/apps/details?id=…``."""
+    from sync.server import public_settings
+
+    _, session = _session(data_dir)
+    with session:
+        try:
+            stored = public_settings.set_value(session, key, value)
+        except DomainError as exc:
+            raise _fail(str(exc)) from None
+    typer.echo(f"{key} = {stored}")
+
+
+@settings_app.command("unset")
+def settings_unset(key: str, data_dir: DataDir = None) -> None:
+    """Forget one setting: the landing page leaves it out."""
+    from sync.server import public_settings
+
+    _, session = _session(data_dir)
+    with session:
+        try:
+            public_settings.unset(session, key)
+        except DomainError as exc:
+            raise _fail(str(exc)) from None
+    typer.echo(f"{key} unset")
 
 
 @users_app.command("add")
@@ -352,7 +403,7 @@ def demo_seed(server_url: Annotated[str, typer.Option(help="Address the app will
                               now=utc_now())
         text = campaign_codes.signed_code(session, settings.keys_dir, "demo")
     (settings.data_dir / "demo-campaign.txt").write_text(text + "\n")
-    write_qr_png(text, settings.data_dir / "demo-campaign.png")
+    write_qr_png(code_link(text, server_url), settings.data_dir / "demo-campaign.png")
     typer.echo(text)
 
 

@@ -117,8 +117,21 @@ def _code(*, session: Session, caller: Caller, person_id: str, purpose: Literal[
                            action=purpose, record_id=person_id, detail=scope))
     session.commit()
     claims = TokenClaims(typ=purpose, tok=token, url=server_url, iat=int(now.timestamp()),
-                         exp=int(expires.timestamp()))
+                         exp=int(expires.timestamp()), cid=_campaign_of(session, caller, now))
     return InviteCode(code=encode_token(claims, keys.active_key(keys_dir)), expires_at=expires)
+
+
+def _campaign_of(session: Session, caller: Caller, now: datetime) -> str | None:
+    """The campaign a code names for a relative's phone that joined no ward: the one the
+    inviter's device joined, else the newest live one of the inviter's ward."""
+    device = session.get(Device, caller.device_id)
+    if device is not None:
+        return device.campaign_id
+    if caller.account.area_code is None:
+        return None
+    return session.exec(select(Campaign.id).where(
+        Campaign.area_code == caller.account.area_code, Campaign.expires_at > now)
+        .order_by(col(Campaign.created_at).desc())).first()
 
 
 def _take(session: Session, caller: Caller, token: str, purpose: str,

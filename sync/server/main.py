@@ -15,7 +15,7 @@ from sync.server.config import Settings
 from sync.server.db import make_engine, migrate
 from sync.server.errors import DomainError, TooManyAttempts
 from sync.server.guard import Guard
-from sync.server.routes import areas, auth, campaigns, devices, health, persons, sync
+from sync.server.routes import areas, auth, campaigns, devices, health, landing, persons, sync
 from sync.server.storage import storage_for
 
 
@@ -65,4 +65,5 @@ def create_app(settings: Settings) -> FastAPI:
     for router in (health.router, auth.router, devices.router, campaigns.router, sync.router,
                    persons.router, areas.router):
         app.include_router(router, prefix="/v1")
+    app.include_router(landing.router)
     return app

@@ -1,5 +1,6 @@
-"""Printable instruction sheets for a campaign: the signed QR, the ward, numbered steps in
-Vietnamese, the hotline and a short code to type when scanning fails.
+"""Printable instruction sheets for a campaign: the QR (an https link carrying the signed code,
+which any camera opens), the ward, numbered steps in Vietnamese in the app's own words, a
+privacy note, the hotline and a short code to type when scanning fails.
 
 One layout (positions in millimetres, lines already wrapped) drawn by two renderers: a vector PDF
 (fpdf2: crisp text, the QR drawn module by module) and a PNG (Pillow). DejaVu Sans ships with the
@@ -22,20 +23,27 @@ PAPER_MM = {"A4": (210.0, 297.0), "A5": (148.0, 210.0)}
 PT_MM = 25.4 / 72
 Paper = Literal["A4", "A5"]
 
+# The quoted words are the app's buttons (app/ui/i18n.py), so a person finds what they read.
 STEPS = (
-    "Mở ứng dụng Hồ sơ sức khỏe (HSSK) trên điện thoại.",
-    "Bấm “Quét mã” và đưa camera vào mã QR ở trên (hoặc chọn ảnh chụp tờ này).",
-    "Kiểm tra tên phường hiện ra đúng là phường của bạn.",
+    "Quét mã QR ở trên bằng camera điện thoại hoặc Zalo, rồi mở đường dẫn hiện ra: trang đó "
+    "giới thiệu HSSK và chỉ nơi tải ứng dụng.",
+    "Trong ứng dụng HSSK, bấm “Quét bằng camera” và đưa camera vào mã QR (hoặc bấm “Chọn ảnh "
+    "mã QR” và chọn ảnh chụp tờ này).",
+    "Kiểm tra tên phường hiện ra đúng là phường của bạn, rồi bấm “Bắt đầu khai báo”.",
     "Khai báo họ tên, ngày sinh, giới tính; các mục khác có thể bổ sung sau.",
-    "Ứng dụng nhắc bạn cập nhật mỗi 3 hoặc 6 tháng. Không cần mạng khi khai báo.",
+    "Khai báo được cả khi không có mạng: ứng dụng tự gửi khi có mạng, và nhắc bạn cập nhật "
+    "mỗi 3 hoặc 6 tháng.",
 )
+PRIVACY = ("Hồ sơ sức khỏe của bạn được lưu trên điện thoại của bạn và máy chủ của thành phố. "
+           "Chỉ bạn, người thân bạn cho phép và cán bộ y tế phường được xem; mọi lần xem đều "
+           "được ghi lại. Mã QR này không chứa thông tin cá nhân nào.")
 
 
 @dataclass(frozen=True)
 class SheetText:
     """What a sheet says (the campaign's public facts; no personal data, no secret)."""
 
-    code: str  # the signed HS1: text
+    code: str  # what the QR carries: the link with the signed HS1: text in its fragment
     ward: str
     hotline: str
     short_code: str
@@ -117,15 +125,20 @@ def layout(text: SheetText, paper: Paper = "A4") -> Layout:
     y += 4 * k
     qr_size = 105 * k  # ≥ 7 cm on A5: scans from arm's length
     qr_x, qr_y = (width - qr_size) / 2, y
-    y += qr_size + 4 * k
+    y += qr_size + 3 * k
     add(f"Không quét được? Nhập mã: {text.short_code}", 15, bold=True, centred=True)
+    add("(nhập mã cần có mạng)", 12, centred=True)
     y += 3 * k
     for number, step in enumerate(STEPS, start=1):
         first = len(lines)
-        add(step, 16, indent=10 * k)
-        lines.insert(first, Line(f"{number}.", margin, lines[first].y, 16 * k, True))
-    y += 3 * k
-    add(f"Đường dây nóng: {text.hotline}", 18, bold=True, centred=True)
+        add(step, 15, indent=10 * k)
+        lines.insert(first, Line(f"{number}.", margin, lines[first].y, 15 * k, True))
+        y += 1.5 * k
+    y += 2 * k
+    add("Thông tin của bạn", 14, bold=True)
+    add(PRIVACY, 12)
+    y += 4 * k
+    add(f"Cần giúp? Gọi đường dây nóng: {text.hotline}", 18, bold=True, centred=True)
     add(f"Mã có giá trị đến {text.valid_until:%d/%m/%Y}.", 11, centred=True)
     if y > height - margin / 2:
         raise ValueError("the sheet's text does not fit on the page")

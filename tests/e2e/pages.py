@@ -240,8 +240,9 @@ class SeededServer:
 
 
 def phones(browser: Browser, server: SeededServer, stack: contextlib.ExitStack, tmp_path: Path,
-           *names: str) -> list[Page]:
-    """One app per person, each its own device, each having joined the ward by its code."""
+           *names: str, joined: bool = True) -> list[Page]:
+    """One app per person, each its own device, each having joined the ward by its code
+    (unless ``joined`` is False: a phone fresh from the store)."""
     pages = []
     for who in names:
         app_port = free_port()
@@ -251,7 +252,8 @@ def phones(browser: Browser, server: SeededServer, stack: contextlib.ExitStack, 
             env={"HSSK_APP_DATA_DIR": str(tmp_path / who),
                  "HSSK_TRUSTED_KEYS": str(server.data_dir / "keys")}))
         page = open_app(browser, f"http://127.0.0.1:{app_port}/")
-        join_ward(page, server.code)
+        if joined:
+            join_ward(page, server.code)
         pages.append(page)
     return pages
 
@@ -296,9 +298,9 @@ def add_household(page: Page, address: str, group: str) -> None:
 
 
 def copied_code(page: Page) -> str:
-    """The signed code shown for copying beside its QR (waiting until the field holds it)."""
-    box = holds(page, "Mã (để sao chép)")
-    expect(box).to_have_value(re.compile(r"^HS1:"))
+    """The invite link shown for copying beside its QR (waiting until the field holds it)."""
+    box = holds(page, "Đường dẫn mời (để gửi)")
+    expect(box).to_have_value(re.compile(r"^HTTP://127\.0\.0\.1:\d+/Q#HS1:"))
     return box.input_value()
 
 

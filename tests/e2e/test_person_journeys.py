@@ -20,6 +20,7 @@ from tests.e2e.pages import (
     copied_code,
     declare_and_send,
     declare_basic,
+    holds,
     join_ward,
     open_app,
     phones,
@@ -88,7 +89,9 @@ def test_a_relative_is_invited_edits_and_loses_access(browser, tmp_path):
     server = SeededServer.make(tmp_path)
     shot_day = vn(datetime.now().astimezone().date() - timedelta(days=3))
     with server.serve(), contextlib.ExitStack() as stack:
-        mother, son = phones(browser, server, stack, tmp_path, "mother", "son")
+        [mother] = phones(browser, server, stack, tmp_path, "mother")
+        # The son's phone is fresh from the store: he has no ward sheet, only her message.
+        [son] = phones(browser, server, stack, tmp_path, "son", joined=False)
 
         start_declaring(mother)
         declare_and_send(mother, "Lê Thị Mẹ", "1950")
@@ -97,15 +100,23 @@ def test_a_relative_is_invited_edits_and_loses_access(browser, tmp_path):
         expect(seen(mother, "Mã dùng một lần")).to_be_visible()
         shot(mother, "8-invite")
         invite = copied_code(mother)
+        mother.get_by_role("button", name="Chép đường dẫn").click()
+        expect(seen(mother, "Đã chép. Dán vào Zalo")).to_be_visible()
 
-        son.get_by_role("button", name="Nhận lời mời hoặc mã bàn giao").click()
-        damaged = "HS1:" + invite[4:-6] + "AAAAAA"
-        type_into(son, "Mã mời hoặc mã bàn giao (dán vào đây)", damaged, paste=True)
-        son.get_by_role("button", name="Nhận lời mời", exact=True).click()
+        damaged = invite[:-6] + "AAAAAA"
+        type_into(son, "Mã QR (dán vào đây)", damaged, paste=True)
+        son.get_by_role("button", name="Kiểm tra mã").click()
         expect(seen(son, "Mã QR bị hỏng")).to_be_visible()    # a damaged code: refused, said why
-        type_into(son, "Mã mời hoặc mã bàn giao (dán vào đây)", invite, paste=True)
+        # The invite pasted on the first screen: the phone joins her ward (named in the signed
+        # code) and the invite waits on the accept screen.
+        type_into(son, "Mã QR (dán vào đây)", invite, paste=True)
+        son.get_by_role("button", name="Kiểm tra mã").click()
+        expect(holds(son, "Mã mời hoặc mã bàn giao (dán vào đây)")).to_have_value(invite)
         son.get_by_role("button", name="Nhận lời mời", exact=True).click()
         expect(seen(son, "Đã nhận hồ sơ của Lê Thị Mẹ")).to_be_visible()
+        # Her screen stops showing a code that no longer works, and says who took it.
+        expect(mother.get_by_role("img", name="Mời người thân quản lý hồ sơ")).to_have_count(0)
+        expect(seen(mother, "đã nhận lời mời")).to_be_visible()
         son.get_by_role("button", name="Xem hồ sơ: Lê Thị Mẹ").click()
         expect(seen(son, "Hồ sơ của người thân")).to_be_visible()
         son.get_by_role("button", name="Thêm mũi tiêm").click()
