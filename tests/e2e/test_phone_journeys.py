@@ -10,6 +10,7 @@ from playwright.sync_api import Locator, Page, expect
 
 from tests.e2e.pages import (
     JOURNEY,
+    PHONE_AGENT,
     open_app,
     reach,
     seen,
@@ -150,3 +151,39 @@ def test_each_number_field_asks_for_a_keypad_with_digits(browser, app_url, live_
         assert focused and focused["tag"] in ("INPUT", "TEXTAREA"), (label, focused)
         found[label] = focused["inputmode"]
     assert found == wanted
+
+
+def test_a_phone_camera_opens_the_printed_link_and_the_web_app_takes_the_code(
+        browser, app_url, live_server, tmp_path):
+    """What a phone's own camera does with the printed sheet: open its link. The landing page
+    fits a small phone, says what HSSK is, and its web-app link opens the app with the ward's
+    code already checked (the administrator set the links with ``hssk-server settings``)."""
+    import re
+
+    import zxingcpp
+    from PIL import Image
+
+    live_server.admin("settings", "set", "web_url", app_url.rstrip("/"))
+    live_server.admin("settings", "set", "hotline", "1900 0000")
+    sheet = tmp_path / "sheet.png"
+    live_server.admin("sheet", "demo", "-o", str(sheet))
+    [link] = [found.text for found in zxingcpp.read_barcodes(Image.open(sheet))]
+    assert link.startswith("HTTP://127.0.0.1:") and "/Q#HS1:" in link
+
+    context = browser.new_context(locale="vi-VN", viewport={"width": WIDTH, "height": HEIGHT},
+                                  has_touch=True, is_mobile=True, user_agent=PHONE_AGENT)
+    page = context.new_page()
+    page.goto(link)
+    expect(page.get_by_role("heading", name="Hồ sơ sức khỏe điện tử (HSSK)")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= WIDTH  # no sideways
+    expect(page.get_by_role("link", name="1900 0000")).to_have_attribute("href", "tel:19000000")
+    expect(page.get_by_role("link", name="Mở trong ứng dụng HSSK")).to_have_attribute(
+        "href", re.compile(r"^hssk://q#HS1%3A"))
+    web = page.get_by_role("link", name="Dùng bản web (không cần cài)")
+    web.scroll_into_view_if_needed()
+    web.tap()
+    page.wait_for_url(re.compile(re.escape(app_url) + r"\?ma=HS1"))
+    switch_on_accessibility(page, phone=True)
+    expect(page.get_by_text("Phường: Phường Bến Thành (demo)", exact=True)).to_be_visible()
+    expect(page.get_by_role("button", name="Bắt đầu khai báo")).to_be_attached()
+    context.close()
