@@ -283,6 +283,9 @@ class GrantView(Message):
     grantee_phone: str | None  # None: a relative's phone that has no account number
     scope: Literal["read", "manage"]
     granted_at: datetime
+    # A relative holds a grant the owner can withdraw; the ward's collaborator sees the record
+    # by their work in the area, listed so that the owner knows, not withdrawable here.
+    role: Literal["relative", "collaborator"] = "relative"
 
 
 class AreaView(Message):

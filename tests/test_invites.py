@@ -66,6 +66,19 @@ async def test_invite_redeem_edit_revoke(live_server, tmp_path: Path) -> None:
     assert (holder.grantee_account_id, holder.grantee_phone) == (son.account_id, "0903000002")
     await mother.client.revoke(person_id, son.account_id)
     assert await mother.client.grants(person_id) == []
+    # The ward's collaborator is named too (by their work in the area, not withdrawable);
+    # one of another ward, one of a group below hers, and a disabled one are not.
+    live_server.admin("areas", "add", "26735", "Phường khác", "--level", "ward",
+                      "--parent", "79")
+    for phone, area in (("0977000011", "26734"), ("0977000012", "26735"),
+                        ("0977000013", "26734"), ("0977000014", "26734-01")):
+        live_server.admin("users", "add", phone, "--role", "collaborator", "--area", area,
+                          "--password", PASSWORD)
+    live_server.admin("users", "disable", "0977000013")
+    [collaborator] = await mother.client.grants(person_id)
+    assert (collaborator.role, collaborator.grantee_phone) == ("collaborator", "0977000011")
+    with pytest.raises(ServerRejected):  # named, not withdrawn by the owner
+        await mother.client.revoke(person_id, collaborator.grantee_account_id)
     await son.sync()
     assert _names(son) == []
     assert _names(mother) == ["Bà Nguyễn Thị Hoa"]

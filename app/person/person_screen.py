@@ -169,13 +169,18 @@ def _family(ui: Ui, state: PersonState, record: PersonRecord) -> list[ft.Control
         controls.append(ft.Text(state.invite_note, size=size, color=ft.Colors.GREEN_800,
                                 key="invite_note"))
     if state.grants is not None:
-        if not state.grants:
+        relatives = [g for g in state.grants if g.role == "relative"]
+        if not relatives:
             controls.append(ft.Text(t("no_grants", lang), size=size))
-        for grant in state.grants:
+        for grant in relatives:
             who = grant.grantee_phone or t("grantee_device", lang)
             controls.append(big_button(f"{t('revoke', lang)}: {who}",
                                        ui.run(state.revoke_grant, grant.grantee_account_id),
                                        key=f"revoke-{grant.grantee_account_id}", size=size))
+        # The ward's collaborators see the record by their work there: named, not withdrawn.
+        controls += [ft.Text(t("grant_collaborator", lang).format(who=g.grantee_phone or "—"),
+                             size=size)
+                     for g in state.grants if g.role == "collaborator"]
     return controls
 
 

@@ -230,8 +230,13 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                       "Copied. Paste it into Zalo or a text message to your relative."),
     "invite_taken": ("Người thân ({who}) đã nhận lời mời.", "Your relative ({who}) accepted."),
     "show_grants": ("Ai đang có quyền?", "Who has access?"),
-    "no_grants": ("Chưa ai khác có quyền với hồ sơ này.", "Nobody else has access."),
+    "no_grants": ("Chưa người thân nào có quyền với hồ sơ này.",
+                  "No relative has access to this record."),
     "grantee_device": ("máy của người thân", "a relative's phone"),
+    "grant_collaborator": ("Cộng tác viên y tế phường ({who}): xem và cập nhật hồ sơ khi hỗ trợ "
+                           "hộ gia đình; mọi lần xem đều được ghi lại.",
+                           "The ward's health collaborator ({who}): sees and updates the record "
+                           "when helping households; every access is logged."),
     "revoke": ("Thu hồi quyền", "Withdraw access"),
     "revoked": ("Đã thu hồi quyền; máy của người thân sẽ xóa hồ sơ khi đồng bộ.",
                 "Access withdrawn; the relative's phone drops the record at its next sync."),

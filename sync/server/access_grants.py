@@ -13,10 +13,10 @@ from sync.protocol import (
     GrantView,
 )
 from sync.records import Consent, EnteredBy, RecordKind
-from sync.server import audit, scopes
+from sync.server import areas, audit, scopes
 from sync.server.accounts import Caller
 from sync.server.errors import Forbidden, InvalidInput, NotFound
-from sync.server.models import Account, PersonLink, ScopeEvent, ServerRecord
+from sync.server.models import Account, AccountArea, PersonLink, ScopeEvent, ServerRecord
 from sync.validators import check_phone
 
 
@@ -84,8 +84,31 @@ def list_grants(*, session: Session, caller: Caller, person_id: str) -> list[Gra
         .order_by(col(PersonLink.created_at))).all()
     audit.record(session, caller, "grants_read", person_id)
     session.commit()
-    return [GrantView(grantee_account_id=link.account_id, grantee_phone=account.phone,
-                      scope=link.scope, granted_at=link.created_at) for link, account in rows]
+    relatives = [GrantView(grantee_account_id=link.account_id, grantee_phone=account.phone,
+                           scope=link.scope, granted_at=link.created_at)
+                 for link, account in rows]
+    return relatives + _collaborators(session, person_id)
+
+
+def _collaborators(session: Session, person_id: str) -> list[GrantView]:
+    """The ward's collaborators whose areas hold the person today: they read and write the
+    record by their work, and the owner should know who they are."""
+    area = scopes.person_area(session, person_id)
+    if area is None:
+        return []
+    covering = areas.ancestors_at(areas.parent_periods(session=session), area, utc_now())
+    rows = session.exec(
+        select(Account, AccountArea.area_code).where(
+            AccountArea.account_id == Account.id, Account.role == "collaborator",
+            col(Account.disabled).is_(False),
+            col(AccountArea.area_code).in_(covering | {area}))
+        .order_by(col(Account.created_at))).all()
+    seen: dict[str, GrantView] = {}
+    for account, _code in rows:
+        seen.setdefault(account.id, GrantView(
+            grantee_account_id=account.id, grantee_phone=account.phone, scope="manage",
+            granted_at=account.created_at, role="collaborator"))
+    return list(seen.values())
 
 
 def revoke(*, session: Session, caller: Caller, person_id: str, grantee_account_id: str,
