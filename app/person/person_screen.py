@@ -7,10 +7,10 @@ from datetime import date
 from functools import partial
 
 import flet as ft
-import flet_charts as fch
 
 from app.person.health_record import Entry, PersonRecord
 from app.person.state import PersonState
+from app.ui import charts
 from app.ui.context import FactKind, Ui
 from app.ui.i18n import t
 from app.ui.widgets import (
@@ -70,25 +70,20 @@ def _readings(ui: Ui, record: PersonRecord) -> list[ft.Control]:
 
 
 def _chart(ui: Ui, name: str, points: list[tuple[date, float]]) -> ft.Control:
-    """One measurement over time, with the values in words beside it for screen readers."""
+    """One measurement over time, with the values in words beside it for screen readers; a
+    single reading is said in words only (a lone dot on a chart tells nothing)."""
     first = points[0][0]
     described = ", ".join(f"{_number(value)} ({format_date_vn(day)})" for day, value in points)
-    days = [(day - first).days for day, _ in points]
-    values = [value for _, value in points]
-    chart = fch.LineChart(
-        data_series=[fch.LineChartData(
-            points=[fch.LineChartDataPoint(x, y, point=True)
-                    for x, y in zip(days, values, strict=True)],
-            color=CHART_COLOURS[name], stroke_width=3)],
-        # A single point still needs a range on both axes.
-        min_x=0, max_x=max(days[-1], 1), min_y=min(values) * 0.9, max_y=max(values) * 1.1,
-        interactive=False, expand=True,
-        left_axis=fch.ChartAxis(label_size=44, show_min=False, show_max=False),
-        bottom_axis=fch.ChartAxis(show_labels=False))
-    return ft.Column([ft.Text(f"{t(name, ui.lang)}: {described}",
-                              size=ui.size(BIG_TEXT - 2)),
-                      ft.Container(chart, height=150, padding=ft.Padding.only(right=12))],
-                     key=f"chart-{name}")
+    words = ft.Text(f"{t(name, ui.lang)}: {described}", size=ui.size(BIG_TEXT - 2))
+    if len(points) < 2:
+        return ft.Column([words, ft.Text(t("chart_needs_two", ui.lang),
+                                         size=ui.size(BIG_TEXT - 4), italic=True)],
+                         key=f"chart-{name}")
+    chart = charts.line_chart([float((day - first).days) for day, _ in points],
+                              [value for _, value in points],
+                              x_dates=[day for day, _ in points], lang=ui.lang,
+                              colour=CHART_COLOURS[name])
+    return ft.Column([words, chart], key=f"chart-{name}")
 
 
 def _fact_card(ui: Ui, state: PersonState, entry: Entry) -> ft.Control:

@@ -1,5 +1,5 @@
 """A supervisor's view of declaration progress: reports fetched from the server, coverage, the
-table's rows as text, and the same rows as CSV (what is exported is what the screen shows)."""
+table's rows as text, and the same rows as CSV (the rows the screen shows, in raw numbers)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from app.device import syncing
 from sync import csvfiles
 from sync.errors import Lang
 from sync.protocol import AreaFigures, ProgressReport, VisitList
-from sync.validators import format_date_vn
 
 VISIT_LEVELS = ("ward", "group")  # households are listed at ward level and below
 
@@ -38,10 +37,12 @@ def coverage(figures: AreaFigures) -> float | None:
 
 
 def percent(value: float | None, lang: Lang) -> str:
-    """62.5 % written the user's way: "62,5 %" in Vietnamese, "62.5 %" in English."""
+    """62.5 % written the user's way: "62,5 %" in Vietnamese, "62.5 %" in English. Below 1 %
+    two decimals, so that 5 of 12,000 reads "0,04 %", not "0,0 %" as if nobody had."""
     if value is None:
         return "—"
-    text = f"{value * 100:.1f}"
+    share = value * 100
+    text = "0" if share == 0 else f"{share:.2f}" if share < 1 else f"{share:.1f}"
     return (text.replace(".", ",") if lang == "vi" else text) + " %"
 
 
@@ -54,7 +55,7 @@ def whole(value: int | None, lang: Lang) -> str:
 
 
 def cells(figures: AreaFigures, lang: Lang) -> dict[str, str]:
-    """One row of the table, as shown and as exported."""
+    """One row of the table as shown (the CSV carries the raw numbers)."""
     return {"code": figures.code, "name": figures.name,
             "target": whole(figures.target_population, lang),
             "persons": whole(figures.persons, lang), "declared": whole(figures.declared, lang),
@@ -71,20 +72,36 @@ def row_label(figures: AreaFigures, lang: Lang) -> str:
                      for name in COLUMNS)
 
 
+CSV_COVERAGE = ("Độ phủ (%)", "Coverage (%)")
+
+
 def report_csv(report: ProgressReport, lang: Lang) -> str:
-    """The table as CSV: a row per child area, in the screen's order, then the area itself."""
+    """The table as CSV, a row per child area in the screen's order, then the area itself:
+    codes, names and raw numbers (12000, 0.0417), which a spreadsheet reads as numbers
+    whatever its locale; the screen's formatting ("12.000", "0,04 %") is for reading."""
+    pick = 0 if lang == "vi" else 1
     out = io.StringIO()
     writer = csvfiles.writer(out)
-    writer.writerow([COLUMNS[name][0 if lang == "vi" else 1] for name in COLUMNS])
+    writer.writerow([CSV_COVERAGE[pick] if name == "coverage" else COLUMNS[name][pick]
+                     for name in COLUMNS])
     for figures in [*report.children, report.area]:
-        values = cells(figures, lang)
-        writer.writerow([values[name] for name in COLUMNS])
+        share = coverage(figures)
+        writer.writerow([figures.code, figures.name, _raw(figures.target_population),
+                         figures.persons, figures.declared,
+                         "" if share is None else f"{share * 100:.4f}".rstrip("0").rstrip("."),
+                         figures.declared_3m, figures.declared_6m, figures.due,
+                         figures.overdue])
     return out.getvalue()
+
+
+def _raw(value: int | None) -> str:
+    return "" if value is None else str(value)
 
 
 VISIT_COLUMNS: dict[str, tuple[str, str]] = {
     "address": ("Địa chỉ", "Address"),
-    "area_code": ("Tổ dân phố", "Group"),
+    "area_code": ("Mã tổ dân phố", "Group code"),
+    "area_name": ("Tổ dân phố", "Group"),
     "state": ("Tình trạng", "Status"),
     "due_on": ("Hạn sớm nhất", "Earliest due date"),
     "residents": ("Số người", "Residents"),
@@ -95,16 +112,18 @@ STATES: dict[str, tuple[str, str]] = {
     "up_to_date": ("Đã cập nhật", "Up to date")}
 
 
-def visits_csv(visits: VisitList, lang: Lang) -> str:
-    """The households to visit as CSV, in the order shown (addresses, no names)."""
+def visits_csv(visits: VisitList, lang: Lang, names: dict[str, str]) -> str:
+    """The households to visit as CSV, in the order shown (addresses, no person's name): the
+    group's code and name, the due date as ISO (2026-11-28), which spreadsheets read as a
+    date."""
     pick = 0 if lang == "vi" else 1
     out = io.StringIO()
     writer = csvfiles.writer(out)
     writer.writerow([VISIT_COLUMNS[name][pick] for name in VISIT_COLUMNS])
     for home in visits.households:
-        writer.writerow([home.address, home.area_code, STATES[home.state][pick],
-                         format_date_vn(home.due_on.isoformat()) if home.due_on else "",
-                         home.residents])
+        writer.writerow([home.address, home.area_code, names.get(home.area_code, ""),
+                         STATES[home.state][pick],
+                         home.due_on.isoformat() if home.due_on else "", home.residents])
     return out.getvalue()
 
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 from functools import partial
 
 import flet as ft
-import flet_charts as fch
 
 from app.supervision import progress
 from app.supervision.state import SupervisionState
+from app.ui import charts
 from app.ui.context import Ui
 from app.ui.i18n import t
 from app.ui.widgets import BIG_TEXT, big_button, error_text, heading
@@ -45,24 +45,18 @@ def _summary(ui: Ui, figures: AreaFigures) -> ft.Control:
 
 
 def _trend(ui: Ui, weeks: list[WeekCount]) -> ft.Control:
-    """Declarations per week as a line, and the last weeks in words (for screen readers)."""
+    """Declarations per week as a line under its weeks' dates, and the last weeks in words
+    (for screen readers)."""
     lang, size = ui.lang, ui.size(BIG_TEXT - 2)
-    highest = max((w.declarations for w in weeks), default=0)
-    chart = fch.LineChart(
-        data_series=[fch.LineChartData(
-            points=[fch.LineChartDataPoint(i, w.declarations, point=True)
-                    for i, w in enumerate(weeks)],
-            color=ft.Colors.BLUE_700, stroke_width=3)],
-        min_x=0, max_x=max(len(weeks) - 1, 1), min_y=0, max_y=max(highest * 1.15, 1),
-        interactive=False, expand=True,
-        left_axis=fch.ChartAxis(label_size=44, show_min=False, show_max=False),
-        bottom_axis=fch.ChartAxis(show_labels=False))
-    recent = ", ".join(f"{format_date_vn(w.week.isoformat())}: {w.declarations}"
-                       for w in weeks[-4:])
-    return ft.Column([
-        ft.Text(f"{t('per_week', lang)} — {recent}", size=size),
-        ft.Container(chart, height=140, padding=ft.Padding.only(right=12)),
-    ], key="trend")
+    recent = ", ".join(f"{format_date_vn(w.week.isoformat())}: "
+                       f"{progress.whole(w.declarations, lang)}" for w in weeks[-4:])
+    controls: list[ft.Control] = [ft.Text(f"{t('per_week', lang)} — {recent}", size=size)]
+    if len(weeks) >= 2:
+        controls.append(charts.line_chart(
+            [float(i) for i in range(len(weeks))], [float(w.declarations) for w in weeks],
+            x_dates=[w.week for w in weeks], lang=lang, colour=ft.Colors.BLUE_700,
+            whole=True, height=160))
+    return ft.Column(controls, key="trend")
 
 
 def _row(ui: Ui, sup: SupervisionState, figures: AreaFigures) -> ft.Control:

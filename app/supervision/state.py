@@ -66,7 +66,13 @@ class SupervisionState:
         """The households to visit as CSV."""
         assert self.visits is not None
         return (f"ho-can-tham-{self.visits.area_code}-{self.visits.on.isoformat()}.csv",
-                progress.visits_csv(self.visits, lang).encode("utf-8-sig"))
+                progress.visits_csv(self.visits, lang, self._area_names()).encode("utf-8-sig"))
+
+    def _area_names(self) -> dict[str, str]:
+        report = self.report
+        if report is None:
+            return {}
+        return {a.code: a.name for a in [report.area, *report.children]}
 
     @staticmethod
     def exported(lang: Lang) -> Outcome:

@@ -181,6 +181,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "vaccine": ("Tên vắc-xin", "Vaccine"),
     "given_on": ("Ngày tiêm (dd/mm/yyyy)", "Date given (dd/mm/yyyy)"),
     "dose_number": ("Mũi thứ", "Dose number"),
+    "chart_needs_two": ("Biểu đồ hiện khi có từ 2 lần đo.", "A chart shows from 2 readings."),
     "place": ("Nơi tiêm", "Place"),
     "type": ("Loại", "Type"),
     "type_periodic_checkup": ("Khám định kỳ", "Periodic check-up"),

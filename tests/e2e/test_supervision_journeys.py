@@ -13,6 +13,8 @@ from pathlib import Path
 from playwright.sync_api import Page, expect
 from sqlmodel import Session
 
+from app.supervision import progress
+from sync.protocol import AreaFigures
 from tests.e2e.pages import (
     JOURNEY,
     SeededServer,
@@ -90,8 +92,16 @@ def _csv_matches_screen(page: Page) -> list[list[str]]:
     assert header[:3] == ["Mã", "Khu vực", "Chỉ tiêu"]
     *children, total = body
     for row in children:
-        label = "; ".join(f"{name}: {value}" for name, value in zip(header, row, strict=True))
-        expect(seen(page, label)).to_be_attached()
+        # The screen formats ("12.000", "0,04 %"); the file holds the raw numbers.
+        raw = dict(zip(header, row, strict=True))
+        figures = AreaFigures(
+            code=raw["Mã"], name=raw["Khu vực"], level="ward",
+            target_population=int(raw["Chỉ tiêu"]) if raw["Chỉ tiêu"] else None,
+            persons=int(raw["Số người"]), declared=int(raw["Đã khai báo"]),
+            declared_3m=int(raw["Khai trong 3 tháng"]),
+            declared_6m=int(raw["Khai trong 6 tháng"]), due=int(raw["Đến hạn"]),
+            overdue=int(raw["Quá hạn"]))
+        expect(seen(page, progress.row_label(figures, "vi"))).to_be_attached()
     summary = dict(zip(header, total, strict=True))
     expect(seen(page, f"Số người: {summary['Số người']}")).to_be_visible()
     expect(seen(page, f"Đã khai báo: {summary['Đã khai báo']}")).to_be_visible()
@@ -137,7 +147,8 @@ def test_a_supervisor_drills_city_ward_group_and_exports_what_the_screen_shows(b
         with laptop.expect_download() as download:
             laptop.get_by_role("button", name="Xuất danh sách hộ CSV").click()
         listed = Path(download.value.path()).read_text(encoding="utf-8-sig").splitlines()
-        assert listed[0] == "Địa chỉ,Tổ dân phố,Tình trạng,Hạn sớm nhất,Số người"
+        assert listed[0] == "Địa chỉ,Mã tổ dân phố,Tổ dân phố,Tình trạng,Hạn sớm nhất,Số người"
+        assert all(",26734-01,Tổ dân phố 1 (demo)," in line for line in listed[1:])
         assert sorted(line.split(",")[0] for line in listed[1:]) == ["1 Lê Lợi", "2 Lê Lợi"]
         press_until(laptop.get_by_role("button", name="Lên: Phường Bến Thành (demo)"),
                     laptop.get_by_role("button", name="Xem: Tổ dân phố 2 (demo)"))
