@@ -46,8 +46,10 @@ def test_the_full_form_reads_into_a_declaration_and_back() -> None:
 
 
 def test_every_wrong_field_is_named_with_a_message_in_both_languages() -> None:
-    bad = {**FULL_FORM, "phone": "12345", "weight_kg": "abc", "height_cm": "900",
-           "systolic": "120", "diastolic": "", "pregnancies": "-1", "cccd": "079150000123"}
+    # A woman (pregnancies are asked of women only) whose CCCD says a man of 1950.
+    bad = {**FULL_FORM, "sex": "female", "phone": "12345", "weight_kg": "abc",
+           "height_cm": "900", "systolic": "120", "diastolic": "", "pregnancies": "-1",
+           "cccd": "079050000123"}
     with pytest.raises(FormInvalid) as info:
         forms.check_declaration_form(bad, today=TODAY)
     # All at once, the CCCD that disagrees with the birth year included: no second round.

@@ -132,6 +132,9 @@ async def test_a_vaccination_with_errors_is_refused_beside_its_fields(tmp_path: 
     assert set(fact.errors) == {"vaccine"}
     assert state.screen == "fact"
     fact.set_field("vaccine", "Cúm mùa")
+    fact.set_field("dose_number", "hai")                  # never dropped silently
+    await state.do(fact.save)
+    assert set(fact.errors) == {"dose_number"} and "số mũi" in str(fact.errors["dose_number"])
     fact.set_field("dose_number", "2")
     await state.do(fact.save)                             # no server: kept, queued
     record = state.person.record
@@ -209,9 +212,14 @@ async def test_a_parent_adds_a_young_child_on_the_same_phone(tmp_path: Path) -> 
     form = state.declaring
     await state.do(state.join.start_declaring)
     assert form.asks_kinship()
+    # She is on the phone already: "myself" is not offered again.
+    assert form.kinship_choices() == ("child", "parent", "spouse", "other")
     for name, value in {"full_name": "Lý Bé Con", "birth_date": "2021", "sex": "female",
                         "kin": "child"}.items():
         form.set_field(name, value)
+    # A girl of five is not asked about pregnancies; a woman is; a man never.
+    assert not form.applies("reproductive")
+    form.set_field("pregnant", "1")                        # typed before the year was
     await state.do(form.save)
     assert form.errors == {}
     kin = {p.full_name: p.kin for p in state.people}
@@ -221,6 +229,12 @@ async def test_a_parent_adds_a_young_child_on_the_same_phone(tmp_path: Path) -> 
         held = store.records_of_person(session, child, RecordKind.DECLARATION)
         assert [r.entered_by for r in held] == ["family"]
         assert local_records.entered_by(session, parent) == "self"
+    with Session(state.services.engine) as session:
+        [declared] = store.records_of_person(session, child, RecordKind.DECLARATION)
+        assert declared.payload.get("reproductive") is None   # a field not asked saves nothing
+        # One declaration for someone new is one change waiting, not two (person + form).
+        assert local_records.sync_status(session=session).pending == 2  # hers and the child's
+        assert len(local_records.pending_changes(session)) == 2
     state.open_person(child)
     await state.do(state.person.update_declaration)
     assert not form.asks_kinship()                       # only for someone new
@@ -413,3 +427,32 @@ async def test_an_invite_pasted_first_on_a_phone_that_knows_no_ward(tmp_path: Pa
     await state.do(state.join.check_code)
     assert state.join.code_error is not None and "cần kết nối mạng" in state.join.code_error
     assert state.campaign is None and state.screen == "welcome"
+
+
+def test_sections_are_offered_where_they_apply() -> None:
+    today = TODAY
+    applies = forms.section_applies
+    assert applies("reproductive", {"sex": "female", "birth_date": "1990"}, today=today)
+    assert applies("reproductive", {"sex": "female"}, today=today)  # age not typed yet
+    assert not applies("reproductive", {"sex": "male", "birth_date": "1990"}, today=today)
+    assert not applies("reproductive", {"sex": "female", "birth_date": "20/12/2016"},
+                       today=today)                               # nine, ten next month
+    assert applies("reproductive", {"sex": "female", "birth_date": "23/11/2016"}, today=today)
+    assert applies("vitals", {"sex": "male"}, today=today)
+    man = forms.check_declaration_form({"full_name": "Ông A", "birth_date": "1950",
+                                        "sex": "male", "pregnant": "1", "pregnancies": "x"},
+                                       today=today)
+    assert man.reproductive is None                               # and no error for it
+
+
+async def test_the_first_form_on_a_phone_has_a_way_back(tmp_path: Path) -> None:
+    """The first declaration opens by itself once a ward is joined; "Hủy" goes back to the
+    ward's page (its account and invite buttons), and the draft waits."""
+    state = _state(tmp_path)
+    await state.do(state.join.start_declaring)
+    assert state.screen == "declare"
+    state.declaring.set_field("full_name", "Bà Tư")
+    await state.do(state.declaring.cancel)
+    assert state.screen == "welcome"
+    await state.do(state.join.start_declaring)
+    assert state.declaring.form.values.get("full_name") == "Bà Tư"

@@ -10,7 +10,6 @@ import flet as ft
 
 from app.declare.forms import SECTIONS, FormField, Section
 from app.declare.state import DeclareState
-from app.device.local_records import KINSHIPS
 from app.ui.context import Ui
 from app.ui.i18n import t
 from app.ui.typed import Derived
@@ -96,7 +95,7 @@ def _kinship(ui: Ui, state: DeclareState) -> list[ft.Control]:
     return [ft.Text(t("kin", lang), size=size, weight=ft.FontWeight.BOLD),
             ft.RadioGroup(content=ft.Row([
                 ft.Radio(value=k, label=t(f"kin_{k}", lang), label_style=ft.TextStyle(size=size))
-                for k in KINSHIPS], wrap=True),
+                for k in state.kinship_choices()], wrap=True),
                 value=state.form.get("kin") or None,
                 on_change=lambda e: state.set_field("kin", e.control.value), key="kin")]
 
@@ -168,11 +167,12 @@ def Declare(ui: Ui, state: DeclareState) -> ft.Control:
     if state.asks_kinship():
         controls += _kinship(ui, state)
     for section in SECTIONS:
-        controls += _section(ui, state, section)
+        if state.applies(section.key):
+            controls += _section(ui, state, section)
     controls += _duplicates(ui, state)
     controls.append(ft.Row([
         big_button(t("save", lang), partial(_save, ui, state), key="save", size=size),
-        *([big_button(t("cancel", lang), ui.run(state.cancel), key="cancel", size=size)]
-          if ui.people else []),
+        # Always a way back: the first form goes back to the ward's page (its draft stays).
+        big_button(t("cancel", lang), ui.run(state.cancel), key="cancel", size=size),
     ], wrap=True))
     return ft.Column(controls, spacing=14, scroll=ft.ScrollMode.AUTO, expand=True)

@@ -38,14 +38,18 @@ def check_fact_form(kind: FactKind, values: dict[str, str], *, today: date) -> d
             dates[name] = v.parse_date(text, field=name, today=today).isoformat()
         except InvalidValue as exc:
             errors[name] = exc
+    typed = {k: (x.strip() or None) for k, x in values.items() if k not in DATE_FIELDS[kind]}
+    dose = typed.get("dose_number") if kind == "immunization" else None
+    if dose is not None and not (dose.isdigit() and 1 <= int(dose) <= 20):
+        # Never dropped silently: a dose typed as "hai" was saved as no dose at all.
+        errors["dose_number"] = InvalidValue("dose_number", "Hãy nhập số mũi: 1, 2, 3…",
+                                             "Enter the dose as a number: 1, 2, 3…")
     if errors:
         raise FormInvalid(errors)
-    typed = {k: (x.strip() or None) for k, x in values.items() if k not in DATE_FIELDS[kind]}
     if kind == "immunization":
-        dose = typed.get("dose_number")
         payload: dict[str, Any] = {"vaccine": typed.get("vaccine") or "",
                                    "given_on": dates["given_on"], "place": typed.get("place"),
-                                   "dose_number": int(dose) if dose and dose.isdigit() else None}
+                                   "dose_number": int(dose) if dose else None}
     else:
         payload = {"type": typed.get("type") or "periodic_checkup", **dates,
                    "facility": typed.get("facility"), "diagnosis": typed.get("diagnosis")}

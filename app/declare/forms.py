@@ -79,6 +79,27 @@ def _text(values: dict[str, str], name: str) -> str | None:
     return text or None
 
 
+REPRODUCTIVE_FROM_AGE = 10
+
+
+def section_applies(section: str, values: dict[str, str], *, today: date) -> bool:
+    """Whether a section is asked for this person, as far as typed: reproductive health only
+    for a female aged ten or more (or whose birth date is not typed yet)."""
+    if section != "reproductive":
+        return True
+    if values.get("sex") != "female":
+        return False
+    try:
+        born = v.parse_birth_date(values.get("birth_date", ""), today=today)
+    except InvalidValue:
+        return True
+    if len(born) == 4:  # the year alone: the oldest the person can be
+        return today.year - int(born) >= REPRODUCTIVE_FROM_AGE
+    day = date.fromisoformat(born)
+    age = today.year - day.year - ((today.month, today.day) < (day.month, day.day))
+    return age >= REPRODUCTIVE_FROM_AGE
+
+
 def _checked(values: dict[str, str], name: str) -> bool:
     return (values.get(name) or "") in ("1", "true", "True")
 
@@ -132,7 +153,9 @@ def check_declaration_form(values: dict[str, str], *, today: date,
     pair = attempt("systolic", lambda: _blood_pressure(values))
     if pair:
         measured["systolic"], measured["diastolic"] = pair
-    pregnancies = _text(values, "pregnancies")
+    # A section that does not apply (a man, a young girl) saves nothing typed in it earlier.
+    reproductive_applies = section_applies("reproductive", values, today=today)
+    pregnancies = _text(values, "pregnancies") if reproductive_applies else None
     pregnancies_n = None
     if pregnancies:
         if pregnancies.isdigit() and int(pregnancies) <= 30:
@@ -154,7 +177,7 @@ def check_declaration_form(values: dict[str, str], *, today: date,
                         physical_activity=_text(values, "physical_activity"))
     allergies = Allergies(drug=_text(values, "allergy_drug"), food=_text(values, "allergy_food"),
                           other=_text(values, "allergy_other"))
-    pregnant = _checked(values, "pregnant")
+    pregnant = reproductive_applies and _checked(values, "pregnant")
     reproductive = (Reproductive(pregnant=True if pregnant else None, pregnancies=pregnancies_n)
                     if pregnant or pregnancies_n is not None else None)
     return Declaration(

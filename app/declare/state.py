@@ -123,8 +123,10 @@ class DeclareState:
                            {k: x for k, x in self.errors.items() if k != name})
 
     def cancel(self) -> Outcome:
-        """Leave the form; its draft stays for next time."""
-        return Outcome(go=self.back_to)
+        """Leave the form; its draft stays for next time. The first form on a phone goes back
+        to the ward's page (account, invite, sign-in), there being no home yet."""
+        first = self.back_to == "home" and not self.ctx.people and self.ctx.role == "citizen"
+        return Outcome(go="welcome" if first else self.back_to)
 
     def asks_kinship(self) -> bool:
         """A second person on a family phone: who are they to its user (a child, a parent…)?"""
@@ -193,11 +195,23 @@ class DeclareState:
         return self.roster().lookalikes(full_name=admin.full_name, birth_date=admin.birth_date,
                                         cccd=admin.cccd, household_id=self.household_id)
 
+    def kinship_choices(self) -> tuple[str, ...]:
+        """Who a new person can be to this phone's user: not "myself" once the user's own
+        record is here (their first declaration on the phone, or one marked "myself")."""
+        own = any(p.kin == "self" or (p.kin is None and not p.invited)
+                  for p in self.ctx.people)
+        return tuple(k for k in local_records.KINSHIPS if not (own and k == "self"))
+
+    def applies(self, section: str) -> bool:
+        """A section is offered only where it applies (reproductive health: a woman or girl
+        of ten or more, as typed so far)."""
+        return forms.section_applies(section, self.form.values, today=self.ctx.today())
+
     def _kin_chosen(self) -> str | None:
         if not self.asks_kinship():
             return None
         chosen = self.form.get("kin")
-        return chosen if chosen in local_records.KINSHIPS else "other"
+        return chosen if chosen in self.kinship_choices() else "other"
 
 
 @ft.observable

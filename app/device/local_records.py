@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from app.device import measurements, settings, store
 from app.device.settings import Key
-from app.device.store import LocalRecord
+from app.device.store import LocalRecord, OutboxEntry
 from sync import reminders
 from sync import validators as v
 from sync.ids import new_id
@@ -177,6 +177,7 @@ class PersonSummary:
     # Fields of the profile changed differently on two devices: (field, candidate values).
     conflicts: tuple[tuple[str, tuple[Any, ...]], ...] = ()
     kin: str | None = None  # who they are to this phone's user, if added here
+    invited: bool = False  # a relative's record, received through their invite
 
 
 def people(*, session: Session, today: date,
@@ -203,6 +204,8 @@ def people(*, session: Session, today: date,
             conflicts=tuple((c.field, tuple(v.value for v in c.values))
                             for c in (FieldConflict.model_validate(d) for d in person.conflicts)),
             kin=kinship(session, person.id),
+            invited=settings.get(session, settings.for_person(Key.RELATION, person.id))
+            == "family",
         ))
     return summaries
 
@@ -235,13 +238,30 @@ def pending_changes(session: Session) -> list[PendingChange]:
     names = {p.id: PersonProfile.model_validate(p.payload).full_name
              for p in store.records_of_kind(session, RecordKind.PERSON)}
     changes = []
-    for entry in store.outbox(session):
+    for entry in _saves(session, store.outbox(session)):
         row = session.get(LocalRecord, entry.record_id)
         kind = RecordKind(row.kind) if row else RecordKind.PERSON
         owner = row.person_id if row else None
         changes.append(PendingChange(kind, names.get(owner or "", "—"), entry.status,
                                      entry.reason, bool(row and row.supersedes)))
     return changes
+
+
+def _saves(session: Session, entries: list[OutboxEntry]) -> list[OutboxEntry]:
+    """The outbox as a person counts it: a declaration and the profile it creates or updates
+    were one save, so the profile's own entry is folded into the declaration's."""
+    ids = list({entry.record_id for entry in entries})
+    kinds: dict[str, tuple[str, str | None]] = {}
+    for start in range(0, len(ids), 500):  # columns only: no payload is unsealed
+        for rid, kind, person_id in session.exec(
+                select(LocalRecord.id, LocalRecord.kind, LocalRecord.person_id)
+                .where(col(LocalRecord.id).in_(ids[start:start + 500]))):
+            kinds[rid] = (kind, person_id)
+    declared = {(kinds[e.record_id][1], e.status) for e in entries
+                if kinds.get(e.record_id, ("", None))[0] == RecordKind.DECLARATION}
+    return [e for e in entries
+            if not (kinds.get(e.record_id, ("", None))[0] == RecordKind.PERSON
+                    and (e.record_id, e.status) in declared)]
 
 
 @dataclass(frozen=True)
@@ -257,7 +277,7 @@ class SyncStatus:
 
 def sync_status(*, session: Session) -> SyncStatus:
     """Changes waiting or refused, choices to make, withdrawn changes, the last sync."""
-    entries = store.outbox(session)
+    entries = _saves(session, store.outbox(session))
     last = settings.get(session, Key.LAST_SYNC)
     return SyncStatus(
         pending=sum(1 for e in entries if e.status != "rejected"),
