@@ -35,8 +35,8 @@ def read_person(*, session: Session, caller: Caller, person_id: str) -> PersonRe
     fields = set(RecordData.model_fields)
     # Built before the commit, which expires the loaded rows.
     result = PersonRecords(person_id=person_id, records=[
-        RecordData.model_validate(row.model_dump(include=fields)) for row in latest.values()
-        if not row.deleted])
+        RecordData.model_validate({name: getattr(row, name) for name in fields})
+        for row in latest.values() if not row.deleted])
     audit.record(session, caller, "read", person_id, f"{len(latest)} records")
     session.commit()
     return result

@@ -144,7 +144,10 @@ def pull(*, session: Session, caller: Caller, storage: Storage, cursor: str | No
     fields = set(RecordData.model_fields)
     # Built before the commit, which expires the loaded rows.
     response = PullResponse(
-        changes=[RecordData.model_validate(row.model_dump(include=fields)) for row in changes],
+        # Read attribute by attribute: dumping a table row whose enums are stored as plain
+        # strings made pydantic warn on every record.
+        changes=[RecordData.model_validate({name: getattr(row, name) for name in fields})
+                 for row in changes],
         removed=removed, next_cursor=encode_cursor(epoch, position), has_more=has_more,
         reset=reset, remaining=remaining)
     session.add(AuditEntry(account_id=caller.account.id, device_id=caller.device_id,
