@@ -13,12 +13,15 @@ from flet_secure_storage import SecureStorage
 
 from app.access import campaigns
 from app.device.config import ASSETS_DIR, AppConfig
+from app.device.reminder_alerts import DeviceNotifier
 from app.device.services import Services, start_installed
 from app.shell.root import Root
 from app.shell.state import AppState
 from app.web import WebPage
 from sync import logs
 from sync.errors import HsskError, SyncError
+
+NOTIFYING_PLATFORMS = frozenset({ft.PagePlatform.ANDROID, ft.PagePlatform.IOS})
 
 
 def make_main(services: Services):  # type: ignore[no-untyped-def]
@@ -67,6 +70,9 @@ def _show(page: ft.Page, services: Services) -> None:
     page.render(lambda: Root(state))
     page.on_app_lifecycle_state_change = partial(_lifecycle_changed, state)
     page.run_task(state.lock.watch_idle)
+    if not page.web and page.platform in NOTIFYING_PLATFORMS and services.alerts.notifier is None:
+        # Installed phone builds carry the flet-notifications plugin; browsers never do.
+        services.alerts.notifier = DeviceNotifier()
     opened_with = campaigns.code_in_route(page.route)  # the landing page's "open" link
     if opened_with is not None:
         page.run_task(state.do, state.join.open_link_code, opened_with)

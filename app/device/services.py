@@ -15,6 +15,7 @@ from app.device import keystore
 from app.device.config import AppConfig
 from app.device.db import holds_sealed_data, open_engine
 from app.device.keystore import SecretStore
+from app.device.reminder_alerts import DigestScheduler
 from app.device.syncing import SyncRunner
 from sync.ids import utc_now
 from sync.qrcodes import load_trusted_keys
@@ -40,6 +41,12 @@ class Services:
     @cached_property
     def trusted_keys(self) -> dict[str, Ed25519PublicKey]:
         return load_trusted_keys(self.config.key_dirs)
+
+    @cached_property
+    def alerts(self) -> DigestScheduler:
+        """The one reminder digest scheduled with the phone (nothing posts it in a browser:
+        the screen that opens in an installed build gives it its notifier)."""
+        return DigestScheduler(notifier=None)
 
     @cached_property
     def sync(self) -> SyncRunner:

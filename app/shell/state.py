@@ -8,7 +8,7 @@ import asyncio
 import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date
 from typing import Any, cast
 
 import flet as ft
@@ -18,6 +18,7 @@ from app.access.account_state import AccountState
 from app.access.state import JoinState, LockState
 from app.declare.state import DeclareState, FactState
 from app.device import local_records, settings, store, syncing
+from app.device.reminder_alerts import Digest
 from app.device.services import Services
 from app.device.settings import Key
 from app.households.state import CollabState
@@ -63,7 +64,7 @@ class AppState:
     person: PersonState = field(init=False)
     collab: CollabState = field(init=False)
     supervision: SupervisionState = field(init=False)
-    _rebuilding: set[asyncio.Task[None]] = field(default_factory=set)
+    _rebuilding: set[asyncio.Task[Any]] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.join, self.lock = JoinState(self), LockState(self)
@@ -111,10 +112,31 @@ class AppState:
                                                    default_months=self.default_months())
             self.sync_status = local_records.sync_status(session=session)
             self.pending = local_records.pending_changes(session)
+        self._reschedule_digest()
         if not self.person.reload() and self.screen in ("person", "fact", "declare"):
             # A round took away the record on screen (access withdrawn): say so, not vanish.
             self.go("home")
             self.notice = t("record_gone", self.lang)
+
+    def _reschedule_digest(self) -> None:
+        """Every save and start: the phone's one reminder notification follows the people."""
+        alerts = self.services.alerts
+        if alerts.notifier is None:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # no loop (a test's plain call): the next refresh inside one does it
+        task = loop.create_task(alerts.reschedule(
+            [p.reminder for p in self.people], now=self.services.now(),
+            zone=self.services.now().astimezone().tzinfo or UTC, words=self._digest_words))
+        self._rebuilding.add(task)
+        task.add_done_callback(self._rebuilding.discard)
+
+    def _digest_words(self, digest: Digest) -> tuple[str, str]:
+        body = (t("digest_one", self.lang).format(name=digest.first_name) if digest.count == 1
+                else t("digest_many", self.lang).format(count=digest.count))
+        return t("app_title", self.lang), body
 
     def resumed(self) -> None:
         """The app came back to the foreground: reminders and sync state as of now."""

@@ -38,8 +38,10 @@ def field(label: str, value: str, on_change: Any, *, key: str | ft.ScrollKey,
           error: str | None = None, keyboard: ft.KeyboardType = ft.KeyboardType.TEXT,
           size: float = BIG_TEXT, multiline: bool = False, password: bool = False,
           on_submit: Any = None, on_blur: Any = None) -> ft.Control:
-    """A large text field whose label is its accessible name; its error shows beside it."""
-    return ft.TextField(
+    """A large text field whose label is its accessible name; its error shows beside it. It
+    takes the screen's width (a bare text field stays 300 px wide, cramped on a tablet and
+    wrapping long labels on a phone)."""
+    return ft.Row([ft.TextField(
         label=label,
         value=value,
         on_change=on_change,
@@ -56,7 +58,8 @@ def field(label: str, value: str, on_change: Any, *, key: str | ft.ScrollKey,
         on_submit=on_submit,
         on_blur=on_blur,
         key=key,
-    )
+        expand=True,
+    )])
 
 
 def error_text(message: str | None, *, key: str, size: float = BIG_TEXT - 2) -> ft.Control:
