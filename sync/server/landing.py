@@ -56,6 +56,7 @@ CSP = ("default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; "
 def page(settings: dict[str, str]) -> str:
     """The landing page for these administrator settings (see ``public_settings``)."""
     operator = settings.get("operator", "")
+    run_by = f", do {escape(operator)} vận hành" if operator else ""
     stores = []
     if "android_url" in settings:
         stores.append(_link(settings["android_url"], "Tải cho Android (Google Play)",
@@ -82,9 +83,8 @@ def page(settings: dict[str, str]) -> str:
 <title>Hồ sơ sức khỏe điện tử (HSSK)</title><style>{STYLE}</style></head>
 <body>
 <h1>Hồ sơ sức khỏe điện tử (HSSK)</h1>
-<p>Bạn vừa quét mã QR trên tờ hướng dẫn của phường. HSSK là ứng dụng để bạn tự khai báo và
-giữ hồ sơ sức khỏe của mình và người thân{", do " + escape(operator) + " vận hành" if operator
-                                            else ""}.</p>
+<p>Bạn vừa mở một mã của HSSK: mã trên tờ hướng dẫn của phường, hoặc lời mời của người thân.
+HSSK là ứng dụng để bạn tự khai báo và giữ hồ sơ sức khỏe của mình và người thân{run_by}.</p>
 <h2>Bắt đầu</h2>
 {"".join(stores)}
 <div id="has-code" hidden>

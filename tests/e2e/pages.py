@@ -305,8 +305,18 @@ def copied_code(page: Page) -> str:
 
 
 def shot(page: Page, name: str) -> None:
-    """With HSSK_SCREENSHOTS=DIR, keep a phone-size picture of this screen (docs/ has them)."""
+    """With HSSK_SCREENSHOTS=DIR, keep a picture of this screen (docs/ has them): a phone's
+    screen at 360×640 (the page is laid out again at that size for the picture, then given
+    its size back), a tablet's or a laptop's as it is."""
     folder = os.environ.get("HSSK_SCREENSHOTS")
-    if folder:
-        page.wait_for_timeout(1200)  # the last frame painted, not the one before
-        page.screenshot(path=str(Path(folder) / f"{name}.png"))
+    if not folder:
+        return
+    size = page.viewport_size
+    phone = size is not None and size["width"] < 600
+    if phone:
+        page.set_viewport_size({"width": 360, "height": 640})
+    page.wait_for_timeout(1200)  # the last frame painted, not the one before
+    page.screenshot(path=str(Path(folder) / f"{name}.png"))
+    if phone and size is not None:
+        page.set_viewport_size(size)
+        page.wait_for_timeout(600)

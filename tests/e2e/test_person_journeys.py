@@ -26,7 +26,6 @@ from tests.e2e.pages import (
     phones,
     press_until,
     seen,
-    shot,
     start_declaring,
     type_into,
 )
@@ -98,7 +97,6 @@ def test_a_relative_is_invited_edits_and_loses_access(browser, tmp_path):
         mother.get_by_role("button", name="Xem hồ sơ: Lê Thị Mẹ").click()
         mother.get_by_role("button", name="Mời người thân quản lý hồ sơ").click()
         expect(seen(mother, "Mã dùng một lần")).to_be_visible()
-        shot(mother, "8-invite")
         invite = copied_code(mother)
         mother.get_by_role("button", name="Chép đường dẫn").click()
         expect(seen(mother, "Đã chép. Dán vào Zalo")).to_be_visible()

@@ -14,6 +14,7 @@ from tests.e2e.pages import (
     open_app,
     reach,
     seen,
+    shot,
     switch_on_accessibility,
     type_into,
 )
@@ -75,6 +76,7 @@ def test_first_run_to_a_saved_record_by_touch_on_a_small_phone(browser, app_url,
     expect(summary).to_be_visible()
     page.wait_for_timeout(800)                              # the scroll's animation
     assert inside_screen(summary), "the list of mistakes is off the screen"
+    shot(page, "2b-declaration-mistakes")
     for mistake in ("Cân nặng (kg): Hãy nhập một số", "Huyết áp: số trên (tâm thu): Huyết áp "
                     "300/80 không hợp lý", "Số CCCD: Số CCCD cho năm sinh 1950"):
         expect(page.get_by_role("button", name=mistake, exact=False)).to_be_attached()
@@ -176,6 +178,7 @@ def test_a_phone_camera_opens_the_printed_link_and_the_web_app_takes_the_code(
     page.goto(link)
     expect(page.get_by_role("heading", name="Hồ sơ sức khỏe điện tử (HSSK)")).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= WIDTH  # no sideways
+    shot(page, "10-landing")
     expect(page.get_by_role("link", name="1900 0000")).to_have_attribute("href", "tel:19000000")
     expect(page.get_by_role("link", name="Mở trong ứng dụng HSSK")).to_have_attribute(
         "href", re.compile(r"^hssk://q#HS1%3A"))
