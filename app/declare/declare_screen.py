@@ -25,6 +25,11 @@ KEYBOARDS = {"name": ft.KeyboardType.NAME, "date": ft.KeyboardType.DATETIME,
 MULTILINE = {"surgical_history", "family_history", "disabilities", "address"}
 
 
+# A label stays one line (wrapped, it overlaps the field's border at the largest text size):
+# these fields say more below themselves.
+HELPED = frozenset({"birth_date", "systolic", "diastolic"})
+
+
 def _label(name: str, lang: Lang) -> str:
     """A field's label (blood pressure's two numbers have labels of their own)."""
     return t(f"{name}_field" if name in ("systolic", "diastolic") else name, lang)
@@ -59,6 +64,7 @@ def _input(ui: Ui, state: DeclareState, f: FormField) -> list[ft.Control]:
                   key=scroll_key(f.name),
                   error=errors.get(f.name), keyboard=KEYBOARDS.get(f.kind, ft.KeyboardType.TEXT),
                   size=size, multiline=f.name in MULTILINE,
+                  helper=t(f"{f.name}_help", lang) if f.name in HELPED else None,
                   on_blur=lambda _e, name=f.name: state.leave_field(name))]
 
 

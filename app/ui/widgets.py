@@ -37,7 +37,7 @@ def big_button(label: str, on_click: Any, *, key: str, disabled: bool = False,
 def field(label: str, value: str, on_change: Any, *, key: str | ft.ScrollKey,
           error: str | None = None, keyboard: ft.KeyboardType = ft.KeyboardType.TEXT,
           size: float = BIG_TEXT, multiline: bool = False, password: bool = False,
-          on_submit: Any = None, on_blur: Any = None) -> ft.Control:
+          on_submit: Any = None, on_blur: Any = None, helper: str | None = None) -> ft.Control:
     """A large text field whose label is its accessible name; its error shows beside it. It
     takes the screen's width (a bare text field stays 300 px wide, cramped on a tablet and
     wrapping long labels on a phone)."""
@@ -47,6 +47,9 @@ def field(label: str, value: str, on_change: Any, *, key: str | ft.ScrollKey,
         on_change=on_change,
         error=error,
         error_max_lines=4,
+        helper=helper,  # below the field, wrapping freely (a label must stay one line)
+        helper_max_lines=3,
+        helper_style=ft.TextStyle(size=max(14, size * 0.8)),
         keyboard_type=keyboard,
         text_size=size,
         # Full size: a floating label shrinks to three quarters (15 px at normal size).

@@ -268,7 +268,7 @@ def declare_basic(page: Page, name: str, born: str, sex: str = "Nữ") -> None:
     """The shortest declaration (name, birth date or year, sex), saved: what the app says
     next depends on the connection."""
     type_into(page, "Họ và tên", name)
-    type_into(page, "Ngày sinh (dd/mm/yyyy hoặc năm sinh)", born)
+    type_into(page, "Ngày sinh", born)
     page.get_by_role("radio", name=sex).click()
     page.get_by_role("button", name="Lưu khai báo").click()
 
