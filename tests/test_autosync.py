@@ -85,3 +85,33 @@ async def test_a_probe_ends_the_wait_when_the_server_answers_again(tmp_path, liv
     assert (await runner.run_once()).accepted == 2
     with Session(services.engine) as session:
         assert store.outbox(session) == []
+
+
+async def test_a_failing_screen_never_stops_the_scheduled_rounds(tmp_path, caplog):
+    """A listener (a screen's redraw) that raises once ended run_forever for good, so the
+    device never synced again; now it is logged and the rounds go on."""
+    from app.device.config import AppConfig
+
+    services = Services.start(AppConfig(data_dir=tmp_path / "app", key_dirs=()))
+    runner = SyncRunner(services.engine, interval=0.01)
+
+    class Screen:
+        calls = 0
+
+        def redraw(self) -> None:
+            self.calls += 1
+            raise RuntimeError("the page went away")
+
+    screen = Screen()
+    runner.subscribe(screen.redraw)
+    runner.next_delay = lambda: 0.01  # type: ignore[method-assign]  # no back-off here
+    task = asyncio.create_task(runner.run_forever())
+    for _ in range(200):
+        await asyncio.sleep(0.01)
+        if screen.calls >= 3:
+            break
+    assert screen.calls >= 3 and not task.done()  # rounds went on (no campaign: refused)
+    assert "a sync listener failed" in caplog.text
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import random
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
@@ -267,6 +268,7 @@ def _mark_synced(engine: Engine) -> None:
 
 # --- rounds on their own: on a schedule and on demand, backing off after failures ---------
 
+LOG = logging.getLogger("hssk.sync")
 INTERVAL_SECONDS = 120.0
 BACKOFF_BASE_SECONDS = 5.0
 BACKOFF_CAP_SECONDS = 900.0
@@ -279,9 +281,7 @@ def backoff_delay(failures: int, *, rng: Callable[[], float] = random.random,
                   base: float = BACKOFF_BASE_SECONDS, cap: float = BACKOFF_CAP_SECONDS) -> float:
     """Seconds to wait after ``failures`` failed rounds in a row: doubling up to ``cap``, half of
     it fixed and half random ("equal jitter")."""
-    if failures <= 0:
-        return 0.0
-    ceiling = min(cap, base * float(2 ** (failures - 1)))
+    ceiling = min(cap, base * float(2 ** (failures - 1))) if failures > 0 else 0.0
     return float(ceiling / 2 + rng() * ceiling / 2)
 
 
@@ -291,11 +291,8 @@ class SyncRunner:
     def __init__(self, engine: Engine, *, interval: float = INTERVAL_SECONDS,
                  rng: Callable[[], float] = random.random,
                  http: httpx.AsyncClient | None = None, probe: float = PROBE_SECONDS) -> None:
-        self.engine = engine
-        self.interval = interval
-        self.probe = probe
-        self.rng = rng
-        self.http = http
+        self.engine, self.interval, self.probe, self.rng, self.http = (
+            engine, interval, probe, rng, http)
         self.failures = 0
         self.last_result: RoundResult | None = None
         self.last_error: SyncError | None = None
@@ -319,7 +316,10 @@ class SyncRunner:
         for ref in listeners:
             listener = ref()
             if listener is not None:
-                listener()
+                try:
+                    listener()
+                except Exception:  # a screen's failure is logged; rounds go on regardless
+                    LOG.exception("a sync listener failed")
                 alive.append(ref)
         return alive
 
@@ -361,8 +361,13 @@ class SyncRunner:
         self.started = True
         while True:
             # A failure is recorded in last_error and shown by the screens; the outbox is intact.
-            with contextlib.suppress(SyncError):
+            try:
                 await self.run_once()
+            except SyncError:
+                pass
+            except Exception:  # a bug must not stop every later round: logged, tried again
+                LOG.exception("a sync round failed unexpectedly")
+                self.failures += 1
             await self.wait(self.next_delay())
 
     async def wait(self, delay: float) -> None:
