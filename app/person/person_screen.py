@@ -82,7 +82,7 @@ def _chart(ui: Ui, name: str, points: list[tuple[date, float]]) -> ft.Control:
     chart = charts.line_chart([float((day - first).days) for day, _ in points],
                               [value for _, value in points],
                               x_dates=[day for day, _ in points], lang=ui.lang,
-                              colour=CHART_COLOURS[name])
+                              colour=CHART_COLOURS[name], text_size=ui.size(13))
     return ft.Column([words, chart], key=f"chart-{name}")
 
 

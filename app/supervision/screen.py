@@ -55,7 +55,7 @@ def _trend(ui: Ui, weeks: list[WeekCount]) -> ft.Control:
         controls.append(charts.line_chart(
             [float(i) for i in range(len(weeks))], [float(w.declarations) for w in weeks],
             x_dates=[w.week for w in weeks], lang=lang, colour=ft.Colors.BLUE_700,
-            whole=True, height=160))
+            whole=True, height=160, text_size=ui.size(13)))
     return ft.Column(controls, key="trend")
 
 

@@ -65,9 +65,11 @@ def short_date(day: date, *, with_year: bool) -> str:
 
 
 def line_chart(xs: list[float], ys: list[float], *, x_dates: list[date], lang: Lang,
-               colour: str, whole: bool = False, height: float = 150) -> ft.Control:
+               colour: str, whole: bool = False, height: float = 150,
+               text_size: float = 13) -> ft.Control:
     """A line through (x, y) with the given dates under their points and round values
-    beside. Needs two points or more: one point is a value, said in words by the caller."""
+    beside, labels at ``text_size`` (the reader's text scale). Needs two points or more: one
+    point is a value, said in words by the caller."""
     low = 0.0 if whole else min(ys)
     ticks = value_ticks(low, max(ys), whole=whole)
     years = len({d.year for d in x_dates}) > 1
@@ -80,14 +82,16 @@ def line_chart(xs: list[float], ys: list[float], *, x_dates: list[date], lang: L
         min_x=xs[0], max_x=xs[-1], min_y=ticks[0], max_y=ticks[-1],
         interactive=False, expand=True,
         left_axis=fch.ChartAxis(
-            label_size=52,
-            labels=[fch.ChartAxisLabel(value=v, label=ft.Text(number_text(v, lang), size=13))
+            label_size=4 * text_size,
+            labels=[fch.ChartAxisLabel(value=v, label=ft.Text(number_text(v, lang),
+                                                              size=text_size))
                     for v in ticks]),
         bottom_axis=fch.ChartAxis(
-            label_size=28,
+            label_size=2.2 * text_size,
             labels=[fch.ChartAxisLabel(value=xs[i], label=ft.Text(
-                short_date(x_dates[i], with_year=years), size=13)) for i in at]),
+                short_date(x_dates[i], with_year=years), size=text_size)) for i in at]),
         horizontal_grid_lines=fch.ChartGridLines(interval=ticks[1] - ticks[0],
                                                  color=ft.Colors.GREY_300, width=1),
     )
-    return ft.Container(chart, height=height, padding=ft.Padding.only(right=20, top=8))
+    return ft.Container(chart, height=height + 2 * text_size,
+                        padding=ft.Padding.only(right=20, top=8))

@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import Browser, Playwright, sync_playwright
 
 from tests.conftest import database_for
-from tests.e2e.pages import CHROMIUM, launch
+from tests.e2e.pages import CHROMIUM, CONSOLE, launch
 from tests.processes import BIN, free_port, running
 
 
@@ -50,6 +50,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             with contextlib.suppress(Exception):  # a page that cannot paint any more
                 page.screenshot(path=str(path), timeout=5000)
                 report.sections.append(("pages", f"page {n} when it failed: {path}"))
+            said = CONSOLE.get(page)
+            if said:  # what the browser said: errors, a dropped websocket
+                console = path.with_suffix(".console.txt")
+                console.write_text("\n".join(said) + "\n")
+                report.sections.append(("pages", f"page {n}'s console: {console}"))
     return report
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,9 @@ PHONE_AGENT = ("Mozilla/5.0 (Linux; Android 14; Pixel 7) AppleWebKit/537.36 (KHT
                "Chrome/124.0.0.0 Mobile Safari/537.36")
 
 
+CONSOLE: weakref.WeakKeyDictionary[Page, list[str]] = weakref.WeakKeyDictionary()
+
+
 def open_app(browser: Browser, url: str, *, phone: bool = False, height: int = 640,
              accessible: bool = True, requests: list[str] | None = None) -> Page:
     """The app in a new browser context: a tall window, or with ``phone`` a small phone
@@ -55,6 +59,11 @@ def open_app(browser: Browser, url: str, *, phone: bool = False, height: int = 6
                                       viewport={"width": 412, "height": 915})
     page = context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
+    said = CONSOLE.setdefault(page, [])  # kept for a failed journey's report
+    page.on("console", lambda message: said.append(f"{message.type}: {message.text}"))
+    page.on("pageerror", lambda error: said.append(f"page error: {error}"))
+    page.on("websocket", lambda socket: socket.on(
+        "close", lambda _socket: said.append(f"websocket closed: {socket.url}")))
     if requests is not None:  # every address the page fetched, from its first
         page.on("requestfinished", lambda request: requests.append(request.url))
         page.on("requestfailed", lambda request: requests.append(
