@@ -57,6 +57,9 @@ def running(args: list[str], *, url: str, env: dict[str, str],
             wait_http(url, process)
             yield process
         finally:
+            if process.poll() is not None:  # gone before the block ended: say how
+                print(f"{args[0]} exited by itself with code {process.returncode} "
+                      f"(negative: killed by that signal); its output: {log}", file=sys.stderr)
             process.terminate()
             try:
                 process.wait(timeout=10)
