@@ -456,3 +456,13 @@ async def test_the_first_form_on_a_phone_has_a_way_back(tmp_path: Path) -> None:
     assert state.screen == "welcome"
     await state.do(state.join.start_declaring)
     assert state.declaring.form.values.get("full_name") == "Bà Tư"
+
+
+def test_the_code_a_link_opened_the_app_with() -> None:
+    """The landing page's "Dùng bản web" opens ``WEB_URL/?ma=<code>``: the app reads it from
+    the route Flet gives it, and nothing else."""
+    read = campaigns.code_in_route
+    assert read("/?ma=HS1%3ANCF%2B90%20L10") == "HS1:NCF+90 L10"
+    assert read("/?ma=HTTPS%3A%2F%2FX.VN%2FQ%23HS1%3AAB") == "HTTPS://X.VN/Q#HS1:AB"
+    assert read("/") is None and read(None) is None and read("/?ma=") is None
+    assert read("/?other=1") is None

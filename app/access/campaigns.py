@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import datetime
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -82,7 +83,5 @@ async def campaign_of_token(token: TokenClaims, trusted: Mapping[str, Ed25519Pub
 
 def code_in_route(route: str | None) -> str | None:
     """The code a link opened the app with (``/?ma=HS1:…``, from the landing page)."""
-    from urllib.parse import parse_qs, urlsplit
-
     values = parse_qs(urlsplit(route or "").query).get("ma")
     return values[0].strip() if values and values[0].strip() else None
