@@ -57,9 +57,12 @@ def running(args: list[str], *, url: str, env: dict[str, str],
             wait_http(url, process)
             yield process
         finally:
-            if process.poll() is not None:  # gone before the block ended: say how
-                print(f"{args[0]} exited by itself with code {process.returncode} "
-                      f"(negative: killed by that signal); its output: {log}", file=sys.stderr)
+            if process.poll() is not None:  # gone before the block ended: say how, in its log
+                gone = (f"{args[0]} exited by itself with code {process.returncode} "
+                        f"(negative: killed by that signal)")
+                out.write(f"\n[test] {gone}\n".encode())
+                out.flush()
+                print(f"{gone}; its output: {log}", file=sys.stderr)
             process.terminate()
             try:
                 process.wait(timeout=10)

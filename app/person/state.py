@@ -19,7 +19,9 @@ from sync.errors import HsskError
 from sync.protocol import GrantView
 from sync.records import Encounter, Immunization
 
-INVITE_CHECK_SECONDS = 4
+# Asked soon after the code is shown (the relative is usually beside the owner), then less
+# often: each ask is an audited read of who holds access.
+INVITE_CHECKS_SECONDS = (4, 4, 4, 8, 8, 15, 30)
 _WATCHING: set[asyncio.Task[None]] = set()  # running tasks are kept, not garbage-collected
 
 
@@ -134,8 +136,10 @@ class PersonState:
         code must not stay there looking usable."""
         assert self.record is not None
         person_id, known = self.record.person_id, {g.grantee_account_id for g in before}
+        asked = 0
         while self.invite is invite and self.ctx.services.now() < invite.expires_at:
-            await asyncio.sleep(INVITE_CHECK_SECONDS)
+            await asyncio.sleep(INVITE_CHECKS_SECONDS[min(asked, len(INVITE_CHECKS_SECONDS) - 1)])
+            asked += 1
             if self.invite is not invite or self.record is None \
                     or self.record.person_id != person_id:
                 return
