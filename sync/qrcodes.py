@@ -325,6 +325,15 @@ def read_token(text: str, trusted: Mapping[str, Ed25519PublicKey], *, now: datet
     return claims
 
 
+def read_invite_or_handover(text: str, trusted: Mapping[str, Ed25519PublicKey], *,
+                            now: datetime) -> TokenClaims:
+    """Verify a code that may be either an invite or a handover (whichever it says it is)."""
+    try:
+        return read_token(text, trusted, now=now, expect="invite")
+    except QrWrongType:
+        return read_token(text, trusted, now=now, expect="handover")
+
+
 def _day(timestamp: int) -> str:
     return datetime.fromtimestamp(timestamp, UTC).strftime("%d/%m/%Y")
 

@@ -14,12 +14,11 @@ from sync.client import SyncClient
 from sync.errors import (
     InviteNeedsWard,
     QrOtherServer,
-    QrWrongType,
     ServerUnreachable,
     ShortCodeNeedsConnection,
     UnknownShortCode,
 )
-from sync.qrcodes import CampaignClaims, TokenClaims, read_campaign, read_token
+from sync.qrcodes import CampaignClaims, TokenClaims, read_campaign
 
 
 def read_code(text: str, trusted: Mapping[str, Ed25519PublicKey], *, now: datetime,
@@ -56,15 +55,6 @@ async def fetch_by_short_code(short_code: str, server_url: str | None, *,
         raise ShortCodeNeedsConnection() from None
 
 
-
-
-def read_relative_code(text: str, trusted: Mapping[str, Ed25519PublicKey], *,
-                       now: datetime) -> TokenClaims:
-    """Verify an invite or a handover code offline (either kind)."""
-    try:
-        return read_token(text, trusted, now=now, expect="invite")
-    except QrWrongType:
-        return read_token(text, trusted, now=now, expect="handover")
 
 
 async def campaign_of_token(token: TokenClaims, trusted: Mapping[str, Ed25519PublicKey], *,

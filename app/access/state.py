@@ -14,6 +14,7 @@ from app.ui.context import FormRequest, Outcome, Shared
 from app.ui.i18n import t
 from app.ui.typed import Typed
 from sync.errors import HsskError, InvalidValue, QrWrongType
+from sync.qrcodes import read_invite_or_handover
 
 
 @ft.observable
@@ -89,7 +90,7 @@ class JoinState:
         no ward joins the one the code names, then the code waits on the accept screen."""
         services, joined = self.ctx.services, None
         try:
-            token = campaigns.read_relative_code(text, services.trusted_keys, now=services.now())
+            token = read_invite_or_handover(text, services.trusted_keys, now=services.now())
             if self.ctx.campaign is None:
                 joined = await campaigns.campaign_of_token(
                     token, services.trusted_keys, now=services.now(), http=services.sync.http)

@@ -21,7 +21,6 @@ from sync.errors import (
     BirthDateNeeded,
     InviteRefused,
     QrOtherServer,
-    QrWrongType,
     ServerRejected,
 )
 from sync.protocol import (
@@ -31,7 +30,7 @@ from sync.protocol import (
     InviteRequest,
     RedeemRequest,
 )
-from sync.qrcodes import TokenClaims, code_link, qr_png, read_token
+from sync.qrcodes import TokenClaims, code_link, qr_png, read_invite_or_handover
 
 CONSENT_TEXT_VERSION = "family-2026.1"
 
@@ -74,10 +73,7 @@ def read_code(text: str, trusted: Mapping[str, Ed25519PublicKey], *, now: dateti
               engine: Engine) -> TokenClaims:
     """Verify an invite or handover code offline; refuse one for another server than this
     device's."""
-    try:
-        claims = read_token(text.strip(), trusted, now=now, expect="invite")
-    except QrWrongType:
-        claims = read_token(text.strip(), trusted, now=now, expect="handover")
+    claims = read_invite_or_handover(text, trusted, now=now)
     with Session(engine) as session:
         joined = settings.campaign(session)
     if joined is not None and joined.url.rstrip("/") != claims.url.rstrip("/"):
