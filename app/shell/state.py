@@ -134,9 +134,14 @@ class AppState:
         task.add_done_callback(self._rebuilding.discard)
 
     def _digest_words(self, digest: Digest) -> tuple[str, str]:
-        body = (t("digest_one", self.lang).format(name=digest.first_name) if digest.count == 1
-                else t("digest_many", self.lang).format(count=digest.count))
-        return t("app_title", self.lang), body
+        return t("app_title", self.lang), self._due_line(digest.count, digest.first_name)
+
+    def _due_line(self, count: int, first_name: str) -> str:
+        """The due line ("Bà Hoa is due…", "3 people in your family are due…"): the in-app
+        digest and the notification say the same."""
+        if count == 1:
+            return t("digest_one", self.lang).format(name=first_name)
+        return t("digest_many", self.lang).format(count=count)
 
     def resumed(self) -> None:
         """The app came back to the foreground: reminders and sync state as of now."""
@@ -172,11 +177,7 @@ class AppState:
         """One line for everyone due ("2 people are due…"), shown at start-up and on resume:
         one digest, not one alert per person."""
         urgent = reminders.needing_update(p.reminder for p in self.people)
-        if not urgent:
-            return None
-        if len(urgent) == 1:
-            return t("digest_one", self.lang).format(name=urgent[0].name)
-        return t("digest_many", self.lang).format(count=len(urgent))
+        return self._due_line(len(urgent), urgent[0].name) if urgent else None
 
     # --- actions and their outcomes ------------------------------------------------------------
 
