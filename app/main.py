@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import copy
+import os
 from functools import partial
 from typing import Any
 
@@ -12,6 +14,7 @@ import flet as ft
 from flet_secure_storage import SecureStorage
 
 from app.access import campaigns
+from app.device import loop_watch
 from app.device.config import ASSETS_DIR, AppConfig
 from app.device.reminder_alerts import DeviceNotifier
 from app.device.services import Services, start_installed
@@ -81,6 +84,8 @@ def _show(page: ft.Page, services: Services) -> None:
         # One scheduled sync loop per device, started with its first screen.
         services.sync.started = True
         page.run_task(services.sync.run_forever)
+        if watch_seconds := os.environ.get("HSSK_LOOP_WATCH"):  # tests: what held the loop
+            loop_watch.watch(asyncio.get_running_loop(), float(watch_seconds))
 
 
 def _lifecycle_changed(state: AppState, event: ft.AppLifecycleStateChangeEvent) -> None:
@@ -110,6 +115,9 @@ def cli() -> None:
     parser.add_argument("--web", action="store_true", help="serve the app to a browser")
     parser.add_argument("--port", type=int, default=8550, help="port for --web")
     parser.add_argument("--host", default="127.0.0.1", help="address for --web")
+    parser.add_argument("--log-level", default=os.environ.get("HSSK_LOG_LEVEL", "warning"),
+                        choices=("debug", "info", "warning", "error"),
+                        help="what the --web server logs (default: $HSSK_LOG_LEVEL or warning)")
     args = parser.parse_args()
     logs.install(logs.APP_LOGGERS + logs.SERVER_LOGGERS[:3])  # handler errors, uvicorn's
     if not args.web:
@@ -122,4 +130,13 @@ def cli() -> None:
         # Served by our own uvicorn so a busy port is one clear error, and the page is
         # built with no_cdn: the browser must not fetch the renderer from the internet.
         print(f"HSSK app: http://{args.host}:{args.port}/", flush=True)
-        uvicorn.run(web_app(services), host=args.host, port=args.port, log_level="warning")
+        uvicorn.run(web_app(services), host=args.host, port=args.port, log_level=args.log_level,
+                    log_config=_timed_log_config(uvicorn.config.LOGGING_CONFIG))
+
+
+def _timed_log_config(config: dict[str, Any]) -> dict[str, Any]:
+    """uvicorn's own log format, each line with its time (a dropped page is matched by time)."""
+    timed = copy.deepcopy(config)
+    for formatter in timed["formatters"].values():
+        formatter["fmt"] = "%(asctime)s " + formatter["fmt"]
+    return timed

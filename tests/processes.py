@@ -7,13 +7,17 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 
 BIN = Path(sys.executable).parent
+
+# Called when a `running` block fails, before its process stops: a browser journey pictures its
+# pages there, while they still show what went wrong (after, they show the app reconnecting).
+BEFORE_STOP_ON_FAILURE: list[Callable[[], None]] = []
 
 
 def free_port() -> int:
@@ -51,11 +55,18 @@ def running(args: list[str], *, url: str, env: dict[str, str],
             log: Path) -> Iterator[subprocess.Popen[bytes]]:
     """The command running until the block ends (then stopped); yields its process."""
     with log.open("ab") as out:
-        process = subprocess.Popen(args, env={**os.environ, **env}, stdout=out,
+        # Connections opened and closed are in the log: a page that lost its server says when.
+        process = subprocess.Popen(args, env={"HSSK_LOG_LEVEL": "info", "HSSK_LOOP_WATCH": "3",
+                                                 **os.environ, **env},
+                                   stdout=out,
                                    stderr=subprocess.STDOUT)
         try:
             wait_http(url, process)
             yield process
+        except BaseException:
+            for hook in BEFORE_STOP_ON_FAILURE:
+                hook()
+            raise
         finally:
             if process.poll() is not None:  # gone before the block ended: say how, in its log
                 gone = (f"{args[0]} exited by itself with code {process.returncode} "

@@ -8,6 +8,7 @@ import contextlib
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from playwright.sync_api import Browser, Playwright, sync_playwright
 
 from tests.conftest import database_for
 from tests.e2e.pages import CHROMIUM, CONSOLE, launch
-from tests.processes import BIN, free_port, running
+from tests.processes import BEFORE_STOP_ON_FAILURE, BIN, free_port, running
 
 
 @pytest.fixture(scope="session")
@@ -37,32 +38,54 @@ def shared_browser(playwright: Playwright) -> Iterator[Browser]:
 FAILURES = Path(tempfile.gettempdir()) / "hssk-e2e-failures"
 
 
+def _capture(name: str, browser: Browser, sections: list[tuple[str, str]]) -> None:
+    """A picture and the console of each of the journey's pages (once per failed journey)."""
+    if sections:
+        return
+    FAILURES.mkdir(exist_ok=True)
+    for n, page in enumerate(p for c in browser.contexts for p in c.pages):
+        path = FAILURES / f"{name}-{n}.png"
+        with contextlib.suppress(Exception):  # a page that cannot paint any more
+            page.screenshot(path=str(path), timeout=5000)
+            sections.append(("pages", f"page {n} when it failed: {path}"))
+        said = CONSOLE.get(page)
+        if said:  # what the browser said: errors, a dropped websocket
+            console = path.with_suffix(".console.txt")
+            console.write_text("\n".join(said) + "\n")
+            sections.append(("pages", f"page {n}'s console: {console}"))
+
+
+CAPTURED = pytest.StashKey[list[tuple[str, str]]]()
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
-    """A failed journey leaves a picture of each of its pages, taken while its apps still run,
-    and says where."""
+    """A failed journey leaves a picture of each of its pages (taken while its apps still run,
+    see ``browser``) and the end of each of its logs, and says where."""
     report = yield
     browser = getattr(item, "funcargs", {}).get("browser")
     if report.when == "call" and report.failed and browser is not None:
-        FAILURES.mkdir(exist_ok=True)
-        for n, page in enumerate(p for c in browser.contexts for p in c.pages):
-            path = FAILURES / f"{item.name}-{n}.png"
-            with contextlib.suppress(Exception):  # a page that cannot paint any more
-                page.screenshot(path=str(path), timeout=5000)
-                report.sections.append(("pages", f"page {n} when it failed: {path}"))
-            said = CONSOLE.get(page)
-            if said:  # what the browser said: errors, a dropped websocket
-                console = path.with_suffix(".console.txt")
-                console.write_text("\n".join(said) + "\n")
-                report.sections.append(("pages", f"page {n}'s console: {console}"))
+        captured = item.stash.setdefault(CAPTURED, [])
+        _capture(item.name, browser, captured)  # failed outside any running app
+        report.sections.extend(captured)
+        tmp = item.funcargs.get("tmp_path")
+        for log in sorted(tmp.rglob("*.log")) if isinstance(tmp, Path) else []:
+            # The end of each app's and server's own log: when a page lost its server, and why.
+            tail = log.read_text(errors="replace").splitlines()[-25:]
+            report.sections.append((f"end of {log.name}", "\n".join(tail)))
     return report
 
 
 @pytest.fixture
-def browser(shared_browser: Browser) -> Iterator[Browser]:
+def browser(request: pytest.FixtureRequest, shared_browser: Browser) -> Iterator[Browser]:
     """One Chromium for the run; each journey's pages close when it ends (a Flutter page left
-    open keeps a renderer busy, reconnecting to its stopped app, and slows every later one)."""
+    open keeps a renderer busy, reconnecting to its stopped app, and slows every later one).
+    A journey that fails inside a running app is pictured before that app stops."""
+    captured = request.node.stash.setdefault(CAPTURED, [])
+    hook = partial(_capture, request.node.name, shared_browser, captured)
+    BEFORE_STOP_ON_FAILURE.append(hook)
     yield shared_browser
+    BEFORE_STOP_ON_FAILURE.remove(hook)
     for context in shared_browser.contexts:
         context.close()
 

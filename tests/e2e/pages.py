@@ -9,6 +9,7 @@ import os
 import re
 import weakref
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,16 @@ PHONE_AGENT = ("Mozilla/5.0 (Linux; Android 14; Pixel 7) AppleWebKit/537.36 (KHT
 CONSOLE: weakref.WeakKeyDictionary[Page, list[str]] = weakref.WeakKeyDictionary()
 
 
+class Console:
+    """What a page said, each line with the time it was said (to line up with the app's log)."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self.lines = lines
+
+    def __call__(self, line: str) -> None:
+        self.lines.append(f"{datetime.now():%H:%M:%S.%f} {line}")
+
+
 def open_app(browser: Browser, url: str, *, phone: bool = False, height: int = 640,
              accessible: bool = True, requests: list[str] | None = None) -> Page:
     """The app in a new browser context: a tall window, or with ``phone`` a small phone
@@ -59,11 +70,11 @@ def open_app(browser: Browser, url: str, *, phone: bool = False, height: int = 6
                                       viewport={"width": 412, "height": 915})
     page = context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
-    said = CONSOLE.setdefault(page, [])  # kept for a failed journey's report
-    page.on("console", lambda message: said.append(f"{message.type}: {message.text}"))
-    page.on("pageerror", lambda error: said.append(f"page error: {error}"))
+    said = Console(CONSOLE.setdefault(page, []))  # kept for a failed journey's report
+    page.on("console", lambda message: said(f"{message.type}: {message.text}"))
+    page.on("pageerror", lambda error: said(f"page error: {error}"))
     page.on("websocket", lambda socket: socket.on(
-        "close", lambda _socket: said.append(f"websocket closed: {socket.url}")))
+        "close", lambda _socket: said(f"websocket closed: {socket.url}")))
     if requests is not None:  # every address the page fetched, from its first
         page.on("requestfinished", lambda request: requests.append(request.url))
         page.on("requestfailed", lambda request: requests.append(
@@ -167,6 +178,19 @@ def start_declaring(page: Page) -> None:
                 page.get_by_role("textbox", name="Họ và tên"))
 
 
+def settled(target: Locator, *, within_ms: int = 3000) -> None:
+    """Wait until ``target`` stays put for a moment: a tap while the screen still moves (an error
+    summary appearing above, a scroll) lands on whatever slid under the finger."""
+    page = target.page
+    before = target.bounding_box()
+    for _ in range(within_ms // 100):
+        page.wait_for_timeout(100)
+        now = target.bounding_box()
+        if now == before:
+            return
+        before = now
+
+
 def type_into(page: Page, label: str, text: str, *, paste: bool = False) -> None:
     """Focus a field, clear it and type with real keys, then wait for the field to hold it.
 
@@ -178,6 +202,7 @@ def type_into(page: Page, label: str, text: str, *, paste: bool = False) -> None
     for _attempt in range(3):
         if not box.evaluate("el => el === document.activeElement"):
             # (focused already by a touch: a click now could land on the cursor's handle)
+            settled(box)
             box.click()
         try:
             # A tap while the screen is re-laid out (the field just left shows its error) can
