@@ -199,9 +199,12 @@ def type_into(page: Page, label: str, text: str, *, paste: bool = False) -> None
     end up holding exactly ``text``.
     """
     box = page.get_by_role("textbox", name=label)
-    for _attempt in range(3):
-        if not box.evaluate("el => el === document.activeElement"):
-            # (focused already by a touch: a click now could land on the cursor's handle)
+    for attempt in range(3):
+        # Focused already by a touch, the first try types at once (a tap now could land on the
+        # cursor's handle). A retry taps again, as a person would whose keys did not show: when
+        # the form is redrawn under the field, its input can stay focused in the page while
+        # Flutter no longer listens to it.
+        if attempt or not box.evaluate("el => el === document.activeElement"):
             settled(box)
             box.click()
         try:
@@ -223,7 +226,9 @@ def type_into(page: Page, label: str, text: str, *, paste: bool = False) -> None
         if paste:
             page.keyboard.insert_text(text)
         else:
-            page.keyboard.type(text)
+            # At a person's pace, not all at once: a key that arrives while the app redraws the
+            # form after the previous one (a BMI shown, a hint hidden) can be dropped.
+            page.keyboard.type(text, delay=40)
         try:
             expect(box).to_have_value(text, timeout=3000)
             return
