@@ -7,14 +7,15 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from sync import logs
 from sync.ids import utc_now
 from sync.qrcodes import code_link, qr_png
 from sync.server import accounts, area_import, audit, campaign_codes, crud, keys, progress, pull
+from sync.server.cli_common import DataDir, fail, open_session
+from sync.server.cli_sources import sources_app
 from sync.server.config import Settings
-from sync.server.db import UnmanagedDatabase, make_engine, migrate, private_dir
 from sync.server.errors import DomainError
 from sync.server.models import Area, AuditEntry, Campaign, Quarantine
 
@@ -36,25 +37,10 @@ settings_app = typer.Typer(
     help="What the landing page of a printed QR shows: app-store links, web app, hotline.",
     no_args_is_help=True)
 app.add_typer(settings_app, name="settings")
+app.add_typer(sources_app, name="sources")
 
-DataDir = Annotated[Path | None,
-                    typer.Option(help="Data directory (default $HSSK_DATA_DIR or ./data).")]
-
-
-def _session(data_dir: Path | None) -> tuple[Settings, Session]:
-    settings = Settings.from_env(data_dir)
-    private_dir(settings.data_dir)
-    engine = make_engine(settings.database_url)
-    try:
-        migrate(engine)
-    except UnmanagedDatabase as exc:
-        raise _fail(str(exc)) from None
-    return settings, Session(engine)
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code=2)
+_session = open_session
+_fail = fail
 
 
 @app.command()

@@ -15,7 +15,17 @@ from sync.server.config import Settings
 from sync.server.db import make_engine, migrate
 from sync.server.errors import DomainError, TooManyAttempts
 from sync.server.guard import Guard
-from sync.server.routes import areas, auth, campaigns, devices, health, landing, persons, sync
+from sync.server.routes import (
+    areas,
+    auth,
+    campaigns,
+    devices,
+    health,
+    landing,
+    oauth,
+    persons,
+    sync,
+)
 from sync.server.storage import storage_for
 
 
@@ -63,7 +73,7 @@ def create_app(settings: Settings) -> FastAPI:
         return _error(422, "invalid_request", f"{where}: {first.get('msg', 'invalid')}")
 
     for router in (health.router, auth.router, devices.router, campaigns.router, sync.router,
-                   persons.router, areas.router):
+                   persons.router, areas.router, oauth.router):
         app.include_router(router, prefix="/v1")
     app.include_router(landing.router)
     return app

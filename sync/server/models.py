@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Column, Index, MetaData, UniqueConstraint, text
+from sqlalchemy import JSON, BigInteger, Column, Index, MetaData, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from sync.ids import utc_now
@@ -115,6 +115,7 @@ class AuditEntry(SQLModel, table=True):
     record_id: str | None = Field(default=None, max_length=36)
     kind: str | None = Field(default=None, max_length=32)
     detail: str | None = Field(default=None, max_length=200)
+    source_id: str | None = Field(default=None, max_length=40)  # a city system, not a person
 
 
 class Account(SQLModel, table=True):
@@ -307,11 +308,39 @@ class ServerMeta(SQLModel, table=True):
     value: str = Field(max_length=200)
 
 
+class Source(SQLModel, table=True):
+    """A city system that sends health records: the community-health platform, a school, a
+    clinic. It signs in with OAuth2 client credentials; only the secret's hash is kept."""
+
+    __tablename__ = "sources"
+
+    id: str = Field(primary_key=True, max_length=40)  # the OAuth2 client id
+    name: str = Field(unique=True, max_length=80)
+    kind: str = Field(max_length=16)  # platform | school | clinic
+    areas: list[str] = Field(default_factory=list, sa_type=JSON)
+    record_kinds: list[str] = Field(default_factory=list, sa_type=JSON)
+    secret_hash: str = Field(max_length=64)
+    disabled: bool = False
+    created_at: datetime = Field(default_factory=utc_now)
+    rotated_at: datetime | None = None
+
+
+class SourceToken(SQLModel, table=True):
+    """A short-lived bearer token issued to a source; only its SHA-256 is kept."""
+
+    __tablename__ = "source_tokens"
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    source_id: str = Field(foreign_key="sources.id", index=True, max_length=40)
+    expires_at: datetime
+
+
 SERVER_TABLES = frozenset(
     {"areas", "campaigns", "devices", "record_versions", "sync_batches", "audit_log",
      "accounts", "account_areas", "sessions", "login_throttle", "person_links",
      "area_parents", "server_meta", "quarantine", "scope_events", "invites",
-     "progress_persons", "progress_counts", "rate_windows", "phone_codes"}
+     "progress_persons", "progress_counts", "rate_windows", "phone_codes", "sources",
+     "source_tokens"}
 )
 
 
@@ -322,3 +351,4 @@ def server_metadata() -> MetaData:
         if table.name in SERVER_TABLES:
             table.to_metadata(metadata)
     return metadata
+

@@ -28,6 +28,7 @@ from sync.server.models import LoginThrottle, RateWindow
 # inside these; a script making accounts by the hundred does not.
 DEFAULT_PER_MINUTE: Mapping[str, int] = {
     "devices": 30, "signup": 10, "claim": 10, "login": 30, "phone_code": 5, "reset": 10,
+    "token": 30,
 }
 # Failures 1-2 cost nothing extra; from the 3rd on, the next attempt must wait 2, 4, 8…
 # seconds; the 10th locks the number for 15 minutes. The waits are enforced, not slept, so an
