@@ -13,13 +13,38 @@ from urllib.parse import parse_qs, unquote_plus
 
 from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
+from sync.protocol import ErrorResponse
 from sync.server import sources
 from sync.server.auth import SessionDep, limited
 
 router = APIRouter(prefix="/oauth", tags=["sources"])
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 MAX_FORM_BYTES = 4096
+
+
+class GrantedToken(BaseModel):
+    """RFC 6749 §5.1: a successful token answer."""
+
+    access_token: str
+    token_type: str = "Bearer"
+    expires_in: int
+
+
+class OAuthErrorBody(BaseModel):
+    """RFC 6749 §5.2: a refused token request."""
+
+    error: str
+    error_description: str
+
+
+FORM_BODY = {"requestBody": {"required": True, "content": {
+    "application/x-www-form-urlencoded": {"schema": {
+        "type": "object", "required": ["grant_type"],
+        "properties": {"grant_type": {"type": "string", "enum": ["client_credentials"]},
+                       "client_id": {"type": "string"},
+                       "client_secret": {"type": "string"}}}}}}}
 
 
 class OAuthError(Exception):
@@ -60,7 +85,10 @@ def _credentials(fields: dict[str, str], authorization: str | None) -> tuple[str
     return fields.get("client_id", ""), fields.get("client_secret", "")
 
 
-@router.post("/token", dependencies=[limited("token")])
+@router.post("/token", dependencies=[limited("token")], response_model=GrantedToken,
+             openapi_extra=FORM_BODY,
+             responses={400: {"model": OAuthErrorBody}, 401: {"model": OAuthErrorBody},
+                        429: {"model": ErrorResponse}})
 def token(fields: Annotated[dict[str, str], Depends(form_fields)], session: SessionDep,
           authorization: Annotated[str | None, Header()] = None) -> JSONResponse:
     """Issue a bearer token to a source that proves its client credentials."""
@@ -85,5 +113,5 @@ def token(fields: Annotated[dict[str, str], Depends(form_fields)], session: Sess
             headers["WWW-Authenticate"] = 'Basic realm="hssk"'
         return JSONResponse({"error": exc.error, "error_description": exc.description},
                             status_code=exc.status, headers=headers)
-    return JSONResponse({"access_token": access_token, "token_type": "Bearer",
-                         "expires_in": lifetime}, headers=NO_STORE)
+    granted = GrantedToken(access_token=access_token, expires_in=lifetime)
+    return JSONResponse(granted.model_dump(), headers=NO_STORE)
