@@ -153,8 +153,10 @@ def _summary(ui: Ui, state: DeclareState) -> list[ft.Control]:
 
 @ft.component
 def Bmi(bmi: Derived, lang: Lang, size: float) -> ft.Control:
-    return ft.Text(f"{t('bmi', lang)}: {bmi.text}", size=size, weight=ft.FontWeight.BOLD,
-                   visible=bmi.text is not None)
+    # Always in place, so the form does not shift under a finger (or a keyboard) when the
+    # second number makes it known: the line only changes its words.
+    return ft.Text(f"{t('bmi', lang)}: {bmi.text or t('bmi_unknown', lang)}", size=size,
+                   weight=ft.FontWeight.BOLD)
 
 
 @ft.component

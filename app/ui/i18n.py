@@ -99,6 +99,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "glucose_mmol_l": ("Đường huyết (mmol/L)", "Blood glucose (mmol/L)"),
     "waist_cm": ("Vòng eo (cm)", "Waist (cm)"),
     "bmi": ("Chỉ số BMI", "BMI"),
+    "bmi_unknown": ("tính khi có chiều cao và cân nặng", "shown once height and weight are in"),
     "systolic": ("Huyết áp tâm thu", "Systolic pressure"),
     "diastolic": ("Huyết áp tâm trương", "Diastolic pressure"),
     "smoking": ("Hút thuốc", "Smoking"),
