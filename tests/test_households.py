@@ -23,9 +23,10 @@ from app.device.services import Services
 from app.device.settings import Key
 from app.device.store import LocalRecord
 from app.households import roster
-from app.households.roster import HouseholdIndex, HouseholdStatus, fold
+from app.households.roster import HouseholdIndex, HouseholdStatus
 from sync.errors import FormInvalid, RejectedChanges, UnsentChanges
 from sync.ids import utc_now
+from sync.names import fold
 from sync.protocol import AreaView
 from sync.records import EnteredBy
 from sync.server.models import ServerRecord

@@ -8,7 +8,6 @@ pull, rebuilds). ``bench/collaborator.py`` measures it at that size.
 
 from __future__ import annotations
 
-import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
@@ -24,6 +23,7 @@ from app.device.store import LocalRecord
 from sync import reminders
 from sync.errors import FormInvalid, InvalidValue
 from sync.ids import new_id
+from sync.names import fold
 from sync.protocol import AreaView
 from sync.records import (
     EnteredBy,
@@ -72,14 +72,6 @@ class HouseholdView:
     residents: tuple[Resident, ...]
     status: HouseholdStatus
     synced: bool
-
-
-def fold(text: str) -> str:
-    """Lower case without diacritics ("Nguyễn Văn Đạt" → "nguyen van dat"): people type
-    names both ways, often without the marks on a tablet keyboard."""
-    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "d"))
-    return " ".join("".join(c for c in decomposed if not unicodedata.combining(c))
-                    .lower().split())
 
 
 def household_status(residents: Iterable[Resident]) -> HouseholdStatus:

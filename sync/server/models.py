@@ -9,6 +9,7 @@ from sqlmodel import Field, SQLModel
 
 from sync.ids import utc_now
 from sync.records import RecordBase
+from sync.server import intake_models  # noqa: F401 (its tables belong to the server's metadata)
 
 
 class Area(SQLModel, table=True):
@@ -340,7 +341,7 @@ SERVER_TABLES = frozenset(
      "accounts", "account_areas", "sessions", "login_throttle", "person_links",
      "area_parents", "server_meta", "quarantine", "scope_events", "invites",
      "progress_persons", "progress_counts", "rate_windows", "phone_codes", "sources",
-     "source_tokens"}
+     "source_tokens", "person_identifiers", "person_names", "match_reviews"}
 )
 
 

@@ -20,7 +20,7 @@ from sqlmodel import Session
 from sync.ids import utc_now
 from sync.protocol import Mutation, MutationResult, MutationStatus, PushRequest, PushResponse
 from sync.records import DOCUMENT_KINDS, FACT_KINDS, EnteredBy, RecordData, RecordKind
-from sync.server import progress, scopes
+from sync.server import person_index, progress, scopes
 from sync.server.accounts import Caller
 from sync.server.errors import Conflict, DomainError
 from sync.server.merge import Version, changed_by_others, merge
@@ -65,6 +65,9 @@ def _apply(session: Session, caller: Caller, storage: Storage, request: PushRequ
     results = [batch.decide(m) for m in request.mutations]
     connection = session.connection()
     _insert(storage, connection, ServerRecord, batch.versions)
+    # The person index (for records that flow in from the city's systems) follows every push.
+    person_index.refresh(session, batch.versions)
+    person_index.flag_pushed_duplicates(session, batch.versions)
     _insert(storage, connection, AuditEntry, batch.audits)
     _insert(storage, connection, Quarantine, batch.quarantined)
     # The area figures move with the records, in the same transaction.

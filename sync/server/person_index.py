@@ -1,0 +1,138 @@
+"""Finding a person without guessing: by CCCD, else by health-insurance number, else by folded
+name and birth date in the sender's areas when exactly one person fits. Anything less certain
+(several candidates, identifiers that disagree) goes to the review queue, never to a person.
+
+The index follows every person version the server stores (pushed by a device or created from
+a city system's record), so both paths ask the same question of the same rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sqlalchemy import Table, delete, insert, select
+from sqlmodel import Session
+
+from sync import validators as v
+from sync.errors import InvalidValue
+from sync.ids import new_id
+from sync.names import fold
+from sync.records import RecordKind
+from sync.server.intake_models import MatchReview, PersonIdentifier, PersonName
+
+SYSTEMS = ("cccd", "bhyt")
+IDENTIFIERS: Table = PersonIdentifier.__table__  # type: ignore[attr-defined]
+NAMES: Table = PersonName.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class Match:
+    """What to do with an incoming person: attach to one, create one, or ask a person."""
+
+    outcome: Literal["attach", "create", "review"]
+    person_id: str | None = None
+    rule: Literal["cccd", "bhyt", "name_birth"] | None = None
+    reason: Literal["several", "identifiers_disagree", "cccd_disagrees"] | None = None
+    candidates: tuple[str, ...] = ()
+
+
+def refresh(session: Session, versions: Iterable[dict[str, Any]]) -> None:
+    """Re-index the persons among these written versions (the latest of each counts; a deleted
+    person leaves the index)."""
+    latest: dict[str, dict[str, Any]] = {}
+    for row in versions:
+        if row["kind"] == RecordKind.PERSON and (
+                row["id"] not in latest or latest[row["id"]]["version"] < row["version"]):
+            latest[row["id"]] = row
+    if not latest:
+        return
+    connection = session.connection()
+    connection.execute(delete(IDENTIFIERS).where(IDENTIFIERS.c.person_id.in_(latest)))
+    connection.execute(delete(NAMES).where(NAMES.c.person_id.in_(latest)))
+    identifiers, names = [], []
+    for person_id, row in latest.items():
+        if row["deleted"]:
+            continue
+        payload = row["payload"]
+        identifiers += [{"system": s, "value": payload[s], "person_id": person_id}
+                        for s in SYSTEMS if payload.get(s)]
+        names.append({"person_id": person_id,
+                      "area_code": payload.get("area_code") or row["area_code"],
+                      "folded_name": fold(payload["full_name"])[:120],
+                      "birth_date": payload["birth_date"]})
+    if identifiers:
+        connection.execute(insert(IDENTIFIERS), identifiers)
+    if names:
+        connection.execute(insert(NAMES), names)
+
+
+def holders(session: Session, system: str, value: str) -> list[str]:
+    """The persons whose latest version states this identifier."""
+    i = IDENTIFIERS.c
+    return sorted(session.execute(select(i.person_id).where(
+        i.system == system, i.value == value)).scalars())
+
+
+def match(session: Session, *, full_name: str, birth_date: str, sex: str | None,
+          cccd: str | None, bhyt: str | None, areas: set[str]) -> Match:
+    """The one person an incoming record is about, by the rules above; ``areas`` are where a
+    name-and-birth-date match may be looked for (the sender's areas and those below)."""
+    if cccd and sex in ("male", "female"):
+        try:
+            v.check_cccd(cccd, sex=sex, birth=birth_date)
+        except InvalidValue:  # its century/sex digit or birth year says someone else
+            return Match("review", reason="cccd_disagrees", candidates=tuple(
+                holders(session, "cccd", cccd)))
+    by_cccd = holders(session, "cccd", cccd) if cccd else []
+    by_bhyt = holders(session, "bhyt", bhyt) if bhyt else []
+    if len(by_cccd) > 1:
+        return Match("review", reason="several", candidates=tuple(by_cccd))
+    if by_cccd and by_bhyt and by_bhyt != by_cccd:
+        return Match("review", reason="identifiers_disagree",
+                     candidates=tuple(sorted({*by_cccd, *by_bhyt})))
+    if by_cccd:
+        return Match("attach", person_id=by_cccd[0], rule="cccd")
+    if len(by_bhyt) > 1:
+        return Match("review", reason="several", candidates=tuple(by_bhyt))
+    if by_bhyt:
+        return Match("attach", person_id=by_bhyt[0], rule="bhyt")
+    n = NAMES.c
+    named = sorted(session.execute(select(n.person_id).where(
+        n.area_code.in_(areas), n.folded_name == fold(full_name),
+        n.birth_date == birth_date)).scalars())
+    if len(named) > 1:
+        return Match("review", reason="several", candidates=tuple(named))
+    if named:
+        # Same name and birth date, but a different CCCD or card on record: not the same.
+        stated = _identifiers_of(session, named[0])
+        if any(value and stated.get(system, value) != value
+               for system, value in (("cccd", cccd), ("bhyt", bhyt))):
+            return Match("review", reason="identifiers_disagree", candidates=tuple(named))
+        return Match("attach", person_id=named[0], rule="name_birth")
+    return Match("create")
+
+
+def _identifiers_of(session: Session, person_id: str) -> dict[str, str]:
+    i = IDENTIFIERS.c
+    rows = session.execute(select(i.system, i.value).where(i.person_id == person_id)).all()
+    return {str(system): str(value) for system, value in rows}
+
+
+def flag_pushed_duplicates(session: Session, versions: Iterable[dict[str, Any]]) -> int:
+    """Queue for review each newly pushed person whose CCCD another person already holds (the
+    device could not know: it was offline, or the other record is in another household).
+    Call after ``refresh``; returns how many were queued."""
+    queued = 0
+    for row in versions:
+        cccd = row["payload"].get("cccd")
+        if row["kind"] != RecordKind.PERSON or row["version"] != 1 or not cccd:
+            continue
+        others = [p for p in holders(session, "cccd", cccd) if p != row["id"]]
+        if others:
+            session.add(MatchReview(id=new_id(), area_code=row["area_code"],
+                                    reason="duplicate_cccd", person_id=row["id"],
+                                    candidates=others))
+            queued += 1
+    return queued
