@@ -15,24 +15,22 @@ from datetime import date
 from typing import Any
 
 from app.person.health_record import Entry, PersonRecord
+from sync.fhir_codes import (
+    BLOOD_PRESSURE_PANEL,
+    DIASTOLIC,
+    LOINC,
+    LOINC_CODES,
+    SNOMED,
+    SYSTEM_BHYT,
+    SYSTEM_CCCD,
+    SYSTEM_ENCOUNTER_TYPE,
+    SYSTOLIC,
+    UCUM,
+)
 from sync.records import ChronicCondition, Declaration, Encounter, Immunization
 
-SYSTEM_CCCD = "https://hssk.vn/fhir/sid/cccd"
-SYSTEM_BHYT = "https://hssk.vn/fhir/sid/bhyt"
-LOINC = "http://loinc.org"
-SNOMED = "http://snomed.info/sct"
-UCUM = "http://unitsofmeasure.org"
 VITAL_SIGNS = {"system": "http://terminology.hl7.org/CodeSystem/observation-category",
                "code": "vital-signs", "display": "Vital Signs"}
-# measurement → (LOINC code, display, UCUM unit)
-LOINC_CODES: dict[str, tuple[str, str, str]] = {
-    "height_cm": ("8302-2", "Body height", "cm"),
-    "weight_kg": ("29463-7", "Body weight", "kg"),
-    "bmi": ("39156-5", "Body mass index (BMI) [Ratio]", "kg/m2"),
-    "pulse_bpm": ("8867-4", "Heart rate", "/min"),
-    "glucose_mmol_l": ("15074-8", "Glucose [Moles/volume] in Blood", "mmol/L"),
-    "waist_cm": ("8280-0", "Waist Circumference at umbilicus by Tape measure", "cm"),
-}
 SNOMED_CONDITIONS: dict[ChronicCondition, tuple[str, str]] = {
     ChronicCondition.HYPERTENSION: ("38341003", "Hypertensive disorder"),
     ChronicCondition.DIABETES: ("73211009", "Diabetes mellitus"),
@@ -109,13 +107,13 @@ def vital_observations(entry: Entry, person_ref: str) -> list[dict[str, Any]]:
                           "valueQuantity": _quantity(float(values[name]), unit)})
     if vitals.systolic is not None and vitals.diastolic is not None:
         found.append({**common, "id": _derived_id(entry.record_id, "blood_pressure"),
-                      "code": {"coding": [{"system": LOINC, "code": "85354-9",
+                      "code": {"coding": [{"system": LOINC, "code": BLOOD_PRESSURE_PANEL,
                                            "display": "Blood pressure panel"}]},
                       "component": [
-                          {"code": {"coding": [{"system": LOINC, "code": "8480-6",
+                          {"code": {"coding": [{"system": LOINC, "code": SYSTOLIC,
                                                 "display": "Systolic blood pressure"}]},
                            "valueQuantity": _quantity(vitals.systolic, "mm[Hg]")},
-                          {"code": {"coding": [{"system": LOINC, "code": "8462-4",
+                          {"code": {"coding": [{"system": LOINC, "code": DIASTOLIC,
                                                 "display": "Diastolic blood pressure"}]},
                            "valueQuantity": _quantity(vitals.diastolic, "mm[Hg]")}]})
     return found
@@ -185,7 +183,8 @@ def encounter(entry: Entry, person_ref: str) -> dict[str, Any]:
         "resourceType": "Encounter", "id": entry.record_id, "status": "finished",
         "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": code,
                   "display": display},
-        "type": [{"text": ENCOUNTER_TYPE_TEXT[visit.type]}],
+        "type": [{"coding": [{"system": SYSTEM_ENCOUNTER_TYPE, "code": visit.type}],
+                  "text": ENCOUNTER_TYPE_TEXT[visit.type]}],
         "subject": {"reference": person_ref}, "period": period}
     if visit.diagnosis:
         resource["reasonCode"] = [{"text": visit.diagnosis}]
