@@ -53,3 +53,18 @@ class MatchReview(SQLModel, table=True):
     decided_by: str | None = Field(default=None, max_length=36)
     created_at: datetime = Field(default_factory=utc_now)
     decided_at: datetime | None = None
+
+
+class SourceResource(SQLModel, table=True):
+    """Each resource version a source sent, and the record it became: sending it again changes
+    nothing, a new version supersedes the record of the previous one."""
+
+    __tablename__ = "source_resources"
+
+    source_id: str = Field(primary_key=True, max_length=40)
+    resource_type: str = Field(primary_key=True, max_length=32)
+    resource_id: str = Field(primary_key=True, max_length=64)
+    version: str = Field(primary_key=True, max_length=64)
+    record_id: str = Field(max_length=36)
+    person_id: str = Field(max_length=36)
+    received_at: datetime = Field(default_factory=utc_now)

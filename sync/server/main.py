@@ -20,6 +20,7 @@ from sync.server.routes import (
     auth,
     campaigns,
     devices,
+    fhir,
     health,
     landing,
     oauth,
@@ -75,5 +76,6 @@ def create_app(settings: Settings) -> FastAPI:
     for router in (health.router, auth.router, devices.router, campaigns.router, sync.router,
                    persons.router, areas.router, oauth.router):
         app.include_router(router, prefix="/v1")
+    app.include_router(fhir.router)
     app.include_router(landing.router)
     return app

@@ -341,7 +341,8 @@ SERVER_TABLES = frozenset(
      "accounts", "account_areas", "sessions", "login_throttle", "person_links",
      "area_parents", "server_meta", "quarantine", "scope_events", "invites",
      "progress_persons", "progress_counts", "rate_windows", "phone_codes", "sources",
-     "source_tokens", "person_identifiers", "person_names", "match_reviews"}
+     "source_tokens", "person_identifiers", "person_names", "match_reviews",
+     "source_resources"}
 )
 
 

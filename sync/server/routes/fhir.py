@@ -1,0 +1,66 @@
+"""``POST /fhir/r4``: a city system sends a ``batch`` or ``transaction`` Bundle with its bearer
+token (``POST /v1/oauth/token``); the answer is a ``batch-response`` / ``transaction-response``
+Bundle with an OperationOutcome for each entry refused (Vietnamese and English).
+
+A source reads nothing back here but the outcome of what it sent."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from sqlmodel import Session
+
+from sync.server import intake, sources
+from sync.server.fhir_in import operation_outcome
+
+router = APIRouter(prefix="/fhir/r4", tags=["fhir"])
+FHIR_JSON = "application/fhir+json"
+
+
+def _answer(body: dict[str, Any], status: int = 200,
+            headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(body, status_code=status, media_type=FHIR_JSON, headers=headers)
+
+
+@router.post("", responses={200: {"description": "batch-response or transaction-response"},
+                            400: {"description": "OperationOutcome"},
+                            401: {"description": "OperationOutcome"},
+                            415: {"description": "OperationOutcome"}})
+async def bundle(request: Request,
+                 authorization: Annotated[str | None, Header()] = None) -> JSONResponse:
+    """Take a Bundle of Patient, Observation, Immunization and Encounter resources."""
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        return _answer(operation_outcome("login", "Cần mã truy cập của nguồn dữ liệu.",
+                                         "A source's bearer token is required."), 401,
+                       {"WWW-Authenticate": "Bearer"})
+    kind = request.headers.get("content-type", "").split(";")[0].strip()
+    if kind not in (FHIR_JSON, "application/json"):
+        return _answer(operation_outcome("not-supported", "Gửi JSON (application/fhir+json).",
+                                         "Send JSON (application/fhir+json)."), 415)
+    try:
+        sent = json.loads(await request.body())
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return _answer(operation_outcome("structure", "Nội dung không phải JSON hợp lệ.",
+                                         "The body is not valid JSON."), 400)
+    return await run_in_threadpool(_apply, request, token, sent)
+
+
+def _apply(request: Request, token: str, sent: Any) -> JSONResponse:
+    with Session(request.app.state.engine) as session:
+        try:
+            source = sources.source_for_token(session, token)
+        except sources.InvalidToken:
+            return _answer(operation_outcome(
+                "login", "Mã truy cập không đúng hoặc đã hết hạn: xin mã mới.",
+                "The token is unknown or expired: ask for a new one."), 401,
+                {"WWW-Authenticate": 'Bearer error="invalid_token"'})
+        try:
+            answer = intake.apply_bundle(session, request.app.state.storage, source, sent)
+        except intake.BundleRefused as exc:
+            return _answer(exc.outcome, 400)
+    return _answer(answer)

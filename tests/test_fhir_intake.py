@@ -1,0 +1,291 @@
+"""FHIR R4 Bundles from city systems (issue 16, items 2-4), against the real server on both
+engines: every resource type in, its validation errors, matching, idempotent re-sends, new
+versions, areas and kinds, transactions all-or-nothing, and the token checked each time."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+from sqlmodel import Session, col, select
+
+from sync.fhir_codes import SYSTEM_BHYT, SYSTEM_CCCD, SYSTEM_ENCOUNTER_TYPE
+from sync.ids import new_id
+from sync.server.db import make_engine
+from sync.server.intake_models import MatchReview
+from sync.server.models import AuditEntry, ServerRecord
+from tests.test_security import _register, person_records, push
+
+FHIR = {"content-type": "application/fhir+json"}
+AN_CCCD = "079050000123"  # a man born in 1950
+
+
+@contextmanager
+def _db(server) -> Iterator[Session]:
+    engine = make_engine(server.env["HSSK_DATABASE_URL"])
+    try:
+        with Session(engine) as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
+def _source(server, name: str = "clinic-1", *args: str) -> str:
+    """Register a source and return a bearer token for it."""
+    out = server.admin("sources", "add", name, "--kind", "clinic", "--area", "26734", *args)
+    client_id = re.search(r"client_id:\s+(\S+)", out)
+    secret = re.search(r"client_secret:\s+(\S+)", out)
+    assert client_id and secret
+    answer = httpx.post(f"{server.url}/v1/oauth/token", data={
+        "grant_type": "client_credentials", "client_id": client_id.group(1),
+        "client_secret": secret.group(1)})
+    return str(answer.json()["access_token"])
+
+
+def _send(server, token: str, entries: list[dict[str, Any]],
+          kind: str = "batch") -> httpx.Response:
+    bundle = {"resourceType": "Bundle", "type": kind,
+              "entry": [{"fullUrl": e.pop("_url", None), "resource": e,
+                         "request": {"method": "POST", "url": e["resourceType"]}}
+                        if isinstance(e, dict) else {"resource": e} for e in entries]}
+    return httpx.post(f"{server.url}/fhir/r4", json=bundle,
+                      headers={**FHIR, "authorization": f"Bearer {token}"})
+
+
+def _patient(pid: str = "p1", *, name: str = "Nguyễn Văn An", birth: str = "1950-03-07",
+             cccd: str | None = AN_CCCD, version: str | None = None) -> dict[str, Any]:
+    resource: dict[str, Any] = {"resourceType": "Patient", "id": pid, "_url": f"urn:uuid:{pid}",
+                                "name": [{"text": name}], "gender": "male", "birthDate": birth}
+    if cccd:
+        resource["identifier"] = [{"system": SYSTEM_CCCD, "value": cccd},
+                                  {"system": SYSTEM_BHYT, "value": "HC4790123456789"}]
+    if version:
+        resource["meta"] = {"versionId": version}
+    return resource
+
+
+def _quantity(value: float, unit: str) -> dict[str, Any]:
+    return {"value": value, "unit": unit, "system": "http://unitsofmeasure.org", "code": unit}
+
+
+def _observation(oid: str, code: str, value: float, unit: str, subject: str = "urn:uuid:p1",
+                 version: str | None = None) -> dict[str, Any]:
+    resource: dict[str, Any] = {
+        "resourceType": "Observation", "id": oid, "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": code}]},
+        "subject": {"reference": subject}, "effectiveDateTime": "2026-10-02T08:30:00+07:00",
+        "valueQuantity": _quantity(value, unit)}
+    if version:
+        resource["meta"] = {"versionId": version}
+    return resource
+
+
+def _blood_pressure(oid: str = "bp1", subject: str = "urn:uuid:p1") -> dict[str, Any]:
+    return {"resourceType": "Observation", "id": oid, "status": "final",
+            "code": {"coding": [{"system": "http://loinc.org", "code": "85354-9"}]},
+            "subject": {"reference": subject}, "effectiveDateTime": "2026-10-02",
+            "component": [
+                {"code": {"coding": [{"system": "http://loinc.org", "code": "8480-6"}]},
+                 "valueQuantity": _quantity(142, "mm[Hg]")},
+                {"code": {"coding": [{"system": "http://loinc.org", "code": "8462-4"}]},
+                 "valueQuantity": _quantity(88, "mm[Hg]")}]}
+
+
+def _checkup(subject: str = "urn:uuid:p1") -> list[dict[str, Any]]:
+    return [
+        _blood_pressure(subject=subject),
+        _observation("w1", "29463-7", 61.5, "kg", subject),
+        _observation("h1", "8302-2", 1.63, "m", subject),
+        {"resourceType": "Immunization", "id": "i1", "status": "completed",
+         "vaccineCode": {"text": "Cúm mùa"}, "patient": {"reference": subject},
+         "occurrenceDateTime": "2026-10-02", "protocolApplied": [{"doseNumberPositiveInt": 1}]},
+        {"resourceType": "Encounter", "id": "e1", "status": "finished",
+         "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB"},
+         "type": [{"coding": [{"system": SYSTEM_ENCOUNTER_TYPE, "code": "periodic_checkup"}]}],
+         "subject": {"reference": subject}, "period": {"start": "2026-10-02"},
+         "serviceProvider": {"display": "Trạm Y tế phường Bến Thành"}},
+    ]
+
+
+def _statuses(answer: httpx.Response) -> list[str]:
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["resourceType"] == "Bundle" and body["type"].endswith("-response")
+    return [e["response"]["status"] for e in body["entry"]]
+
+
+def test_a_clinic_check_up_creates_a_registered_person_with_facts_entered_by_the_source(
+        live_server):
+    token = _source(live_server)
+    answer = _send(live_server, token, [_patient(), *_checkup()])
+    assert _statuses(answer) == ["201 Created"] * 6
+    person_id = answer.json()["entry"][0]["response"]["location"].removeprefix("Patient/")
+    with _db(live_server) as session:
+        rows = session.exec(select(ServerRecord).where(ServerRecord.person_id == person_id)
+                            .order_by(col(ServerRecord.seq))).all()
+        audits = session.exec(select(AuditEntry.action).where(
+            col(AuditEntry.source_id).is_not(None), AuditEntry.action == "source_create")).all()
+    assert [r.kind for r in rows] == ["person", "observation", "observation", "observation",
+                                      "immunization", "encounter"]
+    assert {r.entered_by for r in rows} == {"clinic_import"}
+    assert {r.device_id for r in rows} == {rows[0].device_id}
+    assert rows[0].device_id.startswith("source:src-") and {r.area_code for r in rows} == {
+        "26734"}
+    assert rows[0].payload["cccd"] == AN_CCCD and rows[0].payload["full_name"] == "Nguyễn Văn An"
+    bp, weight, height = (r.payload for r in rows[1:4])
+    assert (bp["code"], bp["systolic"], bp["diastolic"]) == ("blood_pressure", 142, 88)
+    assert (weight["code"], weight["value"]) == ("weight", 61.5)
+    assert (height["code"], height["value"], height["unit"]) == ("height", 163.0, "cm")  # m → cm
+    assert rows[4].payload["dose_number"] == 1 and rows[5].payload["type"] == "periodic_checkup"
+    assert len(audits) == 6
+
+
+def test_sending_again_changes_nothing_and_a_new_version_supersedes(live_server):
+    token = _source(live_server)
+    first = _send(live_server, token, [_patient(), *_checkup()])
+    again = _send(live_server, token, [_patient(), *_checkup()])
+    assert _statuses(again) == ["200 OK"] * 6
+    assert [e["response"]["location"] for e in again.json()["entry"]] == [
+        e["response"]["location"] for e in first.json()["entry"]]
+    corrected = _send(live_server, token, [
+        _observation("w1", "29463-7", 62.0, "kg", "Patient/p1", version="2")])
+    assert _statuses(corrected) == ["201 Created"]
+    old = first.json()["entry"][2]["response"]["location"].removeprefix("Observation/")
+    new = corrected.json()["entry"][0]["response"]["location"].removeprefix("Observation/")
+    with _db(live_server) as session:
+        count = len(session.exec(select(ServerRecord)).all())
+        newest = session.exec(select(ServerRecord).where(ServerRecord.id == new)).one()
+    assert newest.supersedes == old and newest.payload["value"] == 62.0
+    assert count == 7  # six from the first Bundle, one new version; the re-send added none
+
+
+def test_a_patient_known_by_cccd_gets_the_facts_on_the_record_they_declared(live_server):
+    with httpx.Client(base_url=live_server.url) as http:
+        device = f"d-{new_id()}"
+        secret = _register(http, device)
+        person, declaration = person_records(new_id(), device, "Nguyễn Văn An", "1950-03-07")
+        person.payload = {**person.payload, "sex": "male", "cccd": AN_CCCD}
+        push(http, secret, device, person, declaration)
+    token = _source(live_server)
+    answer = _send(live_server, token, [_patient(name="NGUYEN VAN AN"), *_checkup()[:1]])
+    assert _statuses(answer) == ["200 OK", "201 Created"]
+    assert answer.json()["entry"][0]["response"]["location"] == f"Patient/{person.id}"
+    with _db(live_server) as session:
+        facts = session.exec(select(ServerRecord).where(
+            ServerRecord.person_id == person.id, ServerRecord.kind == "observation")).all()
+        persons = session.exec(select(ServerRecord).where(ServerRecord.kind == "person")).all()
+    assert len(facts) == 1 and len(persons) == 1  # attached, no second person
+    # Found by name and birth date alone (no identifiers sent), in the source's ward.
+    by_name = _send(live_server, token, [_patient("p2", name="nguyễn văn an", cccd=None)])
+    assert by_name.json()["entry"][0]["response"]["location"] == f"Patient/{person.id}"
+
+
+def test_an_ambiguous_patient_waits_for_review_and_its_facts_are_not_guessed(live_server):
+    with httpx.Client(base_url=live_server.url) as http:
+        # Two men of the same name and birth date in the ward, declared on two phones.
+        for _ in range(2):
+            device = f"d-{new_id()}"
+            secret = _register(http, device)
+            person, declaration = person_records(new_id(), device, "Lê Văn Cường",
+                                                 "1960-01-01")
+            person.payload = {**person.payload, "sex": "male"}
+            push(http, secret, device, person, declaration)
+    token = _source(live_server)
+    answer = _send(live_server, token, [
+        _patient("d", name="Le Van Cuong", birth="1960-01-01", cccd=None),
+        _observation("w9", "29463-7", 60, "kg", "urn:uuid:d")])
+    statuses = _statuses(answer)
+    assert statuses == ["202 Accepted", "400 Bad Request"], answer.text
+    outcome = answer.json()["entry"][0]["response"]["outcome"]
+    assert outcome["issue"][0]["code"] == "multiple-matches"
+    with _db(live_server) as session:
+        reviews = session.exec(select(MatchReview)).all()
+        facts = session.exec(select(ServerRecord).where(ServerRecord.kind == "observation")).all()
+    assert len(reviews) == 1 and reviews[0].reason == "several" and reviews[0].source_id
+    assert len(reviews[0].candidates) == 2 and facts == []
+
+
+def test_each_unreadable_resource_is_refused_with_its_reason_in_both_languages(live_server):
+    token = _source(live_server)
+    bad_birth = {**_patient("x1"), "birthDate": "07/03/1950"}
+    no_subject = _observation("o1", "29463-7", 60, "kg")
+    del no_subject["subject"]
+    half_bp = _blood_pressure("bp9")
+    half_bp["component"] = half_bp["component"][:1]
+    answer = _send(live_server, token, [
+        bad_birth, no_subject, half_bp,
+        _observation("o2", "1234-5", 1, "kg"),            # a LOINC code HSSK does not keep
+        _observation("o3", "29463-7", 900, "kg"),         # no one weighs 900 kg
+        _observation("o4", "29463-7", 60, "lb"),          # a unit it does not convert
+        {"resourceType": "Condition", "id": "c1", "subject": {"reference": "urn:uuid:p1"},
+         "code": {"text": "Tăng huyết áp"}},
+        {"resourceType": "MedicationRequest", "id": "m1"},
+        "not a resource",
+    ])
+    statuses = _statuses(answer)
+    assert statuses == ["400 Bad Request"] * 9, statuses
+    issues = [e["response"]["outcome"]["issue"][0] for e in answer.json()["entry"]]
+    assert [i["code"] for i in issues] == ["invalid", "required", "required", "not-supported",
+                                           "value", "value", "not-supported", "not-supported",
+                                           "structure"]
+    for issue in issues:
+        vi, _, en = issue["details"]["text"].partition(" / ")
+        assert vi and en and vi != en, issue
+    assert "kg" in issues[4]["details"]["text"]  # the plausible range is named
+    with _db(live_server) as session:
+        assert session.exec(select(ServerRecord)).all() == []
+
+
+def test_a_source_sends_only_its_kinds_for_persons_in_its_areas(live_server):
+    live_server.admin("areas", "add", "26740", "Phường Khác", "--level", "ward", "--parent",
+                      "79")
+    elsewhere = _source(live_server, "clinic-elsewhere", "--area", "26740")  # and 26734
+    elsewhere_only = live_server.admin("sources", "add", "clinic-2", "--kind", "clinic",
+                                       "--area", "26740")
+    assert "clinic-2" in elsewhere_only
+    token = _source(live_server, "weights-only", "--kinds", "observation")
+    made = _send(live_server, token, [_patient(), _checkup()[3]])  # an Immunization
+    assert _statuses(made) == ["201 Created", "403 Forbidden"]
+    # A source of another ward meets the same CCCD: not its resident, refused.
+    other = re.search(r"client_id:\s+(\S+)", elsewhere_only)
+    secret = re.search(r"client_secret:\s+(\S+)", elsewhere_only)
+    assert other and secret
+    token2 = httpx.post(f"{live_server.url}/v1/oauth/token", data={
+        "grant_type": "client_credentials", "client_id": other.group(1),
+        "client_secret": secret.group(1)}).json()["access_token"]
+    assert _statuses(_send(live_server, token2, [_patient("q")])) == ["403 Forbidden"]
+    assert elsewhere  # a source of both wards may send for either
+
+
+def test_a_transaction_is_kept_whole_or_not_at_all(live_server):
+    token = _source(live_server)
+    answer = _send(live_server, token, [_patient(), _observation("o3", "29463-7", 900, "kg")],
+                   kind="transaction")
+    assert answer.status_code == 400 and "entry 1" in answer.text
+    with _db(live_server) as session:
+        assert session.exec(select(ServerRecord)).all() == []
+    whole = _send(live_server, token, [_patient(), *_checkup()], kind="transaction")
+    assert whole.json()["type"] == "transaction-response"
+    assert _statuses(whole) == ["201 Created"] * 6
+
+
+def test_only_a_valid_token_of_an_active_source_is_let_in(live_server):
+    token = _source(live_server)
+    bundle = [_patient()]
+    assert _send(live_server, "not-a-token", bundle).status_code == 401
+    missing = httpx.post(f"{live_server.url}/fhir/r4", json={}, headers=FHIR)
+    assert missing.status_code == 401 and missing.json()["resourceType"] == "OperationOutcome"
+    as_text = httpx.post(f"{live_server.url}/fhir/r4", content=b"{}", headers={
+        "content-type": "text/plain", "authorization": f"Bearer {token}"})
+    assert as_text.status_code == 415
+    broken = httpx.post(f"{live_server.url}/fhir/r4", content=b"{not json", headers={
+        **FHIR, "authorization": f"Bearer {token}"})
+    assert broken.status_code == 400
+    not_bundle = httpx.post(f"{live_server.url}/fhir/r4", json=_patient(), headers={
+        **FHIR, "authorization": f"Bearer {token}"})
+    assert not_bundle.status_code == 400 and "Bundle" in not_bundle.text
+    live_server.admin("sources", "disable", "clinic-1")
+    assert _send(live_server, token, bundle).status_code == 401
