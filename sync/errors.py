@@ -16,6 +16,7 @@
     ├── InviteNeedsWard       an invite opened first on a phone that knows no ward (old code)
     ├── WrongPassword         signing in: the phone number or password is wrong
     ├── DeviceHoldsRecords    signing in on a device that holds its own records
+    ├── InstitutionalRecord   a record a health facility sent: only it may correct it
     ├── PhoneTaken            another account already has this phone number
     ├── AccountHasPhone       this device's account already has a phone number
     ├── ImageUnreadable       not an image, truncated, or too large to decode safely
@@ -309,6 +310,20 @@ class DeviceHoldsRecords(HsskError):
             "được. Hãy dùng một máy khác.",
             "This device holds records of its own account, so it cannot sign in to another. "
             "Use another device.",
+        )
+
+
+class InstitutionalRecord(HsskError):
+    """Correcting a record that a health facility (a source) sent: only it may."""
+
+    code = "institutional_record"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Số liệu này do cơ sở y tế gửi nên chỉ cơ sở đó sửa được. Nếu thấy sai, hãy báo "
+            "cho cơ sở y tế hoặc cán bộ phường.",
+            "This was sent by a health facility, so only that facility can correct it. If it "
+            "is wrong, tell the facility or the ward's health worker.",
         )
 
 

@@ -75,6 +75,17 @@ def live_server(tmp_path: Path, database_url: str) -> Iterator[LiveServer]:
         yield server
 
 
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def module_server(request: pytest.FixtureRequest,
+                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """One real server for all of a module's tests, on each engine (they keep to names and
+    identifiers of their own); token requests are not limited here (a test of its own is)."""
+    tmp = tmp_path_factory.mktemp(f"server-{request.param}")
+    url = database_for(request, request.param, tmp)
+    with start_server(tmp, url, {"HSSK_RATE_LIMITS": "token=100000"}) as server:
+        yield server
+
+
 @pytest.fixture
 def live_server_campaign_png(tmp_path: Path) -> tuple[bytes, str]:
     """A campaign QR written to PNG by ``hssk-server campaign qr`` and its text."""

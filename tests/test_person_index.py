@@ -4,6 +4,8 @@ On both engines; the last test pushes through the real server."""
 
 from __future__ import annotations
 
+import os
+import subprocess
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,6 +19,7 @@ from sync.ids import new_id
 from sync.server import person_index
 from sync.server.db import alembic_config, make_engine, migrate
 from sync.server.intake_models import MatchReview, PersonIdentifier, PersonName
+from tests.processes import BIN
 from tests.test_security import _register, person_records, push
 
 WARD = {"26734", "26734-01", "26734-02"}
@@ -151,3 +154,10 @@ def test_a_pushed_person_whose_cccd_is_known_is_kept_and_queued_for_review(live_
     engine.dispose()
     assert [(r.reason, r.person_id, r.candidates, r.status) for r in reviews] == [
         ("duplicate_cccd", records[second], [records[first]], "open")]
+    # Two people, one CCCD mistyped: the review is dismissed (merging is not offered here).
+    refused = subprocess.run([str(BIN / "hssk-server"), "matches", "attach", reviews[0].id,
+                              records[first]], env={**os.environ, **live_server.env},
+                             capture_output=True, text=True)
+    assert refused.returncode == 2 and "dismiss" in refused.stderr
+    live_server.admin("matches", "dismiss", reviews[0].id)
+    assert "no open reviews" in live_server.admin("matches", "list")

@@ -25,8 +25,8 @@ from tests.processes import BIN
 FORM = {"content-type": "application/x-www-form-urlencoded"}
 
 
-def _add(live_server, name: str = "cdc-platform", *args: str) -> tuple[str, str]:
-    out = live_server.admin("sources", "add", name, "--kind", "platform", "--area", "26734",
+def _add(server, name: str = "cdc-platform", *args: str) -> tuple[str, str]:
+    out = server.admin("sources", "add", name, "--kind", "platform", "--area", "26734",
                             *args)
     client_id = re.search(r"client_id:\s+(\S+)", out)
     secret = re.search(r"client_secret:\s+(\S+)", out)
@@ -40,8 +40,8 @@ def _token(url: str, client_id: str, secret: str) -> httpx.Response:
 
 
 @contextmanager
-def _db(live_server) -> Iterator[Session]:
-    engine = make_engine(live_server.env["HSSK_DATABASE_URL"])
+def _db(server) -> Iterator[Session]:
+    engine = make_engine(server.env["HSSK_DATABASE_URL"])
     try:
         with Session(engine) as session:
             yield session
@@ -50,23 +50,23 @@ def _db(live_server) -> Iterator[Session]:
 
 
 def test_a_source_trades_its_secret_for_a_short_lived_token_and_only_hashes_are_kept(
-        live_server):
-    client_id, secret = _add(live_server, "cdc-platform", "--kinds", "observation,encounter")
-    answer = _token(live_server.url, client_id, secret)
+        module_server):
+    client_id, secret = _add(module_server, "cdc-platform-1", "--kinds", "observation,encounter")
+    answer = _token(module_server.url, client_id, secret)
     assert answer.status_code == 200, answer.text
     body = answer.json()
     assert body["token_type"] == "Bearer" and body["expires_in"] == 900
     assert answer.headers["cache-control"] == "no-store"
     # HTTP Basic, which RFC 6749 prefers, works as well.
     basic = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
-    by_basic = httpx.post(f"{live_server.url}/v1/oauth/token", data={
+    by_basic = httpx.post(f"{module_server.url}/v1/oauth/token", data={
         "grant_type": "client_credentials"}, headers={**FORM, "authorization": f"Basic {basic}"})
     assert by_basic.status_code == 200 and by_basic.json()["access_token"] != body["access_token"]
 
-    listed = live_server.admin("sources", "list")
-    assert "cdc-platform" in listed and client_id in listed and "active" in listed
+    listed = module_server.admin("sources", "list")
+    assert "cdc-platform-1" in listed and client_id in listed and "active" in listed
     assert "kinds=encounter,observation" in listed and secret not in listed
-    with _db(live_server) as session:
+    with _db(module_server) as session:
         row = session.get(Source, client_id)
         assert row is not None and secret not in row.secret_hash
         assert sources.source_for_token(session, body["access_token"]).id == client_id
@@ -79,9 +79,9 @@ def test_a_source_trades_its_secret_for_a_short_lived_token_and_only_hashes_are_
     assert actions == ["source_added", "source_token", "source_token"]
 
 
-def test_wrong_or_missing_credentials_and_other_grants_are_refused_in_oauth_terms(live_server):
-    client_id, secret = _add(live_server)
-    url = live_server.url
+def test_wrong_or_missing_credentials_and_other_grants_are_refused_in_oauth_terms(module_server):
+    client_id, secret = _add(module_server, "cdc-platform-2")
+    url = module_server.url
     wrong = _token(url, client_id, secret[:-1] + ("A" if secret[-1] != "A" else "B"))
     assert wrong.status_code == 401 and wrong.json()["error"] == "invalid_client"
     assert "WWW-Authenticate" in wrong.headers
@@ -112,18 +112,18 @@ HOSTILE_FORMS = [
 ]
 
 
-def test_hostile_token_requests_get_a_clear_refusal_never_a_server_error(live_server):
-    client_id, secret = _add(live_server)
+def test_hostile_token_requests_get_a_clear_refusal_never_a_server_error(module_server):
+    client_id, secret = _add(module_server, "cdc-platform-3")
     for body in HOSTILE_FORMS:
-        answer = httpx.post(f"{live_server.url}/v1/oauth/token", headers=FORM, content=body)
+        answer = httpx.post(f"{module_server.url}/v1/oauth/token", headers=FORM, content=body)
         assert answer.status_code in (400, 401), (body[:60], answer.status_code, answer.text)
         assert answer.json()["error"] in ("invalid_request", "invalid_client")
     for header in ("Basic !!!notbase64", "Basic " + base64.b64encode(b"\xff\xfe").decode(),
                    "Basic " + base64.b64encode(f"{client_id}:wrong".encode()).decode()):
-        answer = httpx.post(f"{live_server.url}/v1/oauth/token", headers={
+        answer = httpx.post(f"{module_server.url}/v1/oauth/token", headers={
             **FORM, "authorization": header}, data={"grant_type": "client_credentials"})
         assert answer.status_code == 401 and answer.json()["error"] == "invalid_client"
-    assert _token(live_server.url, client_id, secret).status_code == 200  # still works
+    assert _token(module_server.url, client_id, secret).status_code == 200  # still works
 
 
 def test_guessing_secrets_at_once_is_cut_off_per_address(tmp_path, database_url):
@@ -143,22 +143,22 @@ def test_guessing_secrets_at_once_is_cut_off_per_address(tmp_path, database_url)
         assert len(refused) == 12  # every wrong secret for a real client id is on record
 
 
-def test_rotation_and_disabling_end_the_old_secret_and_its_tokens_at_once(live_server):
-    client_id, secret = _add(live_server)
-    token = _token(live_server.url, client_id, secret).json()["access_token"]
-    out = live_server.admin("sources", "rotate", "cdc-platform")
+def test_rotation_and_disabling_end_the_old_secret_and_its_tokens_at_once(module_server):
+    client_id, secret = _add(module_server, "cdc-platform-4")
+    token = _token(module_server.url, client_id, secret).json()["access_token"]
+    out = module_server.admin("sources", "rotate", "cdc-platform-4")
     new_secret = re.search(r"client_secret:\s+(\S+)", out)
     assert new_secret and new_secret.group(1) != secret
-    assert _token(live_server.url, client_id, secret).status_code == 401
-    with _db(live_server) as session, pytest.raises(sources.InvalidToken):
+    assert _token(module_server.url, client_id, secret).status_code == 401
+    with _db(module_server) as session, pytest.raises(sources.InvalidToken):
         sources.source_for_token(session, token)
-    fresh = _token(live_server.url, client_id, new_secret.group(1)).json()["access_token"]
+    fresh = _token(module_server.url, client_id, new_secret.group(1)).json()["access_token"]
 
-    live_server.admin("sources", "disable", "cdc-platform")
-    assert "disabled" in live_server.admin("sources", "list")
-    with _db(live_server) as session, pytest.raises(sources.InvalidToken):
+    module_server.admin("sources", "disable", "cdc-platform-4")
+    assert re.search(r"cdc-platform-4 .* disabled", module_server.admin("sources", "list"))
+    with _db(module_server) as session, pytest.raises(sources.InvalidToken):
         sources.source_for_token(session, fresh)
-    assert _token(live_server.url, client_id, new_secret.group(1)).status_code == 401
+    assert _token(module_server.url, client_id, new_secret.group(1)).status_code == 401
 
 
 @pytest.mark.parametrize(("args", "message"), [

@@ -7,6 +7,7 @@ import asyncio
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import pytest
 from sqlmodel import Session
 
 from app.access import accounts, campaigns
@@ -17,9 +18,10 @@ from app.device.services import Services
 from app.device.settings import Key
 from app.households import roster
 from app.shell.state import AppState
+from sync.errors import InstitutionalRecord
 from sync.ids import utc_now
 from sync.protocol import AreaView, PullResponse
-from sync.records import EnteredBy, RecordKind
+from sync.records import EnteredBy, RecordData, RecordKind
 from tests.factories import PASSWORD, signed_in_device
 
 TODAY = date(2026, 11, 23)
@@ -466,3 +468,25 @@ def test_the_code_a_link_opened_the_app_with() -> None:
     assert read("/?ma=HTTPS%3A%2F%2FX.VN%2FQ%23HS1%3AAB") == "HTTPS://X.VN/Q#HS1:AB"
     assert read("/") is None and read(None) is None and read("/?ma=") is None
     assert read("/?other=1") is None
+
+
+def test_a_facility_s_vaccination_is_shown_read_only(tmp_path: Path) -> None:
+    """A vaccination a health facility sent (pulled from the server) is on the person's page,
+    attributed, and cannot be corrected from the phone; the person's own can."""
+    state = _state(tmp_path)
+    person_id = _person(state)
+    sent = RecordData(kind=RecordKind.IMMUNIZATION, person_id=person_id,
+                      device_id="source:src-0123456789abcdef",
+                      entered_by=EnteredBy.CLINIC_IMPORT,
+                      payload={"vaccine": "Cúm mùa", "given_on": "2026-10-02"})
+    with Session(state.services.engine) as session:
+        store.apply_pulled(session, PullResponse(changes=[sent], removed=[],
+                                                 next_cursor="c1", has_more=False))
+    state.open_person(person_id)
+    record = state.person.record
+    assert record is not None
+    [shot] = record.immunizations
+    assert shot.entered_by == EnteredBy.CLINIC_IMPORT
+    with pytest.raises(InstitutionalRecord) as refused:
+        state.person.correct_fact("immunization", shot.record_id)
+    assert "cơ sở y tế" in refused.value.message("vi")  # (the page offers no such button)

@@ -21,7 +21,7 @@ from app.ui.widgets import (
     reminder_line,
     scroll_key,
 )
-from sync.records import Declaration, Encounter, Immunization
+from sync.records import Declaration, Encounter, EnteredBy, Immunization
 from sync.validators import format_date_vn
 
 CHART_COLOURS = {"systolic": ft.Colors.RED_700, "diastolic": ft.Colors.BLUE_700,
@@ -103,11 +103,15 @@ def _fact_card(ui: Ui, state: PersonState, entry: Entry) -> ft.Control:
         end = f" → {format_date_vn(payload.end_on)}" if payload.end_on else ""
         lines = [f"{t(f'type_{payload.type}', lang)} — {format_date_vn(payload.start_on)}{end}"]
         lines += [x for x in (payload.facility, payload.diagnosis) if x]
+    if entry.entered_by == EnteredBy.CLINIC_IMPORT:  # the facility's to correct, not ours
+        action: ft.Control = ft.Text(t("institutional_read_only", lang), size=size - 2)
+    else:
+        action = big_button(t("correct", lang), ui.run(state.correct_fact, kind, entry.record_id),
+                            key=f"correct-{entry.record_id}", size=size)
     return ft.Column([
         *[ft.Text(line, size=size) for line in lines],
         ft.Text(_provenance(ui, entry), size=size - 2, italic=True),
-        big_button(t("correct", lang), ui.run(state.correct_fact, kind, entry.record_id),
-                   key=f"correct-{entry.record_id}", size=size),
+        action,
     ], spacing=4)
 
 

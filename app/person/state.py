@@ -15,9 +15,9 @@ from app.person import family, fhir, health_record
 from app.ui.context import FactKind, FactRequest, FormRequest, Outcome, Shared
 from app.ui.i18n import t
 from app.ui.typed import Typed
-from sync.errors import HsskError
+from sync.errors import HsskError, InstitutionalRecord
 from sync.protocol import GrantView
-from sync.records import Encounter, Immunization
+from sync.records import Encounter, EnteredBy, Immunization
 
 # Asked soon after the code is shown (the relative is usually beside the owner), then less
 # often: each ask is an audited read of who holds access.
@@ -91,6 +91,8 @@ class PersonState:
         entry = next(e for e in self.record.immunizations + self.record.encounters
                      if e.record_id == record_id)
         assert isinstance(entry.payload, Immunization | Encounter)
+        if entry.entered_by == EnteredBy.CLINIC_IMPORT:
+            raise InstitutionalRecord()
         return Outcome(fact=FactRequest(kind, self.record.person_id, corrects=record_id,
                                         start_from=entry.payload))
 

@@ -8,7 +8,7 @@ import flet as ft
 
 from app.shell.home_screen import conflicts, sync_status
 from app.shell.state import AppState
-from app.ui.i18n import t
+from app.ui.i18n import reject_reason, t
 from app.ui.widgets import BIG_TEXT, big_button, heading
 
 
@@ -36,7 +36,8 @@ def Pending(state: AppState) -> ft.Control:
         controls.append(ft.Text(line, size=size,
                                 color=ft.Colors.ERROR if change.reason else None))
         if change.reason:
-            controls.append(ft.Text(f"{t('state_rejected', lang)}: {change.reason}",
+            controls.append(ft.Text(f"{t('state_rejected', lang)}: "
+                                    f"{reject_reason(change.reason, lang)}",
                                     size=size - 2, color=ft.Colors.ERROR))
     controls += [ft.Divider(), *sync_status(state)]
     return ft.Column(controls, spacing=10, scroll=ft.ScrollMode.AUTO, expand=True)

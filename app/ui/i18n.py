@@ -56,6 +56,28 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "state_synced": ("Đã gửi lên máy chủ", "Sent to the server"),
     "state_pending": ("Chưa gửi — đang chờ kết nối", "Not sent yet — waiting for a connection"),
     "state_rejected": ("Máy chủ từ chối", "Rejected by the server"),
+    # Why the server refused a change (its reason codes), in words; kept on the phone, queued.
+    "reject_access_revoked": ("bạn không còn quyền với hồ sơ này",
+                              "you no longer have access to this record"),
+    "reject_out_of_scope": ("hồ sơ này không thuộc quyền của bạn",
+                            "this record is not yours to change"),
+    "reject_changed_elsewhere": ("hồ sơ đã được sửa trên máy khác",
+                                 "the record was changed on another device"),
+    "reject_deleted": ("hồ sơ đã bị xóa", "the record was deleted"),
+    "reject_facts_are_immutable": ("số liệu đã ghi không sửa được; hãy đính chính",
+                                   "recorded values cannot be edited; add a correction"),
+    "reject_institutional_record": (
+        "số liệu do cơ sở y tế gửi không sửa được; hãy dùng “Báo sai”",
+        "values sent by a health facility cannot be changed; use “Report a mistake”"),
+    "reject_id_exists": ("mã hồ sơ trùng", "the record id exists already"),
+    "reject_invalid_reference": ("hồ sơ liên quan không hợp lệ",
+                                 "it refers to a record it may not"),
+    "reject_record_mismatch": ("không khớp với hồ sơ trên máy chủ",
+                               "it does not match the server's record"),
+    "reject_unknown_base_version": ("máy chủ không biết bản gốc",
+                                    "the server does not know its base version"),
+    "reject_unknown_record": ("máy chủ không có hồ sơ này",
+                              "the server does not have this record"),
     "sync_now": ("Đồng bộ ngay", "Sync now"),
     "syncing": ("Đang đồng bộ…", "Syncing…"),
     "sync_done": ("Đồng bộ xong", "Sync complete"),
@@ -170,7 +192,9 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "entered_self": ("bản thân", "self"),
     "entered_family": ("người thân", "relative"),
     "entered_collaborator": ("cộng tác viên", "collaborator"),
-    "entered_clinic_import": ("cơ sở y tế", "clinic import"),
+    "entered_clinic_import": ("cơ sở y tế", "a health facility"),
+    "institutional_read_only": ("Do cơ sở y tế gửi: chỉ cơ sở đó sửa được.",
+                                "Sent by a health facility: only it can correct this."),
     "sync_pending": ("chưa gửi", "not sent"),
     "sync_synced": ("đã gửi", "sent"),
     "sync_rejected": ("bị từ chối", "rejected"),
@@ -343,6 +367,12 @@ CATALOGUE: dict[str, tuple[str, str]] = {
 def field_label(name: str, lang: Lang = "vi") -> str:
     """A record field's name for people; the field's own name where none is catalogued."""
     return t(name, lang) if name in CATALOGUE else name
+
+
+def reject_reason(code: str, lang: Lang = "vi") -> str:
+    """Why the server refused a change, in words (an unknown code is shown as it came)."""
+    key = f"reject_{code}"
+    return t(key, lang) if key in CATALOGUE else code
 
 
 def t(key: str, lang: Lang = "vi") -> str:

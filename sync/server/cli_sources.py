@@ -80,3 +80,74 @@ def disable(name: str, data_dir: DataDir = None) -> None:
         except DomainError as exc:
             raise fail(str(exc)) from None
         typer.echo(f"source {source.name} disabled")
+
+
+matches_app = typer.Typer(
+    help="Persons that could not be matched without guessing: list and decide.",
+    no_args_is_help=True)
+DECIDED_BY = "admin (command line)"
+
+
+@matches_app.command("list")
+def matches_list(area: Annotated[str | None, typer.Option(
+                     help="Only reviews of this area and those below.")] = None,
+                 data_dir: DataDir = None) -> None:
+    """Open reviews, oldest first: what arrived, why it waits, and the candidates."""
+    from sync.server import areas, matches
+
+    _, session = open_session(data_dir)
+    with session:
+        scope = areas.subtree(session=session, root=area) if area else None
+        found = matches.open_reviews(session, scope)
+    if not found:
+        typer.echo("no open reviews")
+    for item in found:
+        r = item.review
+        typer.echo(f"{r.id}  {r.reason}  area {r.area_code}  "
+                   f"from {item.source_name or 'a device'}: {item.incoming}")
+        for candidate in item.candidates:
+            typer.echo(f"    candidate {candidate}")
+
+
+@matches_app.command("attach")
+def matches_attach(review: str, person: str, data_dir: DataDir = None) -> None:
+    """It is this candidate: the source's records about the Patient go to them."""
+    from sync.server import matches
+
+    _, session = open_session(data_dir)
+    with session:
+        try:
+            matches.attach(session, review, person, DECIDED_BY)
+        except DomainError as exc:
+            raise fail(str(exc)) from None
+    typer.echo(f"review {review}: attached to {person}")
+
+
+@matches_app.command("new")
+def matches_new(review: str, data_dir: DataDir = None) -> None:
+    """It is nobody on record: make a registered person in the source's area."""
+    from sync.server import matches
+    from sync.server.storage import storage_for
+
+    settings, session = open_session(data_dir)
+    with session:
+        try:
+            person = matches.new_person(session, storage_for(settings.database_url), review,
+                                        DECIDED_BY)
+        except DomainError as exc:
+            raise fail(str(exc)) from None
+    typer.echo(f"review {review}: new registered person {person}")
+
+
+@matches_app.command("dismiss")
+def matches_dismiss(review: str, data_dir: DataDir = None) -> None:
+    """Two records that only share a typed CCCD are two people: close the review."""
+    from sync.server import matches
+
+    _, session = open_session(data_dir)
+    with session:
+        try:
+            matches.dismiss(session, review, DECIDED_BY)
+        except DomainError as exc:
+            raise fail(str(exc)) from None
+    typer.echo(f"review {review}: dismissed")

@@ -116,10 +116,10 @@ class _Intake:
             self._remember(p.sent, found.person_id, found.person_id)
             self._audit("source_attach", found.person_id, "person")
             return self._attached(p, full_url, found.person_id, "200 OK")
-        person_id = self._create_person(p)
+        person_id = self.create_person(p)
         return self._attached(p, full_url, person_id, "201 Created")
 
-    def _create_person(self, p: IncomingPatient) -> str:
+    def create_person(self, p: IncomingPatient) -> str:
         area = self.source.areas[0]
         try:
             payload = PersonProfile(full_name=p.full_name, birth_date=p.birth_date,
@@ -200,6 +200,35 @@ class _Intake:
                                     record_id=record_id, kind=kind))
 
 
+def remember_match(session: Session, source: Source, sent: Sent, person_id: str) -> None:
+    """A person's decision on a reviewed Patient: this resource version is that person."""
+    session.add(SourceResource(source_id=source.id, resource_type=sent.resource_type,
+                               resource_id=sent.resource_id, version=sent.version,
+                               record_id=person_id, person_id=person_id))
+
+
+def create_registered(session: Session, storage: Storage, source: Source,
+                      patient: IncomingPatient) -> str:
+    """A registered person made from a source's Patient (a review decided "new"), written
+    like any intake; returns the person's id."""
+    with storage.writer():
+        work = _Intake(session, source, set(source.areas))
+        person_id = work.create_person(patient)
+        _write(session, storage, work)
+    return person_id
+
+
+def _write(session: Session, storage: Storage, work: _Intake) -> None:
+    connection = session.connection()
+    storage.bulk_insert(connection, RECORDS, work.versions)
+    storage.bulk_insert(connection, SENT, work.sent)
+    person_index.refresh(session, work.versions)
+    progress.refresh(session, {v["person_id"] for v in work.versions
+                               if v["kind"] in (RecordKind.PERSON, RecordKind.DECLARATION)},
+                     written=work.versions)
+    session.commit()
+
+
 def _order(version: str) -> tuple[int, str]:
     return (int(version), "") if version.isdigit() else (0, version)
 
@@ -249,12 +278,5 @@ def _apply(session: Session, storage: Storage, source: Source, entries: list[Any
         failed = next(n for n, a in enumerate(done) if a.failed)
         raise BundleRefused(f"Giao dịch không được ghi: mục {failed} bị từ chối.",
                             f"The transaction was not applied: entry {failed} was refused.")
-    connection = session.connection()
-    storage.bulk_insert(connection, RECORDS, intake.versions)
-    storage.bulk_insert(connection, SENT, intake.sent)
-    person_index.refresh(session, intake.versions)
-    progress.refresh(session, {v["person_id"] for v in intake.versions
-                               if v["kind"] in (RecordKind.PERSON, RecordKind.DECLARATION)},
-                     written=intake.versions)
-    session.commit()
+    _write(session, storage, intake)
     return done

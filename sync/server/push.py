@@ -104,6 +104,7 @@ class _Head:
     device_id: str
     conflicts: list[dict[str, Any]] = field(default_factory=list)
     household_id: str | None = None
+    entered_by: str = EnteredBy.SELF
 
 
 class _Batch:
@@ -139,12 +140,14 @@ class _Batch:
         t = RECORDS.c
         rows = self.session.connection().execute(
             sa_select(t.id, t.version, t.kind, t.person_id, t.area_code, t.deleted, t.payload,
-                      t.device_id, t.conflicts, t.household_id).where(t.id.in_(ids))
+                      t.device_id, t.conflicts, t.household_id, t.entered_by
+                      ).where(t.id.in_(ids))
         ).all()
-        for rid, version, kind, person_id, area, deleted, payload, device, conflicts, home in rows:
+        for (rid, version, kind, person_id, area, deleted, payload, device, conflicts, home,
+             entered_by) in rows:
             if rid not in heads or heads[rid].version < version:
                 heads[rid] = _Head(version, kind, person_id, area, deleted, payload, device,
-                                   conflicts, home)
+                                   conflicts, home, entered_by)
         return heads
 
     # --- decisions -----------------------------------------------------------------------------
@@ -168,6 +171,10 @@ class _Batch:
                 return self._refused(mutation)
             if not self._references_hold(mutation, None):
                 return self._result(mutation, "rejected", reason="invalid_reference")
+            replaced = self.heads.get(mutation.record.supersedes or "")
+            if replaced is not None and replaced.entered_by == EnteredBy.CLINIC_IMPORT:
+                # What a health facility sent is corrected by it, on a person's report.
+                return self._result(mutation, "rejected", reason="institutional_record")
             return self._write(mutation, version=1, area=area, payload=record.payload,
                                conflicts=[], status="applied")
         if head is not None and not self._may_write_head(head):

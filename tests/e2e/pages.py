@@ -68,13 +68,7 @@ def open_app(browser: Browser, url: str, *, phone: bool = False, height: int = 6
     else:
         context = browser.new_context(locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh",
                                       viewport={"width": 412, "height": 915})
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    said = Console(CONSOLE.setdefault(page, []))  # kept for a failed journey's report
-    page.on("console", lambda message: said(f"{message.type}: {message.text}"))
-    page.on("pageerror", lambda error: said(f"page error: {error}"))
-    page.on("websocket", lambda socket: socket.on(
-        "close", lambda _socket: said(f"websocket closed: {socket.url}")))
+    page = watched(context.new_page())
     if requests is not None:  # every address the page fetched, from its first
         page.on("requestfinished", lambda request: requests.append(request.url))
         page.on("requestfailed", lambda request: requests.append(
@@ -87,6 +81,18 @@ def open_app(browser: Browser, url: str, *, phone: bool = False, height: int = 6
     else:
         page.wait_for_selector("flt-semantics-placeholder", state="attached", timeout=60_000)
         page.wait_for_timeout(1500)  # the first frame
+    return page
+
+
+def watched(page: Page) -> Page:
+    """The page, with what it says (console, errors, a dropped websocket) kept, timed, for a
+    failed journey's report."""
+    page.set_default_timeout(TIMEOUT_MS)
+    said = Console(CONSOLE.setdefault(page, []))
+    page.on("console", lambda message: said(f"{message.type}: {message.text}"))
+    page.on("pageerror", lambda error: said(f"page error: {error}"))
+    page.on("websocket", lambda socket: socket.on(
+        "close", lambda _socket: said(f"websocket closed: {socket.url}")))
     return page
 
 
@@ -183,8 +189,8 @@ def settled(target: Locator, *, within_ms: int = 3000) -> None:
     summary appearing above, a scroll) lands on whatever slid under the finger."""
     page = target.page
     before = target.bounding_box()
-    for _ in range(within_ms // 100):
-        page.wait_for_timeout(100)
+    for _ in range(within_ms // 60):
+        page.wait_for_timeout(60)
         now = target.bounding_box()
         if now == before:
             return
@@ -228,7 +234,7 @@ def type_into(page: Page, label: str, text: str, *, paste: bool = False) -> None
         else:
             # At a person's pace, not all at once: a key that arrives while the app redraws the
             # form after the previous one (a BMI shown, a hint hidden) can be dropped.
-            page.keyboard.type(text, delay=40)
+            page.keyboard.type(text, delay=25)
         try:
             expect(box).to_have_value(text, timeout=3000)
             return

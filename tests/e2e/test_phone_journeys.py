@@ -17,6 +17,7 @@ from tests.e2e.pages import (
     shot,
     switch_on_accessibility,
     type_into,
+    watched,
 )
 
 pytestmark = JOURNEY
@@ -174,7 +175,7 @@ def test_a_phone_camera_opens_the_printed_link_and_the_web_app_takes_the_code(
 
     context = browser.new_context(locale="vi-VN", viewport={"width": WIDTH, "height": HEIGHT},
                                   has_touch=True, is_mobile=True, user_agent=PHONE_AGENT)
-    page = context.new_page()
+    page = watched(context.new_page())
     page.goto(link)
     expect(page.get_by_role("heading", name="Hồ sơ sức khỏe điện tử (HSSK)")).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= WIDTH  # no sideways

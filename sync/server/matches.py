@@ -1,0 +1,114 @@
+"""The review queue of persons that could not be matched without guessing: what is open, and a
+person's decision — attach to one of the candidates, make a new registered person, or (for two
+records that only share a typed CCCD) dismiss.
+
+A decision on a city system's Patient is remembered like any match: the source's later entries
+about that Patient attach to the person decided here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import Session, col, select
+
+from sync.ids import utc_now
+from sync.server import intake
+from sync.server.errors import Conflict, InvalidInput, NotFound
+from sync.server.fhir_in import IncomingPatient, Sent
+from sync.server.intake_models import MatchReview
+from sync.server.models import AuditEntry, ServerRecord, Source
+from sync.server.storage import Storage
+
+
+@dataclass(frozen=True)
+class OpenReview:
+    """One open review as the queue shows it."""
+
+    review: MatchReview
+    incoming: str  # "name, birth date" of what arrived
+    source_name: str | None
+    candidates: list[str]  # "id: name, birth date" of each candidate
+
+
+def _describe(session: Session, person_id: str) -> str:
+    rows = session.exec(select(ServerRecord).where(ServerRecord.id == person_id).order_by(
+        col(ServerRecord.version).desc())).first()
+    if rows is None:
+        return person_id
+    return f"{person_id}: {rows.payload.get('full_name')}, {rows.payload.get('birth_date')}"
+
+
+def open_reviews(session: Session, areas: set[str] | None = None) -> list[OpenReview]:
+    """Open reviews, oldest first (only those of ``areas`` when given)."""
+    query = select(MatchReview).where(MatchReview.status == "open").order_by(
+        col(MatchReview.created_at))
+    if areas is not None:
+        query = query.where(col(MatchReview.area_code).in_(areas))
+    found = []
+    for review in session.exec(query).all():
+        source = session.get(Source, review.source_id) if review.source_id else None
+        patient = (review.resource or {})
+        incoming = (f"{patient.get('full_name')}, {patient.get('birth_date')}" if patient
+                    else _describe(session, review.person_id or ""))
+        found.append(OpenReview(review, incoming, source.name if source else None,
+                                [_describe(session, c) for c in review.candidates]))
+    return found
+
+
+def _open(session: Session, review_id: str) -> MatchReview:
+    review = session.get(MatchReview, review_id)
+    if review is None:
+        raise NotFound(f"no review {review_id}")
+    if review.status != "open":
+        raise Conflict(f"review {review_id} was decided already ({review.status})")
+    return review
+
+
+def _patient(review: MatchReview) -> tuple[Source, IncomingPatient]:
+    """The source and the Patient a source review holds."""
+    if review.source_id is None or not review.resource:
+        raise InvalidInput("this review is about a pushed person, not a city system's Patient: "
+                           "dismiss it if they are two people")
+    data = dict(review.resource)
+    return (Source(id=review.source_id, name="", kind="", secret_hash=""),
+            IncomingPatient(**{**data, "sent": Sent(**data["sent"])}))
+
+
+def attach(session: Session, review_id: str, person_id: str, decided_by: str) -> None:
+    """The Patient is this candidate: the source's entries about it attach to them."""
+    review = _open(session, review_id)
+    if person_id not in review.candidates:
+        raise InvalidInput(f"{person_id} is not one of this review's candidates")
+    stub, patient = _patient(review)
+    source = session.get(Source, stub.id) or stub
+    intake.remember_match(session, source, patient.sent, person_id)
+    _decide(session, review, "attached", person_id, decided_by)
+
+
+def new_person(session: Session, storage: Storage, review_id: str, decided_by: str) -> str:
+    """The Patient is nobody on record: a registered person is made in the source's area."""
+    review = _open(session, review_id)
+    stub, patient = _patient(review)
+    source = session.get(Source, stub.id)
+    if source is None:
+        raise NotFound(f"source {stub.id} is gone")
+    person_id = intake.create_registered(session, storage, source, patient)
+    _decide(session, review, "new", person_id, decided_by)
+    return person_id
+
+
+def dismiss(session: Session, review_id: str, decided_by: str) -> None:
+    """Two records that share a typed CCCD are two people (one CCCD was mistyped)."""
+    review = _open(session, review_id)
+    _decide(session, review, "dismissed", None, decided_by)
+
+
+def _decide(session: Session, review: MatchReview, status: str, person_id: str | None,
+            decided_by: str) -> None:
+    review.status, review.decided_person_id = status, person_id
+    review.decided_by, review.decided_at = decided_by, utc_now()
+    session.add(review)
+    session.add(AuditEntry(account_id=None, action=f"match_{status}", record_id=person_id,
+                           detail=f"review {review.id} by {decided_by}"))
+    session.commit()
