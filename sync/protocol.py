@@ -339,6 +339,8 @@ class HouseholdVisit(Message):
     address: str
     area_code: str
     residents: int
+    # Of those, registered in another area (and counted in that area's figures, not here).
+    residents_elsewhere: int = 0
     state: Literal["overdue", "due", "not_started", "due_soon", "up_to_date"]
     due_on: date | None  # the earliest due date among its residents
 

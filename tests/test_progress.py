@@ -108,8 +108,10 @@ def _default_months(periods: dict[str, Any], campaigns: dict[str, int], code: st
     return reminders.DEFAULT_MONTHS
 
 
-def brute_visits(url: str, ward: str, on: date) -> dict[str, tuple[str, int, date | None]]:
-    """Each household of the ward (as the tree stands) with the state a visit list gives it."""
+def brute_visits(url: str, ward: str, on: date
+                 ) -> dict[str, tuple[str, int, int, date | None]]:
+    """Each household of the ward (as the tree stands) with the state a visit list gives it,
+    its residents, and how many of them are registered (and counted) outside the ward."""
     engine = make_engine(url)
     with Session(engine) as session:
         rows = session.exec(sa_select(ServerRecord)).scalars().all()  # type: ignore[call-overload]
@@ -119,6 +121,7 @@ def brute_visits(url: str, ward: str, on: date) -> dict[str, tuple[str, int, dat
     for row in rows:
         if row.id not in heads or heads[row.id].version < row.version:
             heads[row.id] = row
+    firsts = {row.id: row for row in rows if row.version == 1}
     found = {}
     for rid, head in heads.items():
         if head.kind != RecordKind.HOUSEHOLD or head.deleted or head.area_code not in codes:
@@ -126,12 +129,13 @@ def brute_visits(url: str, ward: str, on: date) -> dict[str, tuple[str, int, dat
         residents = [p for p in heads.values() if p.kind == RecordKind.PERSON and not p.deleted
                      and p.payload.get("household_id") == rid]
         dues = [_due(p, rows) for p in residents]
+        elsewhere = sum(firsts[p.id].area_code not in codes for p in residents)
         order = ["overdue", "due", "not_started", "due_soon", "up_to_date"]
         if not dues or all(d is None for d in dues):
             state = "not_started"
         else:
             state = min((reminders.state_on(on, d).value for d in dues), key=order.index)
-        found[rid] = (state, len(dues), min((d for d in dues if d), default=None))
+        found[rid] = (state, len(dues), elsewhere, min((d for d in dues if d), default=None))
     return found
 
 
@@ -169,10 +173,11 @@ async def _check(server: Any, token: str) -> None:
                          for w in report["weeks"]}
                 assert len(weeks) == progress.WEEKS_SHOWN
                 assert weeks == {w: weekly[code][w] for w in weeks}, (code, on)
-            for ward in ("26734", "26740"):
+            for ward in ("26734", "26740", "26734-01", "26734-02"):
                 listed = (await http.get(f"/v1/areas/{ward}/visits",
                                          params={"on": on.isoformat(), "limit": 500})).json()
-                got = {h["household_id"]: (h["state"], h["residents"], h["due_on"] and
+                got = {h["household_id"]: (h["state"], h["residents"],
+                                           h["residents_elsewhere"], h["due_on"] and
                                            date.fromisoformat(h["due_on"]))
                        for h in listed["households"]}
                 assert got == brute_visits(url, ward, on), (ward, on)

@@ -88,8 +88,11 @@ def _visit(ui: Ui, home: HouseholdVisit) -> ft.Control:
     lang, size = ui.lang, ui.size(BIG_TEXT - 2)
     since = (f" — {t('due_on', lang)} {format_date_vn(home.due_on.isoformat())}"
              if home.due_on else "")
+    counted = f"{home.residents} {t('residents_count', lang)}"
+    if home.residents_elsewhere:  # so the group's person count and this line agree
+        counted += f", {home.residents_elsewhere} {t('residents_elsewhere', lang)}"
     return ft.Text(f"{home.address}: {t(f'status_{home.state}', lang)}{since} "
-                   f"({home.residents} {t('residents_count', lang)})", size=size,
+                   f"({counted})", size=size,
                    color=STATE_COLOURS[home.state], key=f"visit-{home.household_id}")
 
 

@@ -41,6 +41,8 @@ STAFF: dict[str, tuple[str, str]] = {
     "up_to": ("Lên", "Up to"),
     "due_on": ("hạn", "due"),
     "residents_count": ("người", "residents"),
+    "residents_elsewhere": ("đăng ký ở khu vực khác, tính ở đó",
+                            "registered in another area, counted there"),
     "level_city": ("Thành phố", "City"),
     "level_district": ("Quận/huyện (cũ)", "District (former)"),
     "level_ward": ("Phường/xã", "Ward"),

@@ -3,6 +3,7 @@ client credentials."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -151,3 +152,55 @@ def matches_dismiss(review: str, data_dir: DataDir = None) -> None:
         except DomainError as exc:
             raise fail(str(exc)) from None
     typer.echo(f"review {review}: dismissed")
+
+
+import_app = typer.Typer(help="Records in bulk from a source.", no_args_is_help=True)
+
+
+@import_app.command("fhir")
+def import_fhir(ndjson: Annotated[Path, typer.Argument(help="One FHIR resource per line.")],
+                source: Annotated[str, typer.Option(help="The sending source's name.")],
+                restart: Annotated[bool, typer.Option(
+                    help="Start from the first line, not from the last checkpoint.")] = False,
+                chunk: Annotated[int, typer.Option(min=1, max=1000,
+                                                   help="Resources per transaction.")] = 500,
+                data_dir: DataDir = None) -> None:
+    """Import NDJSON (streamed, resumable): a progress bar, then the outcome of each line in
+    FILE.outcomes.ndjson."""
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
+    from sync.server import bulk_import
+    from sync.server.storage import storage_for
+
+    if not ndjson.is_file():
+        raise fail(f"cannot read {ndjson}")
+    settings, session = open_session(data_dir)
+    with session:
+        try:
+            sender = sources.named(session, source)
+        except DomainError as exc:
+            raise fail(str(exc)) from None
+        if sender.disabled:
+            raise fail(f"source {source} is disabled")
+        columns = (TextColumn("{task.description}"), BarColumn(),
+                   TextColumn("{task.fields[lines]} lines"), TransferSpeedColumn(),
+                   TimeRemainingColumn())
+        with Progress(*columns) as bar:
+            task = bar.add_task(ndjson.name, total=ndjson.stat().st_size, lines=0)
+            report = bulk_import.import_ndjson(
+                session, storage_for(settings.database_url), sender, ndjson, restart=restart,
+                chunk=chunk, progress=lambda done, lines: bar.update(task, completed=done,
+                                                                     lines=lines))
+    outcomes, _ = bulk_import.paths(ndjson)
+    rate = (report.lines - report.resumed_from_line) / report.seconds if report.seconds else 0
+    if report.resumed_from_line:
+        typer.echo(f"resumed after line {report.resumed_from_line}")
+    typer.echo(f"{report.lines} lines, {rate:.0f} lines/s: " + ", ".join(
+        f"{status} × {count}" for status, count in sorted(report.outcomes.items())))
+    typer.echo(f"outcome of each line: {outcomes}")

@@ -81,13 +81,44 @@ class _Intake:
     by_url: dict[str, str] = field(default_factory=dict)   # fullUrl → person id
     by_id: dict[str, str] = field(default_factory=dict)    # Patient id → person id
 
+    # What earlier sends became, read once per chunk: (type, id) → version → (record, person).
+    seen: dict[tuple[str, str], dict[str, tuple[str, str]]] = field(default_factory=dict)
+    areas_of: dict[str, str | None] = field(default_factory=dict)
+
+    def prefetch(self, items: list[IncomingPatient | IncomingFact]) -> None:
+        """Read in one query what this source sent before of these resources and of the
+        Patients they refer to (a bulk import's chunk asks once, not once per line)."""
+        wanted = {(i.sent.resource_type, i.sent.resource_id) for i in items}
+        wanted |= {("Patient", str(i.subject.get("reference", "")).removeprefix("Patient/"))
+                   for i in items if isinstance(i, IncomingFact)}
+        s = SENT.c
+        ids = sorted({resource_id for _, resource_id in wanted})
+        for start in range(0, len(ids), 500):
+            rows = self.session.execute(select(
+                s.resource_type, s.resource_id, s.version, s.record_id, s.person_id).where(
+                s.source_id == self.source.id, s.resource_id.in_(ids[start:start + 500]))).all()
+            for kind, resource_id, version, record_id, person_id in rows:
+                self.seen.setdefault((str(kind), str(resource_id)), {})[str(version)] = (
+                    str(record_id), str(person_id))
+        for key in wanted:
+            self.seen.setdefault(key, {})
+
     def known(self, sent: Sent) -> dict[str, tuple[str, str]]:
         """The records this source's earlier versions of a resource became: version → ids."""
-        s = SENT.c
-        rows = self.session.execute(select(s.version, s.record_id, s.person_id).where(
-            s.source_id == self.source.id, s.resource_type == sent.resource_type,
-            s.resource_id == sent.resource_id)).all()
-        return {str(v): (str(r), str(p)) for v, r, p in rows}
+        key = (sent.resource_type, sent.resource_id)
+        if key not in self.seen:
+            s = SENT.c
+            rows = self.session.execute(select(s.version, s.record_id, s.person_id).where(
+                s.source_id == self.source.id, s.resource_type == sent.resource_type,
+                s.resource_id == sent.resource_id)).all()
+            self.seen[key] = {str(v): (str(r), str(p)) for v, r, p in rows}
+        return self.seen[key]
+
+    def area(self, person_id: str) -> str | None:
+        """Where a person is registered (asked once per person per chunk)."""
+        if person_id not in self.areas_of:
+            self.areas_of[person_id] = scopes.person_area(self.session, person_id)
+        return self.areas_of[person_id]
 
     def patient(self, p: IncomingPatient, full_url: str | None) -> Answer:
         earlier = self.known(p.sent)
@@ -110,7 +141,7 @@ class _Intake:
                 "Not certain who this is: the ward will review the match; send this "
                 "patient's entries again later.", severity="information"))
         if found.outcome == "attach" and found.person_id:
-            if scopes.person_area(self.session, found.person_id) not in self.areas:
+            if self.area(found.person_id) not in self.areas:
                 raise EntryRefused("forbidden", "Người này không ở khu vực của nguồn dữ liệu.",
                                    "This person is outside the source's areas.", status=403)
             self._remember(p.sent, found.person_id, found.person_id)
@@ -147,7 +178,7 @@ class _Intake:
             raise EntryRefused("forbidden", f"Nguồn này không được gửi {f.sent.resource_type}.",
                                f"This source may not send {f.sent.resource_type}.", status=403)
         person_id = self._subject(f.subject)
-        area = scopes.person_area(self.session, person_id) or self._new_area(person_id)
+        area = self.area(person_id) or self._new_area(person_id)
         if area not in self.areas:
             raise EntryRefused("forbidden", "Người này không ở khu vực của nguồn dữ liệu.",
                                "This person is outside the source's areas.", status=403)
@@ -190,6 +221,7 @@ class _Intake:
         self._audit("source_create", record_id, str(kind))
 
     def _remember(self, sent: Sent, record_id: str, person_id: str) -> None:
+        self.known(sent)[sent.version] = (record_id, person_id)
         self.sent.append({"source_id": self.source.id, "resource_type": sent.resource_type,
                           "resource_id": sent.resource_id, "version": sent.version,
                           "record_id": record_id, "person_id": person_id,
@@ -250,6 +282,13 @@ def apply_bundle(session: Session, storage: Storage, source: Source,
     return {"resourceType": "Bundle", "type": kind, "entry": [a.entry() for a in answers]}
 
 
+def apply_entries(session: Session, storage: Storage, source: Source,
+                  resources: list[Any]) -> list[Answer]:
+    """Apply resources as one ``batch`` (the bulk import's chunks); an answer for each."""
+    with storage.writer():
+        return _apply(session, storage, source, [{"resource": r} for r in resources], "batch")
+
+
 def _apply(session: Session, storage: Storage, source: Source, entries: list[Any],
            bundle_type: str) -> list[Answer]:
     tree_areas = set().union(*(areas.subtree(session=session, root=a) for a in source.areas))
@@ -264,6 +303,7 @@ def _apply(session: Session, storage: Storage, source: Source, entries: list[Any
                                  else None))
         except EntryRefused as exc:
             answers[n] = _refused(exc)
+    intake.prefetch([item for _, item, _ in read_entries])
     # Patients first, so that the facts after them in the same Bundle find their person.
     for n, item, full_url in sorted(read_entries, key=lambda e: not isinstance(e[1],
                                                                              IncomingPatient)):

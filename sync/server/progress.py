@@ -583,11 +583,17 @@ def visits(session: Session, code: str, *, on: date, limit: int) -> VisitList:
                 homes[rid] = (version, (payload or {}).get("address", ""), area, deleted)
     standing = {rid: home for rid, home in homes.items() if not home[3]}
     residents: dict[str, list[date | None]] = {rid: [] for rid in standing}
+    # Residents registered outside this area are counted in their own area's figures: said
+    # apart, so that a group's person count and its households' resident counts agree.
+    elsewhere: Counter[str] = Counter()
     p = PERSONS.c
     for chunk in _chunks(sorted(standing), 500):
-        for household, due in connection.execute(
-                sa_select(p.household_id, p.due_on).where(p.household_id.in_(chunk))):
+        for household, due, person_area in connection.execute(
+                sa_select(p.household_id, p.due_on, p.area_code).where(
+                    p.household_id.in_(chunk))):
             residents[household].append(due)
+            if person_area not in codes:
+                elsewhere[household] += 1
     rows = []
     for rid, (_, address, area, _) in standing.items():
         dues = residents[rid]
@@ -600,7 +606,8 @@ def visits(session: Session, code: str, *, on: date, limit: int) -> VisitList:
                 state = "not_started"
             first = min((d for d in dues if d is not None), default=None)
         rows.append(HouseholdVisit(household_id=rid, address=address, area_code=area,
-                                   residents=len(dues), state=state, due_on=first))
+                                   residents=len(dues), residents_elsewhere=elsewhere[rid],
+                                   state=state, due_on=first))
     rows.sort(key=lambda h: (VISIT_ORDER.index(h.state), h.due_on or date.min, h.address))
     counts: Counter[str] = Counter(h.state for h in rows)
     return VisitList(on=on, area_code=code, total=len(rows),

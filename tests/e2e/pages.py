@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, Locator, Page, Playwright, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
@@ -232,9 +233,7 @@ def type_into(page: Page, label: str, text: str, *, paste: bool = False) -> None
         if paste:
             page.keyboard.insert_text(text)
         else:
-            # At a person's pace, not all at once: a key that arrives while the app redraws the
-            # form after the previous one (a BMI shown, a hint hidden) can be dropped.
-            page.keyboard.type(text, delay=25)
+            page.keyboard.type(text)
         try:
             expect(box).to_have_value(text, timeout=3000)
             return
@@ -282,6 +281,25 @@ class SeededServer:
         return running([str(BIN / "hssk-server"), "serve", "--port", str(self.port)],
                        url=f"http://127.0.0.1:{self.port}/v1/health", env=self.env,
                        log=self.log)
+
+    def clinic_sends(self, resources: list[dict[str, Any]]) -> list[str]:
+        """A clinic registered with ``hssk-server sources add`` signs in and posts these FHIR
+        resources as a batch Bundle (the server must be running); returns each entry's status."""
+        out = hssk_server("sources", "add", f"clinic-{free_port()}", "--kind", "clinic",
+                          "--area", "26734", data_dir=self.data_dir, env=self.env)
+        client_id, secret = (re.search(rf"{name}:\s+(\S+)", out).group(1)  # type: ignore[union-attr]
+                             for name in ("client_id", "client_secret"))
+        base = f"http://127.0.0.1:{self.port}"
+        token = httpx.post(f"{base}/v1/oauth/token", data={
+            "grant_type": "client_credentials", "client_id": client_id,
+            "client_secret": secret}).json()["access_token"]
+        answer = httpx.post(f"{base}/fhir/r4", headers={
+            "authorization": f"Bearer {token}", "content-type": "application/fhir+json"},
+            json={"resourceType": "Bundle", "type": "batch",
+                  "entry": [{"fullUrl": f"urn:uuid:{r['id']}", "resource": r}
+                            for r in resources]})
+        assert answer.status_code == 200, answer.text
+        return [e["response"]["status"] for e in answer.json()["entry"]]
 
 
 def phones(browser: Browser, server: SeededServer, stack: contextlib.ExitStack, tmp_path: Path,

@@ -83,10 +83,13 @@ def test_a_conflict_is_shown_and_resolved_by_a_person(browser, app_url, live_ser
 
 def test_a_relative_is_invited_edits_and_loses_access(browser, tmp_path):
     """Two phones: the mother shows an invite code, the son's phone redeems it and receives her
-    record, adds a vaccination (entered by a relative), the mother sees it, then withdraws his
-    access, and the record leaves the son's phone at its next sync."""
+    record, adds a vaccination (entered by a relative), the mother sees it; her clinic sends a
+    vaccination by FHIR and both phones show it, attributed and read-only; then she withdraws
+    his access, and the record leaves the son's phone at its next sync."""
     server = SeededServer.make(tmp_path)
     shot_day = vn(datetime.now().astimezone().date() - timedelta(days=3))
+    clinic_date = datetime.now().astimezone().date() - timedelta(days=10)
+    clinic_iso, clinic_day = clinic_date.isoformat(), vn(clinic_date)
     with server.serve(), contextlib.ExitStack() as stack:
         [mother] = phones(browser, server, stack, tmp_path, "mother")
         # The son's phone is fresh from the store: he has no ward sheet, only her message.
@@ -129,6 +132,26 @@ def test_a_relative_is_invited_edits_and_loses_access(browser, tmp_path):
         mother.get_by_role("button", name="Xem hồ sơ: Lê Thị Mẹ").click()
         expect(seen(mother, f"Cúm mùa — {shot_day}")).to_be_visible()
         expect(seen(mother, "Người nhập: người thân")).to_be_visible()
+
+        # Her ward's clinic sends the hepatitis B shot it gave her (FHIR): found by her name and
+        # birth year in its ward, it reaches both phones at their next sync, read-only.
+        assert server.clinic_sends([
+            {"resourceType": "Patient", "id": "bn-1", "name": [{"text": "Lê Thị Mẹ"}],
+             "gender": "female", "birthDate": "1950"},
+            {"resourceType": "Immunization", "id": "tiem-1", "status": "completed",
+             "vaccineCode": {"text": "Viêm gan B"}, "patient": {"reference": "urn:uuid:bn-1"},
+             "occurrenceDateTime": clinic_iso, "location": {"display": "Trạm Y tế phường"}},
+        ]) == ["200 OK", "201 Created"]
+        for phone in (mother, son):
+            phone.get_by_role("button", name="Trang chính").click()
+            phone.get_by_role("button", name="Đồng bộ ngay").click()
+            expect(seen(phone, "Thay đổi chờ gửi: 0")).to_be_visible()
+            phone.get_by_role("button", name="Xem hồ sơ: Lê Thị Mẹ").click()
+            expect(seen(phone, f"Viêm gan B — {clinic_day}")).to_be_visible()
+            expect(seen(phone, "Người nhập: cơ sở y tế · đã gửi")).to_be_visible()
+            expect(seen(phone, "Do cơ sở y tế gửi: chỉ cơ sở đó sửa được.")).to_be_visible()
+            # Her own shot can be corrected; the clinic's offers no such button.
+            expect(phone.get_by_role("button", name="Đính chính", exact=True)).to_have_count(1)
         mother.get_by_role("button", name="Ai đang có quyền?").click()
         mother.get_by_role("button", name="Thu hồi quyền: máy của người thân").click()
         expect(seen(mother, "Đã thu hồi quyền")).to_be_visible()
