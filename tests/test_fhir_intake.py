@@ -8,6 +8,7 @@ CCCD and name no other test uses."""
 from __future__ import annotations
 
 import itertools
+import json
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -397,3 +398,28 @@ def test_nobody_but_the_source_changes_what_it_sent(module_server):
         stored_own = session.exec(select(ServerRecord).where(ServerRecord.id == own.id)).one()
     assert [(r.version, r.payload["value"], r.deleted) for r in kept] == [(1, 61.5, False)]
     assert stored_own.entered_by == "self"
+
+
+def test_ndjson_sent_to_import_gets_an_outcome_a_line_and_can_be_sent_again(module_server):
+    token, cccd = _source(module_server), _cccd()
+    patient = _patient("nd1", name=_name(), cccd=cccd)
+    patient.pop("_url")
+    lines = [json.dumps(patient), "{broken",
+             json.dumps(_observation("ndw", "29463-7", 58, "kg", "Patient/nd1"))]
+    body = ("\n".join(lines) + "\n").encode()
+    headers = {"content-type": "application/fhir+ndjson", "authorization": f"Bearer {token}"}
+    first = httpx.post(f"{module_server.url}/fhir/r4/$import", content=body, headers=headers)
+    assert first.status_code == 200, first.text
+    answers = [json.loads(x) for x in first.text.splitlines()]
+    assert [(a["line"], a["status"]) for a in answers] == [
+        (1, "201 Created"), (2, "400 Bad Request"), (3, "201 Created")]
+    again = httpx.post(f"{module_server.url}/fhir/r4/$import", content=body, headers=headers)
+    assert [json.loads(x)["status"] for x in again.text.splitlines()] == [
+        "200 OK", "400 Bad Request", "200 OK"]
+    assert len(_written_by(module_server, token)) == 2
+    as_json = httpx.post(f"{module_server.url}/fhir/r4/$import", content=body,
+                         headers={**headers, "content-type": "application/json"})
+    assert as_json.status_code == 415
+    anonymous = httpx.post(f"{module_server.url}/fhir/r4/$import", content=body,
+                           headers={"content-type": "application/fhir+ndjson"})
+    assert anonymous.status_code == 401

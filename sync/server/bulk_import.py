@@ -68,7 +68,7 @@ def import_ndjson(session: Session, storage: Storage, source: Source, source_fil
                     break
                 report.lines += 1
                 if raw.strip():
-                    batch.append((report.lines, _parse(raw)))
+                    batch.append((report.lines, parse_line(raw)))
             if not batch:
                 break
             answers = intake.apply_entries(session, storage, source, [r for _, r in batch])
@@ -85,7 +85,7 @@ def import_ndjson(session: Session, storage: Storage, source: Source, source_fil
     return report
 
 
-def _parse(raw: bytes) -> Any:
+def parse_line(raw: bytes) -> Any:
     """A line's resource; an unreadable line becomes a value the intake refuses with words."""
     try:
         return json.loads(raw)

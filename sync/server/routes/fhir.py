@@ -11,14 +11,15 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlmodel import Session
 
-from sync.server import intake, sources
+from sync.server import bulk_import, intake, sources
 from sync.server.fhir_in import operation_outcome
 
 router = APIRouter(prefix="/fhir/r4", tags=["fhir"])
 FHIR_JSON = "application/fhir+json"
+NDJSON_TYPES = ("application/fhir+ndjson", "application/x-ndjson", "application/ndjson")
 
 
 def _answer(body: dict[str, Any], status: int = 200,
@@ -48,6 +49,47 @@ async def bundle(request: Request,
         return _answer(operation_outcome("structure", "Nội dung không phải JSON hợp lệ.",
                                          "The body is not valid JSON."), 400)
     return await run_in_threadpool(_apply, request, token, sent)
+
+
+@router.post("/$import", responses={200: {"description": "one outcome a line (NDJSON)"},
+                                    401: {"description": "OperationOutcome"},
+                                    415: {"description": "OperationOutcome"}})
+async def bulk(request: Request,
+               authorization: Annotated[str | None, Header()] = None) -> Response:
+    """Take NDJSON (one resource a line, at most the server's body limit a request: send a
+    large file in parts, in order — each part sent again changes nothing); answers an outcome
+    a line, in the same order, as NDJSON."""
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        return _answer(operation_outcome("login", "Cần mã truy cập của nguồn dữ liệu.",
+                                         "A source's bearer token is required."), 401,
+                       {"WWW-Authenticate": "Bearer"})
+    if request.headers.get("content-type", "").split(";")[0].strip() not in NDJSON_TYPES:
+        return _answer(operation_outcome("not-supported", "Gửi NDJSON (application/fhir+ndjson).",
+                                         "Send NDJSON (application/fhir+ndjson)."), 415)
+    body = await request.body()
+    return await run_in_threadpool(_import, request, token, body.splitlines())
+
+
+def _import(request: Request, token: str, lines: list[bytes]) -> Response:
+    with Session(request.app.state.engine) as session:
+        try:
+            source = sources.source_for_token(session, token)
+        except sources.InvalidToken:
+            return _answer(operation_outcome(
+                "login", "Mã truy cập không đúng hoặc đã hết hạn: xin mã mới.",
+                "The token is unknown or expired: ask for a new one."), 401,
+                {"WWW-Authenticate": 'Bearer error="invalid_token"'})
+        numbered = [(n, bulk_import.parse_line(raw)) for n, raw in enumerate(lines, 1)
+                    if raw.strip()]
+        out = []
+        for start in range(0, len(numbered), bulk_import.CHUNK):
+            part = numbered[start:start + bulk_import.CHUNK]
+            answers = intake.apply_entries(session, request.app.state.storage, source,
+                                           [resource for _, resource in part])
+            out += [json.dumps({"line": n, **a.entry()["response"]}, ensure_ascii=False)
+                    for (n, _), a in zip(part, answers, strict=True)]
+    return Response("\n".join(out) + "\n" if out else "", media_type="application/x-ndjson")
 
 
 def _apply(request: Request, token: str, sent: Any) -> JSONResponse:
