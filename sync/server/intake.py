@@ -34,6 +34,7 @@ from sync.server.storage import Storage
 MAX_ENTRIES = 1000
 RECORDS: Table = ServerRecord.__table__  # type: ignore[attr-defined]
 SENT: Table = SourceResource.__table__  # type: ignore[attr-defined]
+AUDITS: Table = AuditEntry.__table__  # type: ignore[attr-defined]
 
 
 class BundleRefused(Exception):
@@ -78,6 +79,7 @@ class _Intake:
     now: Any = field(default_factory=utc_now)
     versions: list[dict[str, Any]] = field(default_factory=list)
     sent: list[dict[str, Any]] = field(default_factory=list)
+    audits: list[dict[str, Any]] = field(default_factory=list)
     by_url: dict[str, str] = field(default_factory=dict)   # fullUrl → person id
     by_id: dict[str, str] = field(default_factory=dict)    # Patient id → person id
 
@@ -228,8 +230,11 @@ class _Intake:
                           "received_at": self.now})
 
     def _audit(self, action: str, record_id: str | None, kind: str) -> None:
-        self.session.add(AuditEntry(source_id=self.source.id, action=action,
-                                    record_id=record_id, kind=kind))
+        # Rows written with the records, in bulk: an object added to the session would be
+        # flushed before every query of the chunk.
+        self.audits.append({"at": self.now, "device_id": None, "account_id": None,
+                            "action": action, "record_id": record_id, "kind": kind,
+                            "detail": None, "source_id": self.source.id})
 
 
 def remember_match(session: Session, source: Source, sent: Sent, person_id: str) -> None:
@@ -254,6 +259,7 @@ def _write(session: Session, storage: Storage, work: _Intake) -> None:
     connection = session.connection()
     storage.bulk_insert(connection, RECORDS, work.versions)
     storage.bulk_insert(connection, SENT, work.sent)
+    storage.bulk_insert(connection, AUDITS, work.audits)
     person_index.refresh(session, work.versions)
     progress.refresh(session, {v["person_id"] for v in work.versions
                                if v["kind"] in (RecordKind.PERSON, RecordKind.DECLARATION)},
