@@ -423,3 +423,15 @@ def test_ndjson_sent_to_import_gets_an_outcome_a_line_and_can_be_sent_again(modu
     anonymous = httpx.post(f"{module_server.url}/fhir/r4/$import", content=body,
                            headers={"content-type": "application/fhir+ndjson"})
     assert anonymous.status_code == 401
+
+
+def test_the_same_person_twice_in_one_bundle_is_one_person(module_server):
+    """Two Patient resources with the same CCCD in one Bundle (two departments' records): the
+    second finds the person the first just made, not a second person."""
+    token, cccd, name = _source(module_server), _cccd(), _name()
+    answer = _send(module_server, token, [_patient("k1", name=name, cccd=cccd),
+                                          _patient("k2", name=name.upper(), cccd=cccd)])
+    assert _statuses(answer) == ["201 Created", "200 OK"]
+    first, second = (e["response"]["location"] for e in answer.json()["entry"])
+    assert first == second
+    assert [r.kind for r in _written_by(module_server, token)] == ["person"]

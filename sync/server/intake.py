@@ -86,6 +86,7 @@ class _Intake:
     # What earlier sends became, read once per chunk: (type, id) → version → (record, person).
     seen: dict[tuple[str, str], dict[str, tuple[str, str]]] = field(default_factory=dict)
     areas_of: dict[str, str | None] = field(default_factory=dict)
+    lookup: person_index.Lookup | None = None
 
     def prefetch(self, items: list[IncomingPatient | IncomingFact]) -> None:
         """Read in one query what this source sent before of these resources and of the
@@ -104,6 +105,15 @@ class _Intake:
                     str(record_id), str(person_id))
         for key in wanted:
             self.seen.setdefault(key, {})
+        patients = [i for i in items if isinstance(i, IncomingPatient)]
+        self.lookup = person_index.prefetch(self.session, [
+            (p.cccd, p.bhyt, p.full_name, p.birth_date) for p in patients])
+        # Where the persons they may be about are registered: one query, not one a person.
+        persons = {person for found in (self.lookup.ids or {}).values() for person in found}
+        persons |= {person for rows in (self.lookup.names or {}).values()
+                    for person, _ in rows}
+        persons |= {person for versions in self.seen.values() for _, person in versions.values()}
+        self.areas_of.update(scopes.person_areas(self.session, persons))
 
     def known(self, sent: Sent) -> dict[str, tuple[str, str]]:
         """The records this source's earlier versions of a resource became: version → ids."""
@@ -130,7 +140,8 @@ class _Intake:
                 self._remember(p.sent, person_id, person_id)
             return self._attached(p, full_url, person_id, "200 OK")
         found = person_index.match(self.session, full_name=p.full_name, birth_date=p.birth_date,
-                                   sex=p.sex, cccd=p.cccd, bhyt=p.bhyt, areas=self.areas)
+                                   sex=p.sex, cccd=p.cccd, bhyt=p.bhyt, areas=self.areas,
+                                   lookup=self.lookup)
         if found.outcome == "review":
             self.session.add(MatchReview(
                 id=new_id(), area_code=self.source.areas[0], reason=found.reason or "several",
@@ -166,6 +177,10 @@ class _Intake:
         person_id = new_id()
         self._version(person_id, RecordKind.PERSON, person_id, area, payload, None)
         self._remember(p.sent, person_id, person_id)
+        self.areas_of[person_id] = area
+        if self.lookup is not None:
+            self.lookup.add(person_id, cccd=payload["cccd"], bhyt=payload["bhyt"],
+                            full_name=p.full_name, birth_date=p.birth_date, area=area)
         return person_id
 
     def _attached(self, p: IncomingPatient, full_url: str | None, person_id: str,

@@ -68,25 +68,99 @@ def refresh(session: Session, versions: Iterable[dict[str, Any]]) -> None:
         connection.execute(insert(NAMES), names)
 
 
+class Lookup:
+    """The index as ``match`` reads it: straight from the database, or (``prefetch``) what a
+    whole chunk of incoming persons needs, read in a few queries and kept up to date with the
+    persons the chunk itself makes."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.ids: dict[tuple[str, str], set[str]] | None = None   # (system, value) → persons
+        self.names: dict[tuple[str, str], list[tuple[str, str]]] | None = None
+        self.stated: dict[str, dict[str, str]] = {}                # person → system → value
+
+    def holders(self, system: str, value: str) -> list[str]:
+        """The persons whose latest version states this identifier."""
+        if self.ids is not None:
+            return sorted(self.ids.get((system, value), ()))
+        i = IDENTIFIERS.c
+        return sorted(self.session.execute(select(i.person_id).where(
+            i.system == system, i.value == value)).scalars())
+
+    def named(self, folded: str, birth_date: str, areas: set[str]) -> list[str]:
+        """The persons of this folded name and birth date registered in ``areas``."""
+        if self.names is not None:
+            return sorted(p for p, area in self.names.get((folded, birth_date), ())
+                          if area in areas)
+        n = NAMES.c
+        return sorted(self.session.execute(select(n.person_id).where(
+            n.area_code.in_(areas), n.folded_name == folded,
+            n.birth_date == birth_date)).scalars())
+
+    def identifiers_of(self, person_id: str) -> dict[str, str]:
+        if person_id not in self.stated:
+            i = IDENTIFIERS.c
+            rows = self.session.execute(select(i.system, i.value).where(
+                i.person_id == person_id)).all()
+            self.stated[person_id] = {str(system): str(value) for system, value in rows}
+        return self.stated[person_id]
+
+    def add(self, person_id: str, *, cccd: str | None, bhyt: str | None, full_name: str,
+            birth_date: str, area: str) -> None:
+        """A person made in this chunk: later entries of the chunk find them too."""
+        stated = {system: value for system, value in (("cccd", cccd), ("bhyt", bhyt)) if value}
+        self.stated[person_id] = stated
+        if self.ids is not None:
+            for key in stated.items():
+                self.ids.setdefault(key, set()).add(person_id)
+        if self.names is not None:
+            self.names.setdefault((fold(full_name)[:120], birth_date), []).append(
+                (person_id, area))
+
+
+def prefetch(session: Session, people: list[tuple[str | None, str | None, str, str]]
+             ) -> Lookup:
+    """A ``Lookup`` holding what matching these (cccd, bhyt, full name, birth date) needs."""
+    lookup = Lookup(session)
+    lookup.ids, lookup.names = {}, {}
+    i, n = IDENTIFIERS.c, NAMES.c
+    wanted = {("cccd", c) for c, _, _, _ in people if c} | {("bhyt", b) for _, b, _, _ in people
+                                                             if b}
+    for system in SYSTEMS:
+        values = sorted(v for s, v in wanted if s == system)
+        for start in range(0, len(values), 500):
+            for person_id, value in session.execute(select(i.person_id, i.value).where(
+                    i.system == system, i.value.in_(values[start:start + 500]))):
+                lookup.ids.setdefault((system, str(value)), set()).add(str(person_id))
+    folds = sorted({fold(name)[:120] for _, _, name, _ in people})
+    for start in range(0, len(folds), 500):
+        for person_id, area, folded, birth in session.execute(
+                select(n.person_id, n.area_code, n.folded_name, n.birth_date).where(
+                    n.folded_name.in_(folds[start:start + 500]))):
+            lookup.names.setdefault((str(folded), str(birth)), []).append(
+                (str(person_id), str(area)))
+    return lookup
+
+
 def holders(session: Session, system: str, value: str) -> list[str]:
     """The persons whose latest version states this identifier."""
-    i = IDENTIFIERS.c
-    return sorted(session.execute(select(i.person_id).where(
-        i.system == system, i.value == value)).scalars())
+    return Lookup(session).holders(system, value)
 
 
 def match(session: Session, *, full_name: str, birth_date: str, sex: str | None,
-          cccd: str | None, bhyt: str | None, areas: set[str]) -> Match:
+          cccd: str | None, bhyt: str | None, areas: set[str],
+          lookup: Lookup | None = None) -> Match:
     """The one person an incoming record is about, by the rules above; ``areas`` are where a
     name-and-birth-date match may be looked for (the sender's areas and those below)."""
+    index = lookup or Lookup(session)
     if cccd and sex in ("male", "female"):
         try:
             v.check_cccd(cccd, sex=sex, birth=birth_date)
         except InvalidValue:  # its century/sex digit or birth year says someone else
             return Match("review", reason="cccd_disagrees", candidates=tuple(
-                holders(session, "cccd", cccd)))
-    by_cccd = holders(session, "cccd", cccd) if cccd else []
-    by_bhyt = holders(session, "bhyt", bhyt) if bhyt else []
+                index.holders("cccd", cccd)))
+    by_cccd = index.holders("cccd", cccd) if cccd else []
+    by_bhyt = index.holders("bhyt", bhyt) if bhyt else []
     if len(by_cccd) > 1:
         return Match("review", reason="several", candidates=tuple(by_cccd))
     if by_cccd and by_bhyt and by_bhyt != by_cccd:
@@ -98,26 +172,17 @@ def match(session: Session, *, full_name: str, birth_date: str, sex: str | None,
         return Match("review", reason="several", candidates=tuple(by_bhyt))
     if by_bhyt:
         return Match("attach", person_id=by_bhyt[0], rule="bhyt")
-    n = NAMES.c
-    named = sorted(session.execute(select(n.person_id).where(
-        n.area_code.in_(areas), n.folded_name == fold(full_name),
-        n.birth_date == birth_date)).scalars())
+    named = index.named(fold(full_name)[:120], birth_date, areas)
     if len(named) > 1:
         return Match("review", reason="several", candidates=tuple(named))
     if named:
         # Same name and birth date, but a different CCCD or card on record: not the same.
-        stated = _identifiers_of(session, named[0])
+        stated = index.identifiers_of(named[0])
         if any(value and stated.get(system, value) != value
                for system, value in (("cccd", cccd), ("bhyt", bhyt))):
             return Match("review", reason="identifiers_disagree", candidates=tuple(named))
         return Match("attach", person_id=named[0], rule="name_birth")
     return Match("create")
-
-
-def _identifiers_of(session: Session, person_id: str) -> dict[str, str]:
-    i = IDENTIFIERS.c
-    rows = session.execute(select(i.system, i.value).where(i.person_id == person_id)).all()
-    return {str(system): str(value) for system, value in rows}
 
 
 def flag_pushed_duplicates(session: Session, versions: Iterable[dict[str, Any]]) -> int:

@@ -30,6 +30,19 @@ def person_area(session: Session, person_id: str) -> str | None:
     ).first()
 
 
+def person_areas(session: Session, person_ids: set[str]) -> dict[str, str | None]:
+    """``person_area`` for many persons at once (unknown ones map to None)."""
+    found: dict[str, str | None] = dict.fromkeys(person_ids)
+    ids = sorted(person_ids)
+    for start in range(0, len(ids), 500):
+        for person_id, area in session.exec(
+                select(ServerRecord.id, ServerRecord.area_code).where(
+                    col(ServerRecord.id).in_(ids[start:start + 500]),
+                    ServerRecord.kind == RecordKind.PERSON, ServerRecord.version == 1)):
+            found[person_id] = area
+    return found
+
+
 def owner_account(session: Session, person_id: str) -> str | None:
     """The account that owns a person's record (the person themself)."""
     return session.exec(
