@@ -28,7 +28,6 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -38,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlmodel import Session  # noqa: E402
 
-from bench.sync_ingest import COLUMNS, raw_copy, raw_sqlite  # noqa: E402
+from bench.sync_ingest import COLUMNS, database, raw_copy, raw_sqlite  # noqa: E402
 from sync.fhir_codes import SYSTEM_BHYT, SYSTEM_CCCD, SYSTEM_ENCOUNTER_TYPE  # noqa: E402
 from sync.ids import new_id, utc_now  # noqa: E402
 from sync.names import fold  # noqa: E402
@@ -46,7 +45,7 @@ from sync.server import crud, person_index  # noqa: E402
 from sync.server.db import make_engine, migrate  # noqa: E402
 from sync.server.models import ServerRecord  # noqa: E402
 from sync.server.storage import storage_for  # noqa: E402
-from tests.postgres import create_database, postgres_cluster  # noqa: E402
+from tests.postgres import create_database  # noqa: E402
 from tests.processes import BIN  # noqa: E402
 
 WARDS = [f"27{n:03d}" for n in range(40)]
@@ -239,15 +238,6 @@ def baseline(engine_name: str, url: str, rows: int, directory: Path) -> float:
     if engine_name == "sqlite":
         return raw_sqlite(made, directory)
     return raw_copy(made, create_database(url.rsplit("/", 1)[0], "hssk_bench_raw"))
-
-
-@contextlib.contextmanager
-def database(engine_name: str, directory: Path) -> Iterator[str]:
-    if engine_name == "sqlite":
-        yield f"sqlite:///{directory / 'server.db'}"
-        return
-    with postgres_cluster() as admin:
-        yield create_database(admin, "hssk_bench")
 
 
 def run(engine_name: str, n: int, chunk: int, directory: Path, url: str) -> None:

@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from app.device.db import open_engine
+from sync.server.db import make_engine
 from tests.postgres import create_database, postgres_cluster
 from tests.processes import BIN, free_port, hssk_server, running
 
@@ -32,11 +34,29 @@ class LiveServer:
     def admin(self, *args: str) -> str:
         return hssk_server(*args, data_dir=self.data_dir, env=self.env)
 
+    @contextmanager
+    def db(self) -> Iterator[Session]:
+        """A session on the server's own database (to check what it stored)."""
+        engine = make_engine(self.env["HSSK_DATABASE_URL"])
+        try:
+            with Session(engine) as session:
+                yield session
+        finally:
+            engine.dispose()
+
 
 # The longest tests start first, so that two workers end together instead of one waiting on
 # a long test that happened to come last (the suite's time is the slower worker's).
 LONGEST_FIRST = ("test_sync_faults.py", "test_progress.py", "test_authorization.py",
                  "test_openapi_fuzz.py", "test_security.py")
+
+
+# Modules whose tests share a server (or a world of accounts) per engine: each runs on one
+# worker (``--dist loadgroup``), so the server is built twice, not once per worker and engine
+# each time the two workers' tests interleave.
+SHARED_SERVER = ("test_authorization.py", "test_security.py", "test_openapi_fuzz.py",
+                 "test_push_fuzz.py", "test_fhir_intake.py", "test_sources.py",
+                 "test_bulk_import.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -45,6 +65,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
 
     items.sort(key=rank)  # stable: the order within each file is kept
+    for item in items:
+        if item.path.name in SHARED_SERVER:
+            item.add_marker(pytest.mark.xdist_group(item.path.stem))
 
 
 @pytest.fixture(scope="session")

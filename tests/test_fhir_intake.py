@@ -10,17 +10,14 @@ from __future__ import annotations
 import itertools
 import json
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import httpx
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from sync.fhir_codes import SYSTEM_BHYT, SYSTEM_CCCD, SYSTEM_ENCOUNTER_TYPE
 from sync.ids import new_id
 from sync.records import EnteredBy, RecordData, RecordKind
-from sync.server.db import make_engine
 from sync.server.intake_models import MatchReview
 from sync.server.models import AuditEntry, ServerRecord
 from tests.test_security import _register, person_records, push
@@ -42,16 +39,6 @@ def _name() -> str:
     return f"Nguyễn Văn {given}"
 
 
-@contextmanager
-def _db(server) -> Iterator[Session]:
-    engine = make_engine(server.env["HSSK_DATABASE_URL"])
-    try:
-        with Session(engine) as session:
-            yield session
-    finally:
-        engine.dispose()
-
-
 def _source(server, name: str | None = None, *args: str) -> str:
     """Register a source (named as no other) and return a bearer token for it."""
     name = name or f"clinic-{next(_serials)}"
@@ -69,7 +56,7 @@ def _source(server, name: str | None = None, *args: str) -> str:
 
 def _written_by(server, token: str) -> list[ServerRecord]:
     """Every record the source holding this token made."""
-    with _db(server) as session:
+    with server.db() as session:
         return list(session.exec(select(ServerRecord).where(
             ServerRecord.device_id == f"source:{CLIENTS[token]}")).all())
 
@@ -152,7 +139,7 @@ def test_a_clinic_check_up_creates_a_registered_person_with_facts_entered_by_the
     answer = _send(module_server, token, [_patient(name=name, cccd=cccd), *_checkup()])
     assert _statuses(answer) == ["201 Created"] * 6
     person_id = answer.json()["entry"][0]["response"]["location"].removeprefix("Patient/")
-    with _db(module_server) as session:
+    with module_server.db() as session:
         rows = session.exec(select(ServerRecord).where(ServerRecord.person_id == person_id)
                             .order_by(col(ServerRecord.seq))).all()
         audits = session.exec(select(AuditEntry.action).where(
@@ -186,7 +173,7 @@ def test_sending_again_changes_nothing_and_a_new_version_supersedes(module_serve
     old = first.json()["entry"][2]["response"]["location"].removeprefix("Observation/")
     new = corrected.json()["entry"][0]["response"]["location"].removeprefix("Observation/")
     person_id = first.json()["entry"][0]["response"]["location"].removeprefix("Patient/")
-    with _db(module_server) as session:
+    with module_server.db() as session:
         count = len(session.exec(select(ServerRecord).where(
             ServerRecord.person_id == person_id)).all())
         newest = session.exec(select(ServerRecord).where(ServerRecord.id == new)).one()
@@ -207,7 +194,7 @@ def test_a_patient_known_by_cccd_gets_the_facts_on_the_record_they_declared(modu
                                           *_checkup()[:1]])
     assert _statuses(answer) == ["200 OK", "201 Created"]
     assert answer.json()["entry"][0]["response"]["location"] == f"Patient/{person.id}"
-    with _db(module_server) as session:
+    with module_server.db() as session:
         facts = session.exec(select(ServerRecord).where(
             ServerRecord.person_id == person.id, ServerRecord.kind == "observation")).all()
         persons = session.exec(select(ServerRecord).where(
@@ -238,7 +225,7 @@ def test_an_ambiguous_patient_waits_for_review_and_its_facts_are_not_guessed(mod
     assert statuses == ["202 Accepted", "400 Bad Request"], answer.text
     outcome = answer.json()["entry"][0]["response"]["outcome"]
     assert outcome["issue"][0]["code"] == "multiple-matches"
-    with _db(module_server) as session:
+    with module_server.db() as session:
         reviews = session.exec(select(MatchReview).where(
             MatchReview.source_id == CLIENTS[token])).all()
     assert len(reviews) == 1 and reviews[0].reason == "several"
@@ -260,7 +247,7 @@ def test_an_ambiguous_patient_waits_for_review_and_its_facts_are_not_guessed(mod
     third = _send(module_server, token, [
         _patient("e", name="Lê Văn Cường", birth="1960-01-02", cccd=None)])
     assert _statuses(third) == ["202 Accepted"]
-    with _db(module_server) as session:
+    with module_server.db() as session:
         second = session.exec(select(MatchReview).where(
             MatchReview.source_id == CLIENTS[token], MatchReview.status == "open")).one()
     made = module_server.admin("matches", "new", second.id)
@@ -368,7 +355,7 @@ def test_nobody_but_the_source_changes_what_it_sent(module_server):
         sent = _send(module_server, token, [_patient(name=name, cccd=cccd),
                                             _observation("w1", "29463-7", 61.5, "kg")])
         weight_id = sent.json()["entry"][1]["response"]["location"].removeprefix("Observation/")
-        with _db(module_server) as session:
+        with module_server.db() as session:
             facility = session.exec(select(ServerRecord).where(
                 ServerRecord.id == weight_id)).one()
         mine = RecordData(kind=RecordKind.OBSERVATION, person_id=person.id, device_id=device,
@@ -393,7 +380,7 @@ def test_nobody_but_the_source_changes_what_it_sent(module_server):
         theirs = [c for c in pulled.json()["changes"] if c["id"] == weight_id]
         assert [(c["entered_by"], c["device_id"], c["payload"]["value"]) for c in theirs] == [
             ("clinic_import", facility.device_id, 61.5)]
-    with _db(module_server) as session:
+    with module_server.db() as session:
         kept = session.exec(select(ServerRecord).where(ServerRecord.id == weight_id)).all()
         stored_own = session.exec(select(ServerRecord).where(ServerRecord.id == own.id)).one()
     assert [(r.version, r.payload["value"], r.deleted) for r in kept] == [(1, 61.5, False)]

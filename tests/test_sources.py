@@ -7,18 +7,15 @@ import base64
 import os
 import re
 import subprocess
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from datetime import timedelta
 
 import httpx
 import pytest
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from sync.ids import utc_now
 from sync.server import sources
-from sync.server.db import make_engine
 from sync.server.models import AuditEntry, Source
 from tests.processes import BIN
 
@@ -39,16 +36,6 @@ def _token(url: str, client_id: str, secret: str) -> httpx.Response:
         "grant_type": "client_credentials", "client_id": client_id, "client_secret": secret})
 
 
-@contextmanager
-def _db(server) -> Iterator[Session]:
-    engine = make_engine(server.env["HSSK_DATABASE_URL"])
-    try:
-        with Session(engine) as session:
-            yield session
-    finally:
-        engine.dispose()
-
-
 def test_a_source_trades_its_secret_for_a_short_lived_token_and_only_hashes_are_kept(
         module_server):
     client_id, secret = _add(module_server, "cdc-platform-1", "--kinds", "observation,encounter")
@@ -66,7 +53,7 @@ def test_a_source_trades_its_secret_for_a_short_lived_token_and_only_hashes_are_
     listed = module_server.admin("sources", "list")
     assert "cdc-platform-1" in listed and client_id in listed and "active" in listed
     assert "kinds=encounter,observation" in listed and secret not in listed
-    with _db(module_server) as session:
+    with module_server.db() as session:
         row = session.get(Source, client_id)
         assert row is not None and secret not in row.secret_hash
         assert sources.source_for_token(session, body["access_token"]).id == client_id
@@ -137,7 +124,7 @@ def test_guessing_secrets_at_once_is_cut_off_per_address(tmp_path, database_url)
         assert codes.count(401) == 12 and codes.count(429) == 12, codes
         # The limit is per minute and per address: the right secret waits its turn too.
         assert _token(server.url, client_id, secret).status_code == 429
-        with _db(server) as session:
+        with server.db() as session:
             refused = session.exec(select(AuditEntry).where(
                 AuditEntry.action == "source_token_refused")).all()
         assert len(refused) == 12  # every wrong secret for a real client id is on record
@@ -150,13 +137,13 @@ def test_rotation_and_disabling_end_the_old_secret_and_its_tokens_at_once(module
     new_secret = re.search(r"client_secret:\s+(\S+)", out)
     assert new_secret and new_secret.group(1) != secret
     assert _token(module_server.url, client_id, secret).status_code == 401
-    with _db(module_server) as session, pytest.raises(sources.InvalidToken):
+    with module_server.db() as session, pytest.raises(sources.InvalidToken):
         sources.source_for_token(session, token)
     fresh = _token(module_server.url, client_id, new_secret.group(1)).json()["access_token"]
 
     module_server.admin("sources", "disable", "cdc-platform-4")
     assert re.search(r"cdc-platform-4 .* disabled", module_server.admin("sources", "list"))
-    with _db(module_server) as session, pytest.raises(sources.InvalidToken):
+    with module_server.db() as session, pytest.raises(sources.InvalidToken):
         sources.source_for_token(session, fresh)
     assert _token(module_server.url, client_id, new_secret.group(1)).status_code == 401
 

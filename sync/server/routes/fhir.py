@@ -27,6 +27,23 @@ def _answer(body: dict[str, Any], status: int = 200,
     return JSONResponse(body, status_code=status, media_type=FHIR_JSON, headers=headers)
 
 
+def _token(authorization: str | None) -> str | None:
+    scheme, _, token = (authorization or "").partition(" ")
+    return token if scheme.lower() == "bearer" and token else None
+
+
+def _content_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";")[0].strip()
+
+
+NO_TOKEN = (operation_outcome("login", "Cần mã truy cập của nguồn dữ liệu.",
+                              "A source's bearer token is required."), 401,
+            {"WWW-Authenticate": "Bearer"})
+BAD_TOKEN = (operation_outcome("login", "Mã truy cập không đúng hoặc đã hết hạn: xin mã mới.",
+                               "The token is unknown or expired: ask for a new one."), 401,
+             {"WWW-Authenticate": 'Bearer error="invalid_token"'})
+
+
 @router.post("", responses={200: {"description": "batch-response or transaction-response"},
                             400: {"description": "OperationOutcome"},
                             401: {"description": "OperationOutcome"},
@@ -34,13 +51,10 @@ def _answer(body: dict[str, Any], status: int = 200,
 async def bundle(request: Request,
                  authorization: Annotated[str | None, Header()] = None) -> JSONResponse:
     """Take a Bundle of Patient, Observation, Immunization and Encounter resources."""
-    scheme, _, token = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        return _answer(operation_outcome("login", "Cần mã truy cập của nguồn dữ liệu.",
-                                         "A source's bearer token is required."), 401,
-                       {"WWW-Authenticate": "Bearer"})
-    kind = request.headers.get("content-type", "").split(";")[0].strip()
-    if kind not in (FHIR_JSON, "application/json"):
+    token = _token(authorization)
+    if token is None:
+        return _answer(*NO_TOKEN)
+    if _content_type(request) not in (FHIR_JSON, "application/json"):
         return _answer(operation_outcome("not-supported", "Gửi JSON (application/fhir+json).",
                                          "Send JSON (application/fhir+json)."), 415)
     try:
@@ -59,12 +73,10 @@ async def bulk(request: Request,
     """Take NDJSON (one resource a line, at most the server's body limit a request: send a
     large file in parts, in order — each part sent again changes nothing); answers an outcome
     a line, in the same order, as NDJSON."""
-    scheme, _, token = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        return _answer(operation_outcome("login", "Cần mã truy cập của nguồn dữ liệu.",
-                                         "A source's bearer token is required."), 401,
-                       {"WWW-Authenticate": "Bearer"})
-    if request.headers.get("content-type", "").split(";")[0].strip() not in NDJSON_TYPES:
+    token = _token(authorization)
+    if token is None:
+        return _answer(*NO_TOKEN)
+    if _content_type(request) not in NDJSON_TYPES:
         return _answer(operation_outcome("not-supported", "Gửi NDJSON (application/fhir+ndjson).",
                                          "Send NDJSON (application/fhir+ndjson)."), 415)
     body = await request.body()
@@ -76,10 +88,7 @@ def _import(request: Request, token: str, lines: list[bytes]) -> Response:
         try:
             source = sources.source_for_token(session, token)
         except sources.InvalidToken:
-            return _answer(operation_outcome(
-                "login", "Mã truy cập không đúng hoặc đã hết hạn: xin mã mới.",
-                "The token is unknown or expired: ask for a new one."), 401,
-                {"WWW-Authenticate": 'Bearer error="invalid_token"'})
+            return _answer(*BAD_TOKEN)
         numbered = [(n, bulk_import.parse_line(raw)) for n, raw in enumerate(lines, 1)
                     if raw.strip()]
         out = []
@@ -97,10 +106,7 @@ def _apply(request: Request, token: str, sent: Any) -> JSONResponse:
         try:
             source = sources.source_for_token(session, token)
         except sources.InvalidToken:
-            return _answer(operation_outcome(
-                "login", "Mã truy cập không đúng hoặc đã hết hạn: xin mã mới.",
-                "The token is unknown or expired: ask for a new one."), 401,
-                {"WWW-Authenticate": 'Bearer error="invalid_token"'})
+            return _answer(*BAD_TOKEN)
         try:
             answer = intake.apply_bundle(session, request.app.state.storage, source, sent)
         except intake.BundleRefused as exc:
