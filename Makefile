@@ -24,9 +24,9 @@ test: $(STAMP)
 	@scripts/system-packages.sh libzbar0 chromium postgresql
 	@# Two workers for everything but the browser (most of a test's time is spent waiting on a
 	@# server or PostgreSQL); then the browser journeys one after another, alone: Chromium under
-	@# another process's load drops taps. (loadgroup: a module sharing a server stays on one
-	@# worker, see tests/conftest.py.)
-	$(BIN)/python -m pytest -m "not e2e" -n 2 --dist loadgroup
+	@# another process's load drops taps. (loadfile: each file on one worker, so a module's
+	@# shared server is built once; longest files first, see tests/conftest.py.)
+	$(BIN)/python -m pytest -m "not e2e" -n 2 --dist loadfile --no-loadscopereorder
 	$(BIN)/python -m pytest -m e2e
 
 bench: $(STAMP)

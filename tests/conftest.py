@@ -45,18 +45,11 @@ class LiveServer:
             engine.dispose()
 
 
-# The longest tests start first, so that two workers end together instead of one waiting on
-# a long test that happened to come last (the suite's time is the slower worker's).
+# Each file runs on one worker (``--dist loadfile``: a module's shared server or world of
+# accounts is built once per engine, not once per worker), and the longest files start first,
+# so that two workers end together instead of one waiting on a long file that came last.
 LONGEST_FIRST = ("test_sync_faults.py", "test_progress.py", "test_authorization.py",
                  "test_openapi_fuzz.py", "test_security.py")
-
-
-# Modules whose tests share a server (or a world of accounts) per engine: each runs on one
-# worker (``--dist loadgroup``), so the server is built twice, not once per worker and engine
-# each time the two workers' tests interleave.
-SHARED_SERVER = ("test_authorization.py", "test_security.py", "test_openapi_fuzz.py",
-                 "test_push_fuzz.py", "test_fhir_intake.py", "test_sources.py",
-                 "test_bulk_import.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -65,9 +58,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
 
     items.sort(key=rank)  # stable: the order within each file is kept
-    for item in items:
-        if item.path.name in SHARED_SERVER:
-            item.add_marker(pytest.mark.xdist_group(item.path.stem))
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -44,8 +45,18 @@ SLIDE_AT_MOST_EVERY = timedelta(days=1)
 MIN_PASSWORD = 8
 
 _hasher = PasswordHasher()  # argon2id, the library's recommended parameters
-# Verified against when the phone number is unknown, so timing does not reveal which exist.
-_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the phone number is unknown, so timing does not reveal which exist
+    (made on first use: hashing costs a third of a second every command would pay)."""
+    return _hasher.hash(secrets.token_hex(16))
+
+
+def warm_up() -> None:
+    """Made when the server starts, so no first login is the slow one."""
+    _dummy_hash()
 
 
 def hash_token(token: str) -> str:
@@ -192,7 +203,7 @@ def login(*, session: Session, phone: str, password: str, device_id: str,
     throttles.reserve_sign_in(session, phone, now)
     account = session.exec(select(Account).where(Account.phone == phone)).first()
     try:
-        stored = account.password_hash if account and account.password_hash else _DUMMY_HASH
+        stored = account.password_hash if account and account.password_hash else _dummy_hash()
         _hasher.verify(stored, password)
         ok = account is not None and account.password_hash is not None and not account.disabled
     except (VerificationError, InvalidHashError):

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sync.protocol import PROTOCOL_VERSION, ErrorBody, ErrorResponse
+from sync.server import accounts
 from sync.server.config import Settings
 from sync.server.db import make_engine, migrate
 from sync.server.errors import DomainError, TooManyAttempts
@@ -45,6 +46,7 @@ def create_app(settings: Settings) -> FastAPI:
         migrate(engine)
         app.state.engine = engine
         app.state.storage = storage_for(settings.database_url)
+        accounts.warm_up()
         yield
         engine.dispose()
 

@@ -353,7 +353,9 @@ def sign_in(page: Page, phone: str, password: str) -> None:
 
 def add_household(page: Page, address: str, group: str) -> None:
     """On a collaborator's tablet: a new household, then its page."""
-    page.get_by_role("button", name="Thêm hộ mới").click()
+    # Tapped just as a sync ends and the list is redrawn, the tap can be lost (seen once in CI).
+    press_until(page.get_by_role("button", name="Thêm hộ mới"),
+                page.get_by_role("textbox", name="Địa chỉ của hộ"))
     type_into(page, "Địa chỉ của hộ", address)
     page.get_by_role("radio", name=group).click()
     page.get_by_role("button", name="Lưu hộ").click()
