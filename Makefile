@@ -26,7 +26,7 @@ test: $(STAMP)
 	@# server or PostgreSQL); then the browser journeys one after another, alone: Chromium under
 	@# another process's load drops taps. (loadfile: each file on one worker, so a module's
 	@# shared server is built once; longest files first, see tests/conftest.py.)
-	$(BIN)/python -m pytest -m "not e2e" -n 2 --dist loadfile --no-loadscopereorder
+	$(BIN)/python -m pytest -m "not e2e" -n 2 --dist loadfile --no-loadscope-reorder
 	$(BIN)/python -m pytest -m e2e
 
 bench: $(STAMP)

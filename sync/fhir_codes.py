@@ -8,6 +8,7 @@ SYSTEM_BHYT = "https://hssk.vn/fhir/sid/bhyt"
 # The kind of visit, for sources that send Encounters (the export writes it too).
 SYSTEM_ENCOUNTER_TYPE = "https://hssk.vn/fhir/CodeSystem/encounter-type"
 LOINC = "http://loinc.org"
+ICD10 = "http://hl7.org/fhir/sid/icd-10"
 SNOMED = "http://snomed.info/sct"
 UCUM = "http://unitsofmeasure.org"
 # measurement → (LOINC code, display, UCUM unit)

@@ -3,14 +3,15 @@
 Every record travels in one envelope (``RecordBase``: id, kind, person, version, provenance,
 payload). Storage and sync stay kind-agnostic; each kind's payload is a typed model below.
 
-* Facts are immutable (declaration, observation, immunization, encounter, consent): a correction
-  is a new fact whose ``supersedes`` names the old one.
+* Facts are immutable (declaration, observation, immunization, encounter, condition, allergy,
+  consent): a correction is a new fact whose ``supersedes`` names the old one.
 * Documents are versioned (person, household, access grant): an edit adds version n+1.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from contextvars import ContextVar
 from datetime import date, datetime
@@ -44,6 +45,8 @@ class RecordKind(StrEnum):
     ENCOUNTER = "encounter"
     CONSENT = "consent"
     ACCESS_GRANT = "access_grant"
+    CONDITION = "condition"
+    ALLERGY = "allergy"
 
 
 DOCUMENT_KINDS = frozenset({RecordKind.PERSON, RecordKind.HOUSEHOLD, RecordKind.ACCESS_GRANT})
@@ -351,6 +354,38 @@ class Encounter(Payload):
     notes: str | None = Field(default=None, max_length=2000)
 
 
+ICD10 = re.compile(r"[A-Z][0-9]{2}(\.[0-9A-Z]{1,4})?")
+
+
+class Condition(Payload):
+    """A diagnosis, as a health facility recorded it (ICD-10 when it sent one)."""
+
+    name: str = Field(min_length=1, max_length=200)
+    icd10: str | None = Field(default=None, max_length=8)
+    clinical_status: Literal["active", "recurrence", "relapse", "inactive", "remission",
+                             "resolved"] = "active"
+    onset_on: RecordDate | None = None
+    recorded_on: RecordDate
+
+    @field_validator("icd10")
+    @classmethod
+    def _icd10(cls, value: str | None) -> str | None:
+        if value is not None and not ICD10.fullmatch(value):
+            raise InvalidValue("icd10", f"Mã ICD-10 “{value}” không đúng dạng (ví dụ I10, E11.9).",
+                               f"ICD-10 code “{value}” is malformed (e.g. I10, E11.9).")
+        return value
+
+
+class Allergy(Payload):
+    """An allergy or intolerance, as a health facility recorded it."""
+
+    substance: str = Field(min_length=1, max_length=200)
+    category: Literal["food", "medication", "environment", "biologic"] | None = None
+    criticality: Literal["low", "high", "unable-to-assess"] | None = None
+    reaction: str | None = Field(default=None, max_length=300)
+    recorded_on: RecordDate
+
+
 class Consent(Payload):
     """What a person agreed to, when, and under which text: kept for every grant."""
 
@@ -370,6 +405,8 @@ PAYLOAD_MODELS: dict[RecordKind, type[Payload]] = {
     RecordKind.ENCOUNTER: Encounter,
     RecordKind.CONSENT: Consent,
     RecordKind.ACCESS_GRANT: AccessGrant,
+    RecordKind.CONDITION: Condition,
+    RecordKind.ALLERGY: Allergy,
 }
 
 

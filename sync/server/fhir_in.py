@@ -2,8 +2,9 @@
 
 Each resource is validated with ``fhir.resources`` (R4B models: R4's shape for the resources
 read here), then mapped: Patient → who it is about; Observation (blood-pressure panel, weight,
-height, pulse, glucose, waist) → an observation; Immunization; Encounter. A resource that cannot
-be read is refused with an OperationOutcome in Vietnamese and English, never half-kept.
+height, pulse, glucose, waist) → an observation; Immunization; Encounter; Condition;
+AllergyIntolerance. A resource that cannot be read is refused with an OperationOutcome in
+Vietnamese and English, never half-kept.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sync.errors import InvalidValue
 from sync.fhir_codes import (
     BLOOD_PRESSURE_PANEL,
     DIASTOLIC,
+    ICD10,
     ENCOUNTER_TYPES,
     LOINC,
     LOINC_CODES,
@@ -27,7 +29,15 @@ from sync.fhir_codes import (
     SYSTEM_ENCOUNTER_TYPE,
     SYSTOLIC,
 )
-from sync.records import Encounter, Immunization, Observation, RecordKind, invalid_values
+from sync.records import (
+    Allergy,
+    Condition,
+    Encounter,
+    Immunization,
+    Observation,
+    RecordKind,
+    invalid_values,
+)
 
 # LOINC code → (our observation code, the unit we keep, {unit sent: factor to ours})
 MEASURES: dict[str, tuple[str, str, dict[str, float]]] = {
@@ -99,9 +109,6 @@ def read(resource: Any) -> IncomingPatient | IncomingFact:
     if kind not in ("Patient", *SENT_KIND):
         raise EntryRefused("not-supported", f"HSSK không nhận {kind}.",
                            f"HSSK does not take {kind} resources.")
-    if kind in ("Condition", "AllergyIntolerance"):
-        raise EntryRefused("not-supported", f"HSSK chưa nhận {kind} từ hệ thống khác.",
-                           f"HSSK does not take {kind} from other systems yet.")
     try:
         model: Any = get_fhir_model_class(kind).model_validate(resource)
     except ValidationError as exc:
@@ -116,8 +123,9 @@ def read(resource: Any) -> IncomingPatient | IncomingFact:
     if kind == "Patient":
         return _patient(sent, model)
     reader = {"Observation": _observation, "Immunization": _immunization,
-              "Encounter": _encounter}[kind]
-    subject = model.patient if kind == "Immunization" else model.subject
+              "Encounter": _encounter, "Condition": _condition,
+              "AllergyIntolerance": _allergy}[kind]
+    subject = model.patient if kind in ("Immunization", "AllergyIntolerance") else model.subject
     if subject is None:
         raise EntryRefused("required", f"{kind} cần nêu người bệnh (subject).",
                            f"{kind} needs the patient it is about (subject).")
@@ -222,3 +230,59 @@ def _encounter(e: Any) -> dict[str, Any]:
                      facility=e.serviceProvider.display if e.serviceProvider else None,
                      diagnosis=next((r.text for r in e.reasonCode or [] if r.text), None)
                      ).model_dump(mode="json")
+
+
+def _concept_text(concept: Any) -> str | None:
+    """What a CodeableConcept says in words: its text, else its first coding's display."""
+    if concept is None:
+        return None
+    return concept.text or next((c.display for c in concept.coding or [] if c.display), None)
+
+
+def _status(concept: Any) -> str | None:
+    return next((c.code for c in (concept.coding or []) if c.code), None) if concept else None
+
+
+def _not_refuted(resource: Any) -> None:
+    if _status(resource.verificationStatus) in ("refuted", "entered-in-error"):
+        raise EntryRefused("business-rule", "Không nhận chẩn đoán đã bị bác bỏ hay ghi nhầm.",
+                           "A refuted or entered-in-error record is not taken.")
+
+
+def _day(moment: Any) -> date | None:
+    """The day of a FHIR date or dateTime; None for a partial one ("2019", "2019-05"), which
+    names no day and is not made into one."""
+    if isinstance(moment, datetime):
+        return moment.date()
+    return moment if isinstance(moment, date) else None
+
+
+def _condition(c: Any) -> dict[str, Any]:
+    _not_refuted(c)
+    name = _concept_text(c.code)
+    icd10 = next((x.code for x in (c.code.coding or []) if x.system == ICD10), None) \
+        if c.code else None
+    recorded = _day(c.recordedDate) or _day(c.onsetDateTime)
+    if not (name or icd10) or recorded is None:
+        raise EntryRefused("required", "Condition cần tên bệnh và ngày ghi nhận (recordedDate).",
+                           "A Condition needs what was diagnosed and its recordedDate.")
+    return Condition.model_validate({
+        "name": name or icd10, "icd10": icd10, "recorded_on": recorded,
+        "onset_on": _day(c.onsetDateTime),
+        "clinical_status": _status(c.clinicalStatus) or "active"}).model_dump(mode="json")
+
+
+def _allergy(a: Any) -> dict[str, Any]:
+    _not_refuted(a)
+    substance = _concept_text(a.code)
+    recorded = _day(a.recordedDate) or _day(a.onsetDateTime)
+    if not substance or recorded is None:
+        raise EntryRefused("required",
+                           "AllergyIntolerance cần tác nhân gây dị ứng và ngày ghi nhận.",
+                           "An AllergyIntolerance needs the substance and its recordedDate.")
+    reaction = next((text for r in a.reaction or [] for m in r.manifestation or []
+                     for text in [_concept_text(m)] if text), None)
+    return Allergy.model_validate({
+        "substance": substance, "recorded_on": recorded, "reaction": reaction,
+        "category": (a.category or [None])[0], "criticality": a.criticality,
+    }).model_dump(mode="json")
