@@ -7,8 +7,10 @@ SYSTEM_CCCD = "https://hssk.vn/fhir/sid/cccd"
 SYSTEM_BHYT = "https://hssk.vn/fhir/sid/bhyt"
 # The kind of visit, for sources that send Encounters (the export writes it too).
 SYSTEM_ENCOUNTER_TYPE = "https://hssk.vn/fhir/CodeSystem/encounter-type"
+# Tags what a city system sent with the name it is shown under.
+SYSTEM_SOURCE = "https://hssk.vn/fhir/CodeSystem/source"
 LOINC = "http://loinc.org"
-ICD10 = "http://hl7.org/fhir/sid/icd-10"
+SYSTEM_ICD10 = "http://hl7.org/fhir/sid/icd-10"
 SNOMED = "http://snomed.info/sct"
 UCUM = "http://unitsofmeasure.org"
 # measurement → (LOINC code, display, UCUM unit)

@@ -372,3 +372,6 @@ class PullResponse(Message):
     has_more: bool
     reset: bool = False
     remaining: int = Field(default=0, ge=0)  # records still to come, for a progress bar
+    # The name people see for each city system whose records this page holds, by the device id
+    # those records carry ("source:…"): the device shows "từ <name>".
+    sources: dict[str, str] = Field(default_factory=dict)

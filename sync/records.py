@@ -354,7 +354,7 @@ class Encounter(Payload):
     notes: str | None = Field(default=None, max_length=2000)
 
 
-ICD10 = re.compile(r"[A-Z][0-9]{2}(\.[0-9A-Z]{1,4})?")
+ICD10_CODE = re.compile(r"[A-Z][0-9]{2}(\.[0-9A-Z]{1,4})?")
 
 
 class Condition(Payload):
@@ -370,7 +370,7 @@ class Condition(Payload):
     @field_validator("icd10")
     @classmethod
     def _icd10(cls, value: str | None) -> str | None:
-        if value is not None and not ICD10.fullmatch(value):
+        if value is not None and not ICD10_CODE.fullmatch(value):
             raise InvalidValue("icd10", f"Mã ICD-10 “{value}” không đúng dạng (ví dụ I10, E11.9).",
                                f"ICD-10 code “{value}” is malformed (e.g. I10, E11.9).")
         return value

@@ -207,6 +207,58 @@ def test_a_patient_known_by_cccd_gets_the_facts_on_the_record_they_declared(modu
     assert by_name.json()["entry"][0]["response"]["location"] == f"Patient/{person.id}"
 
 
+def test_diagnoses_and_allergies_are_kept_and_a_device_learns_who_sent_them(module_server):
+    with httpx.Client(base_url=module_server.url) as http:
+        device = f"d-{new_id()}"
+        secret = _register(http, device)
+        cccd = _cccd()
+        person, declaration = person_records(new_id(), device, "Trần Văn Bệnh", "1950-03-07")
+        person.payload = {**person.payload, "sex": "male", "cccd": cccd}
+        push(http, secret, device, person, declaration)
+        token = _source(module_server, None, "--title", "Phòng khám Đa khoa Sài Gòn")
+        subject = {"reference": "urn:uuid:p1"}
+        icd10 = "http://hl7.org/fhir/sid/icd-10"
+        answer = _send(module_server, token, [
+            _patient(name="Trần Văn Bệnh", cccd=cccd),
+            {"resourceType": "Condition", "id": "c1", "subject": subject,
+             "code": {"coding": [{"system": icd10, "code": "E11.9",
+                                  "display": "Đái tháo đường type 2"}]},
+             "clinicalStatus": {"coding": [{"code": "active"}]},
+             "recordedDate": "2026-10-02T09:00:00+07:00", "onsetDateTime": "2019"},
+            {"resourceType": "AllergyIntolerance", "id": "a1", "patient": subject,
+             "code": {"text": "Penicillin"}, "category": ["medication"], "criticality": "high",
+             "reaction": [{"manifestation": [{"text": "Nổi mề đay"}]}],
+             "recordedDate": "2026-10-02"},
+            {"resourceType": "Condition", "id": "c2", "subject": subject,
+             "code": {"coding": [{"system": icd10, "code": "e11"}]},
+             "recordedDate": "2026-10-02"},                         # not an ICD-10 code's shape
+            {"resourceType": "Condition", "id": "c3", "subject": subject,
+             "code": {"text": "Lao phổi"}, "recordedDate": "2026-10-02",
+             "verificationStatus": {"coding": [{"code": "refuted"}]}},  # ruled out: not kept
+        ])
+        assert _statuses(answer) == ["200 OK", "201 Created", "201 Created",
+                                     "400 Bad Request", "400 Bad Request"]
+        issues = [e["response"]["outcome"]["issue"][0]["code"]
+                  for e in answer.json()["entry"][3:]]
+        assert issues == ["value", "business-rule"]
+        kept = {r.kind: r.payload for r in _written_by(module_server, token)}
+        assert kept == {
+            "condition": {"name": "Đái tháo đường type 2", "icd10": "E11.9",
+                          "clinical_status": "active", "onset_on": None,
+                          "recorded_on": "2026-10-02"},
+            "allergy": {"substance": "Penicillin", "category": "medication",
+                        "criticality": "high", "reaction": "Nổi mề đay",
+                        "recorded_on": "2026-10-02"}}
+        # The person's own device gets them at its next pull, with the name to show them by.
+        page = http.get("/v1/sync/pull", params={"limit": 500},
+                        headers={"authorization": f"Bearer {secret}"})
+    assert page.status_code == 200, page.text
+    body = page.json()
+    sent = [c for c in body["changes"] if c["entered_by"] == "clinic_import"]
+    assert sorted(c["kind"] for c in sent) == ["allergy", "condition"]
+    assert body["sources"] == {sent[0]["device_id"]: "Phòng khám Đa khoa Sài Gòn"}
+
+
 def test_an_ambiguous_patient_waits_for_review_and_its_facts_are_not_guessed(module_server):
     with httpx.Client(base_url=module_server.url) as http:
         # Two men of the same name and birth date in the ward, declared on two phones.
@@ -269,7 +321,7 @@ def test_each_unreadable_resource_is_refused_with_its_reason_in_both_languages(m
         _observation("o3", "29463-7", 900, "kg"),         # no one weighs 900 kg
         _observation("o4", "29463-7", 60, "lb"),          # a unit it does not convert
         {"resourceType": "Condition", "id": "c1", "subject": {"reference": "urn:uuid:p1"},
-         "code": {"text": "Tăng huyết áp"}},
+         "code": {"text": "Tăng huyết áp"}},              # no day it was recorded
         {"resourceType": "MedicationRequest", "id": "m1"},
         "not a resource",
     ])
@@ -277,7 +329,7 @@ def test_each_unreadable_resource_is_refused_with_its_reason_in_both_languages(m
     assert statuses == ["400 Bad Request"] * 9, statuses
     issues = [e["response"]["outcome"]["issue"][0] for e in answer.json()["entry"]]
     assert [i["code"] for i in issues] == ["invalid", "required", "required", "not-supported",
-                                           "value", "value", "not-supported", "not-supported",
+                                           "value", "value", "required", "not-supported",
                                            "structure"]
     for issue in issues:
         vi, _, en = issue["details"]["text"].partition(" / ")

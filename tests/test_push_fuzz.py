@@ -41,6 +41,9 @@ VALID: dict[RecordKind, dict[str, Any]] = {
     RecordKind.CONSENT: {"person_id": "", "purpose": "data_processing", "grantee": "x",
                          "agreed_at": "2026-11-02T08:00:00+07:00", "text_version": "v1"},
     RecordKind.ACCESS_GRANT: {"person_id": "", "grantee_account_id": "x"},
+    RecordKind.CONDITION: {"name": "Tăng huyết áp", "icd10": "I10", "recorded_on": "2026-10-05"},
+    RecordKind.ALLERGY: {"substance": "Penicillin", "category": "medication",
+                         "recorded_on": "2026-10-05"},
 }
 
 

@@ -4,10 +4,12 @@ errors, settings that survive a restart, and the due digest's wording."""
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from fhir.resources.R4B.bundle import Bundle
 from sqlmodel import Session
 
 from app.access import accounts, campaigns
@@ -470,23 +472,48 @@ def test_the_code_a_link_opened_the_app_with() -> None:
     assert read("/?other=1") is None
 
 
-def test_a_facility_s_vaccination_is_shown_read_only(tmp_path: Path) -> None:
-    """A vaccination a health facility sent (pulled from the server) is on the person's page,
-    attributed, and cannot be corrected from the phone; the person's own can."""
+def test_what_facilities_sent_is_grouped_by_their_names_and_read_only(tmp_path: Path) -> None:
+    """Facts a health facility sent (pulled from the server, named by the page that brought
+    them) are on the person's page under that facility's name, every kind, newest first; none
+    can be corrected from the phone, the person's own can; the export carries them, tagged."""
     state = _state(tmp_path)
     person_id = _person(state)
-    sent = RecordData(kind=RecordKind.IMMUNIZATION, person_id=person_id,
-                      device_id="source:src-0123456789abcdef",
-                      entered_by=EnteredBy.CLINIC_IMPORT,
-                      payload={"vaccine": "Cúm mùa", "given_on": "2026-10-02"})
+    clinic, school = "source:src-0123456789abcdef", "source:src-fedcba9876543210"
+
+    def sent(device: str, kind: RecordKind, **payload: object) -> RecordData:
+        return RecordData(kind=kind, person_id=person_id, device_id=device,
+                          entered_by=EnteredBy.CLINIC_IMPORT, payload=payload)
+
+    shot = sent(clinic, RecordKind.IMMUNIZATION, vaccine="Cúm mùa", given_on="2026-10-02")
+    diagnosis = sent(clinic, RecordKind.CONDITION, name="Tăng huyết áp", icd10="I10",
+                     recorded_on="2026-10-05")
+    allergy = sent(clinic, RecordKind.ALLERGY, substance="Penicillin", category="medication",
+                   recorded_on="2026-09-01")
+    weight = sent(school, RecordKind.OBSERVATION, code="weight", value=31.5, unit="kg",
+                  observed_at="2026-09-20T08:00:00+07:00")
     with Session(state.services.engine) as session:
-        store.apply_pulled(session, PullResponse(changes=[sent], removed=[],
-                                                 next_cursor="c1", has_more=False))
+        store.apply_pulled(session, PullResponse(
+            changes=[shot, diagnosis], removed=[], next_cursor="c1", has_more=True,
+            sources={clinic: "Trạm Y tế phường Bến Nghé"}))
+        store.apply_pulled(session, PullResponse(
+            changes=[allergy, weight], removed=[], next_cursor="c2", has_more=False,
+            sources={school: "Trường Tiểu học Kết Đoàn"}))
     state.open_person(person_id)
     record = state.person.record
     assert record is not None
-    [shot] = record.immunizations
-    assert shot.entered_by == EnteredBy.CLINIC_IMPORT
-    with pytest.raises(InstitutionalRecord) as refused:
-        state.person.correct_fact("immunization", shot.record_id)
-    assert "cơ sở y tế" in refused.value.message("vi")  # (the page offers no such button)
+    assert record.immunizations == [] and record.conditions == []  # none typed here
+    groups = {name: [e.record_id for e in entries] for name, entries in record.by_source.items()}
+    assert groups == {"Trạm Y tế phường Bến Nghé": [diagnosis.id, shot.id, allergy.id],
+                      "Trường Tiểu học Kết Đoàn": [weight.id]}
+    assert record.readings["weight_kg"].text == "31,5"
+    for entry in record.facts():
+        with pytest.raises(InstitutionalRecord) as refused:
+            state.person.correct_fact("immunization", entry.record_id)
+        assert "cơ sở y tế" in refused.value.message("vi")  # (the page offers no such button)
+    exported = json.loads(state.person.fhir_export()[1])
+    tagged = {e["resource"]["id"]: e["resource"]["meta"]["tag"][0]["display"]
+              for e in exported["entry"] if "meta" in e["resource"]}
+    station, primary = "Trạm Y tế phường Bến Nghé", "Trường Tiểu học Kết Đoàn"
+    assert tagged == {shot.id: station, diagnosis.id: station, allergy.id: station,
+                      weight.id: primary}
+    Bundle.model_validate(exported)  # an independent reader takes it

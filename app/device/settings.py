@@ -40,6 +40,7 @@ class Key(StrEnum):
     LOGIN_TOKEN = "login_token"
     WORKED_AREAS = "worked_areas"  # a collaborator's areas, as the server listed them
     SUPERVISED_AREAS = "supervised_areas"  # the tops of a supervisor's areas
+    SOURCE_NAMES = "source_names"  # the city systems whose records this device holds
     PIN = "app_pin"
     PIN_FAILURES = "pin_failures"
     PIN_WAIT_UNTIL = "pin_wait_until"
@@ -85,6 +86,19 @@ def join_campaign(session: Session, claims: CampaignClaims) -> None:
     """Remember the campaign: its server, ward and reminder interval."""
     put(session, Key.CAMPAIGN, claims.model_dump_json())
     session.commit()
+
+
+def source_names(session: Session) -> dict[str, str]:
+    """The name people see for each city system, by the device id its records carry."""
+    raw = get(session, Key.SOURCE_NAMES)
+    names: dict[str, str] = json.loads(raw) if raw else {}
+    return names
+
+
+def learn_source_names(session: Session, names: dict[str, str]) -> None:
+    """Remember (or rename) the systems a pulled page named, in the caller's transaction."""
+    if names:
+        put(session, Key.SOURCE_NAMES, json.dumps(source_names(session) | names))
 
 
 def role(session: Session) -> str:

@@ -272,6 +272,7 @@ def apply_pulled(session: Session, response: PullResponse) -> int:
         changed += 1
     if fresh:
         session.execute(insert(LocalRecord.__table__), list(fresh.values()))  # type: ignore[attr-defined]
+    settings.learn_source_names(session, response.sources)
     settings.put(session, Key.PULL_CURSOR, response.next_cursor)
     session.commit()
     return changed

@@ -2,15 +2,17 @@
 carries no FHIR library; the tests validate it with ``fhir.resources`` (R4B models, whose six
 resources used here have R4's shape).
 
-Patient ← profile; Observation (vital-signs, LOINC/UCUM) ← every declaration's measurements;
-Condition ← chronic conditions; AllergyIntolerance ← allergies; Immunization; Encounter.
-Self-declared facts are marked ``unconfirmed``: nobody clinical has verified them.
+Patient ← profile; Observation (vital-signs, LOINC/UCUM) ← every declaration's measurements
+and the measurements a city system sent; Condition ← chronic conditions and diagnoses;
+AllergyIntolerance ← allergies; Immunization; Encounter. Self-declared facts are marked
+``unconfirmed``: nobody clinical has verified them; what a city system sent is tagged with it.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -24,10 +26,21 @@ from sync.fhir_codes import (
     SYSTEM_BHYT,
     SYSTEM_CCCD,
     SYSTEM_ENCOUNTER_TYPE,
+    SYSTEM_ICD10,
+    SYSTEM_SOURCE,
     SYSTOLIC,
     UCUM,
 )
-from sync.records import ChronicCondition, Declaration, Encounter, Immunization
+from sync.records import (
+    OBSERVATION_FIELDS,
+    Allergy,
+    ChronicCondition,
+    Condition,
+    Declaration,
+    Encounter,
+    Immunization,
+    Observation,
+)
 
 VITAL_SIGNS = {"system": "http://terminology.hl7.org/CodeSystem/observation-category",
                "code": "vital-signs", "display": "Vital Signs"}
@@ -107,16 +120,67 @@ def vital_observations(entry: Entry, person_ref: str) -> list[dict[str, Any]]:
                           "valueQuantity": _quantity(float(values[name]), unit)})
     if vitals.systolic is not None and vitals.diastolic is not None:
         found.append({**common, "id": _derived_id(entry.record_id, "blood_pressure"),
-                      "code": {"coding": [{"system": LOINC, "code": BLOOD_PRESSURE_PANEL,
-                                           "display": "Blood pressure panel"}]},
-                      "component": [
-                          {"code": {"coding": [{"system": LOINC, "code": SYSTOLIC,
-                                                "display": "Systolic blood pressure"}]},
-                           "valueQuantity": _quantity(vitals.systolic, "mm[Hg]")},
-                          {"code": {"coding": [{"system": LOINC, "code": DIASTOLIC,
-                                                "display": "Diastolic blood pressure"}]},
-                           "valueQuantity": _quantity(vitals.diastolic, "mm[Hg]")}]})
+                      **_blood_pressure(vitals.systolic, vitals.diastolic)})
     return found
+
+
+def _blood_pressure(systolic: int, diastolic: int) -> dict[str, Any]:
+    return {"code": {"coding": [{"system": LOINC, "code": BLOOD_PRESSURE_PANEL,
+                                 "display": "Blood pressure panel"}]},
+            "component": [
+                {"code": {"coding": [{"system": LOINC, "code": SYSTOLIC,
+                                      "display": "Systolic blood pressure"}]},
+                 "valueQuantity": _quantity(systolic, "mm[Hg]")},
+                {"code": {"coding": [{"system": LOINC, "code": DIASTOLIC,
+                                      "display": "Diastolic blood pressure"}]},
+                 "valueQuantity": _quantity(diastolic, "mm[Hg]")}]}
+
+
+def observation(entry: Entry, person_ref: str) -> dict[str, Any]:
+    """A measurement kept on its own (a city system's check-up sends these)."""
+    o: Observation = entry.payload
+    resource: dict[str, Any] = {
+        "resourceType": "Observation", "id": entry.record_id, "status": "final",
+        "category": [{"coding": [VITAL_SIGNS]}], "subject": {"reference": person_ref},
+        "effectiveDateTime": o.observed_at.isoformat()}
+    if o.code == "blood_pressure" and o.systolic is not None and o.diastolic is not None:
+        return resource | _blood_pressure(o.systolic, o.diastolic)
+    code, display, unit = LOINC_CODES[OBSERVATION_FIELDS[o.code]]
+    return resource | {"code": {"coding": [{"system": LOINC, "code": code, "display": display}],
+                                "text": display},
+                       "valueQuantity": _quantity(float(o.value or 0), unit)}
+
+
+def _verified(entry: Entry, system: str) -> dict[str, Any]:
+    return {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/" + system,
+                        "code": "confirmed" if entry.institutional else "unconfirmed"}]}
+
+
+def condition(entry: Entry, person_ref: str) -> dict[str, Any]:
+    """A diagnosis kept as its own record (a clinic's)."""
+    c: Condition = entry.payload
+    coding = [{"system": SYSTEM_ICD10, "code": c.icd10}] if c.icd10 else None
+    return _clean_dict({
+        "resourceType": "Condition", "id": entry.record_id,
+        "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/"
+                                                 "condition-clinical",
+                                       "code": c.clinical_status}]},
+        "verificationStatus": _verified(entry, "condition-ver-status"),
+        "code": {"coding": coding, "text": c.name}, "subject": {"reference": person_ref},
+        "onsetDateTime": c.onset_on.isoformat() if c.onset_on else None,
+        "recordedDate": c.recorded_on.isoformat()})
+
+
+def allergy(entry: Entry, person_ref: str) -> dict[str, Any]:
+    """An allergy kept as its own record (a clinic's)."""
+    a: Allergy = entry.payload
+    return _clean_dict({
+        "resourceType": "AllergyIntolerance", "id": entry.record_id,
+        "verificationStatus": _verified(entry, "allergyintolerance-verification"),
+        "category": [a.category] if a.category else None, "criticality": a.criticality,
+        "code": {"text": a.substance}, "patient": {"reference": person_ref},
+        "reaction": [{"manifestation": [{"text": a.reaction}]}] if a.reaction else None,
+        "recordedDate": a.recorded_on.isoformat()})
 
 
 def conditions(latest: Entry, person_ref: str) -> list[dict[str, Any]]:
@@ -202,11 +266,21 @@ def bundle(record: PersonRecord, *, generated_on: date) -> dict[str, Any]:
     if record.declarations:
         resources += conditions(record.declarations[0], ref)
         resources += allergies(record.declarations[0], ref)
-    resources += [immunization(e, ref) for e in record.immunizations]
-    resources += [encounter(e, ref) for e in record.encounters]
+    resources += [_fact(e, ref) for e in record.facts()]
     return {"resourceType": "Bundle", "type": "collection",
             "timestamp": f"{generated_on.isoformat()}T00:00:00+07:00",
             "entry": [_entry(r) for r in resources]}
+
+
+def _fact(entry: Entry, person_ref: str) -> dict[str, Any]:
+    builders: dict[type[Any], Callable[[Entry, str], dict[str, Any]]] = {
+        Immunization: immunization, Encounter: encounter, Condition: condition,
+        Allergy: allergy, Observation: observation}
+    build = builders[type(entry.payload)]
+    resource = build(entry, person_ref)
+    if entry.source:  # who sent it, as the person saw it named
+        resource["meta"] = {"tag": [{"system": SYSTEM_SOURCE, "display": entry.source}]}
+    return resource
 
 
 def bundle_json(record: PersonRecord, *, generated_on: date) -> str:

@@ -1,6 +1,7 @@
 """What a person's page shows, read from the device store: profile, declarations in force and
-their corrected history, vital signs over time, vaccinations, check-ups and hospital stays —
-each with who entered it and whether it has reached the server."""
+their corrected history, vital signs over time, vaccinations, check-ups and hospital stays,
+diagnoses and allergies — each with who entered it and whether it has reached the server, and
+what the city's health systems sent grouped by the system that sent it."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ from typing import Any
 
 from sqlmodel import Session
 
-from app.device import local_records, store
+from app.device import local_records, settings, store
 from app.device.measurements import Reading
 from app.device.store import LocalRecord
 from sync import reminders
 from sync.records import (
+    Allergy,
+    Condition,
     Declaration,
     Encounter,
     EnteredBy,
@@ -42,6 +45,12 @@ class Entry:
     sync_state: str  # pending | synced | rejected
     corrects: str | None  # the id this one supersedes
     replaced: bool = False  # superseded by a later correction (history only)
+    source: str | None = None  # the city system that sent it, by the name people see
+
+    @property
+    def institutional(self) -> bool:
+        """Sent by a city system: its to correct, on the person's report."""
+        return self.entered_by == EnteredBy.CLINIC_IMPORT
 
 
 @dataclass(frozen=True)
@@ -53,21 +62,53 @@ class PersonRecord:
     reminder: reminders.Reminder
     declarations: list[Entry]  # in force, newest first
     history: list[Entry]  # every declaration ever, corrected ones included, newest first
-    immunizations: list[Entry]
+    immunizations: list[Entry]  # typed on a device, newest first (so are the next three)
     encounters: list[Entry]
+    conditions: list[Entry]
+    allergies: list[Entry]
+    # What each city system sent (visits, vaccinations, measurements, diagnoses, allergies),
+    # newest first, by the system's name.
+    by_source: dict[str, list[Entry]] = field(default_factory=dict)
     series: dict[str, list[tuple[date, float]]] = field(default_factory=dict)
     # The newest value of each measurement, whichever declaration or observation holds it.
     readings: dict[str, Reading] = field(default_factory=dict)
     relative: bool = False  # reached through a relative's invite, not this device's own
+
+    def facts(self) -> list[Entry]:
+        """Every fact on the page other than declarations, wherever it is shown."""
+        return [*self.immunizations, *self.encounters, *self.conditions, *self.allergies,
+                *(e for entries in self.by_source.values() for e in entries)]
 
     @property
     def latest(self) -> Declaration | None:
         return self.declarations[0].payload if self.declarations else None
 
 
-def _entry(row: LocalRecord, payload: Any, day: date, *, replaced: bool = False) -> Entry:
-    return Entry(row.id, day, payload, EnteredBy(row.entered_by), row.sync_state,
-                 row.supersedes, replaced)
+def _entry(row: LocalRecord, payload: Any, day: date, *, replaced: bool = False,
+           sources: dict[str, str] | None = None) -> Entry:
+    by = EnteredBy(row.entered_by)
+    source = ((sources or {}).get(row.device_id, "?") if by == EnteredBy.CLINIC_IMPORT
+              else None)
+    return Entry(row.id, day, payload, by, row.sync_state, row.supersedes, replaced, source)
+
+
+# Each fact kind on the page: its payload model and the day it is filed under.
+_FACT_DAY: dict[RecordKind, tuple[type[Any], Any]] = {
+    RecordKind.IMMUNIZATION: (Immunization, lambda p: p.given_on),
+    RecordKind.ENCOUNTER: (Encounter, lambda p: p.start_on),
+    RecordKind.CONDITION: (Condition, lambda p: p.recorded_on),
+    RecordKind.ALLERGY: (Allergy, lambda p: p.recorded_on),
+    RecordKind.OBSERVATION: (Observation, lambda p: p.observed_at.date()),
+}
+
+
+def _fact_entries(session: Session, person_id: str, kind: RecordKind,
+                  sources: dict[str, str]) -> list[Entry]:
+    model, day = _FACT_DAY[kind]
+    return sorted((_entry(r, p, day(p), sources=sources)
+                   for r in local_records.current(_facts(session, person_id, kind))
+                   for p in [model.model_validate(r.payload)]),
+                  key=lambda e: e.day, reverse=True)
 
 
 def _facts(session: Session, person_id: str, kind: RecordKind) -> list[LocalRecord]:
@@ -113,18 +154,17 @@ def load(session: Session, person_id: str, *, today: date,
                for r in all_declarations for d in [Declaration.model_validate(r.payload)]]
     declarations = [e for e in history if not e.replaced]
 
-    immunizations = sorted(
-        (_entry(r, p, p.given_on)
-         for r in local_records.current(_facts(session, person_id, RecordKind.IMMUNIZATION))
-         for p in [Immunization.model_validate(r.payload)]),
-        key=lambda e: e.day, reverse=True)
-    encounters = sorted(
-        (_entry(r, p, p.start_on)
-         for r in local_records.current(_facts(session, person_id, RecordKind.ENCOUNTER))
-         for p in [Encounter.model_validate(r.payload)]),
-        key=lambda e: e.day, reverse=True)
-    observations = [Observation.model_validate(r.payload) for r in
-                    local_records.current(_facts(session, person_id, RecordKind.OBSERVATION))]
+    sources = settings.source_names(session)
+    facts = {kind: _fact_entries(session, person_id, kind, sources) for kind in _FACT_DAY}
+    by_source: dict[str, list[Entry]] = {}
+    for entry in sorted((e for entries in facts.values() for e in entries if e.institutional),
+                        key=lambda e: e.day, reverse=True):
+        by_source.setdefault(entry.source or "?", []).append(entry)
+
+    def typed_here(kind: RecordKind) -> list[Entry]:
+        return [e for e in facts[kind] if not e.institutional]
+
+    observations = [e.payload for e in facts[RecordKind.OBSERVATION]]
     oldest_first = [e.payload for e in reversed(declarations)]
     pairs = [(r, d) for r in reversed(all_declarations) if r.id in in_force
              for d in [Declaration.model_validate(r.payload)]]
@@ -133,7 +173,10 @@ def load(session: Session, person_id: str, *, today: date,
         profile_entered_by=EnteredBy(person.entered_by), profile_sync_state=person.sync_state,
         reminder=local_records.person_reminder(profile, person_id, standing, today=today,
                                          default_months=default_months),
-        declarations=declarations, history=history, immunizations=immunizations,
-        encounters=encounters, series=vital_series(oldest_first, observations),
+        declarations=declarations, history=history,
+        immunizations=typed_here(RecordKind.IMMUNIZATION),
+        encounters=typed_here(RecordKind.ENCOUNTER),
+        conditions=typed_here(RecordKind.CONDITION), allergies=typed_here(RecordKind.ALLERGY),
+        by_source=by_source, series=vital_series(oldest_first, observations),
         readings=local_records.latest_readings(session, person_id, pairs),
         relative=local_records.entered_by(session, person_id) == EnteredBy.FAMILY)

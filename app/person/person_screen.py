@@ -1,5 +1,6 @@
-"""A person's page: reminder, latest declaration, charts, vaccinations, visits and the history
-of declarations — each with who entered it and whether it reached the server."""
+"""A person's page: reminder, latest declaration, charts, vaccinations, visits, what the city's
+systems sent (by system) and the history of declarations — each with who entered it and
+whether it reached the server."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ from functools import partial
 
 import flet as ft
 
-from app.person.health_record import Entry, PersonRecord
+from app.person.facts_screen import fact_card, from_systems, provenance
+from app.person.health_record import PersonRecord
 from app.person.state import PersonState
 from app.ui import charts
-from app.ui.context import FactKind, Ui
+from app.ui.context import Ui
 from app.ui.i18n import t
 from app.ui.widgets import (
     BIG_TEXT,
@@ -21,7 +23,7 @@ from app.ui.widgets import (
     reminder_line,
     scroll_key,
 )
-from sync.records import Declaration, Encounter, EnteredBy, Immunization
+from sync.records import Declaration
 from sync.validators import format_date_vn
 
 CHART_COLOURS = {"systolic": ft.Colors.RED_700, "diastolic": ft.Colors.BLUE_700,
@@ -31,12 +33,6 @@ CHART_COLOURS = {"systolic": ft.Colors.RED_700, "diastolic": ft.Colors.BLUE_700,
 
 def _number(value: float) -> str:
     return f"{value:g}".replace(".", ",")
-
-
-def _provenance(ui: Ui, entry: Entry) -> str:
-    lang = ui.lang
-    return (f"{t('entered_by', lang)}: {t(f'entered_{entry.entered_by.value}', lang)} · "
-            f"{t(f'sync_{entry.sync_state}', lang)}")
 
 
 def _declaration_lines(ui: Ui, d: Declaration) -> list[str]:
@@ -86,35 +82,6 @@ def _chart(ui: Ui, name: str, points: list[tuple[date, float]]) -> ft.Control:
     return ft.Column([words, chart], key=f"chart-{name}")
 
 
-def _fact_card(ui: Ui, state: PersonState, entry: Entry) -> ft.Control:
-    lang, size = ui.lang, ui.size(BIG_TEXT - 2)
-    payload = entry.payload
-    kind: FactKind
-    if isinstance(payload, Immunization):
-        kind = "immunization"
-        lines = [f"{payload.vaccine} — {format_date_vn(payload.given_on)}"]
-        if payload.dose_number:
-            lines.append(f"{t('dose_number', lang)}: {payload.dose_number}")
-        if payload.place:
-            lines.append(payload.place)
-    else:
-        assert isinstance(payload, Encounter)
-        kind = "encounter"
-        end = f" → {format_date_vn(payload.end_on)}" if payload.end_on else ""
-        lines = [f"{t(f'type_{payload.type}', lang)} — {format_date_vn(payload.start_on)}{end}"]
-        lines += [x for x in (payload.facility, payload.diagnosis) if x]
-    if entry.entered_by == EnteredBy.CLINIC_IMPORT:  # the facility's to correct, not ours
-        action: ft.Control = ft.Text(t("institutional_read_only", lang), size=size - 2)
-    else:
-        action = big_button(t("correct", lang), ui.run(state.correct_fact, kind, entry.record_id),
-                            key=f"correct-{entry.record_id}", size=size)
-    return ft.Column([
-        *[ft.Text(line, size=size) for line in lines],
-        ft.Text(_provenance(ui, entry), size=size - 2, italic=True),
-        action,
-    ], spacing=4)
-
-
 def _history(ui: Ui, state: PersonState, record: PersonRecord) -> list[ft.Control]:
     lang, size = ui.lang, ui.size(BIG_TEXT - 2)
     controls: list[ft.Control] = [heading(t("history", lang), size=ui.size(22))]
@@ -125,7 +92,7 @@ def _history(ui: Ui, state: PersonState, record: PersonRecord) -> list[ft.Contro
             label += f" ({t('replaced', lang)})"
         row: list[ft.Control] = [ft.Text(label, size=size,
                                          color=ft.Colors.GREY_700 if entry.replaced else None),
-                                 ft.Text(_provenance(ui, entry), size=size - 2, italic=True)]
+                                 ft.Text(provenance(ui, entry), size=size - 2, italic=True)]
         if not entry.replaced:
             row.append(big_button(f"{t('correct', lang)} {when}",
                                   ui.run(state.correct_declaration, entry.record_id),
@@ -263,7 +230,7 @@ def Person(ui: Ui, state: PersonState) -> ft.Control:
     if latest is not None:
         controls.append(heading(t("latest_declaration", lang), size=ui.size(22)))
         controls += [ft.Text(line, size=size) for line in _declaration_lines(ui, latest)]
-        controls.append(ft.Text(_provenance(ui, record.declarations[0]), size=size - 4,
+        controls.append(ft.Text(provenance(ui, record.declarations[0]), size=size - 4,
                                 italic=True))
     if record.series:
         controls.append(heading(t("vital_charts", lang), size=ui.size(22)))
@@ -271,8 +238,14 @@ def Person(ui: Ui, state: PersonState) -> ft.Control:
     for title, entries in (("vaccinations", record.immunizations),
                            ("visits", record.encounters)):
         controls.append(heading(t(title, lang), size=ui.size(22)))
-        controls += ([_fact_card(ui, state, e) for e in entries] if entries
+        controls += ([fact_card(ui, state, e) for e in entries] if entries
                      else [ft.Text(t("none_yet", lang), size=size)])
+    for title, entries in (("conditions_title", record.conditions),
+                           ("allergies_title", record.allergies)):
+        if entries:  # none can be typed here: only shown when a device pushed some
+            controls.append(heading(t(title, lang), size=ui.size(22)))
+            controls += [fact_card(ui, state, e) for e in entries]
+    controls += from_systems(ui, state, record.by_source)
     controls += _history(ui, state, record)
     controls += _family(ui, state, record)
     # Said just above the button pressed (the bottom of a long page), not at its top.

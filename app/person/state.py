@@ -17,7 +17,7 @@ from app.ui.i18n import t
 from app.ui.typed import Typed
 from sync.errors import HsskError, InstitutionalRecord
 from sync.protocol import GrantView
-from sync.records import Encounter, EnteredBy, Immunization
+from sync.records import Encounter, Immunization
 
 # Asked soon after the code is shown (the relative is usually beside the owner), then less
 # often: each ask is an audited read of who holds access.
@@ -88,11 +88,10 @@ class PersonState:
     def correct_fact(self, kind: FactKind, record_id: str) -> Outcome:
         """Correct a vaccination or a visit: the form starts from it; saving supersedes it."""
         assert self.record is not None
-        entry = next(e for e in self.record.immunizations + self.record.encounters
-                     if e.record_id == record_id)
-        assert isinstance(entry.payload, Immunization | Encounter)
-        if entry.entered_by == EnteredBy.CLINIC_IMPORT:
+        entry = next(e for e in self.record.facts() if e.record_id == record_id)
+        if entry.institutional:
             raise InstitutionalRecord()
+        assert isinstance(entry.payload, Immunization | Encounter)
         return Outcome(fact=FactRequest(kind, self.record.person_id, corrects=record_id,
                                         start_from=entry.payload))
 

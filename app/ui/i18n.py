@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from app.ui.record_texts import RECORD
 from app.ui.staff_texts import STAFF
 from sync.errors import Lang
 
@@ -361,6 +362,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "switch_to": ("Chuyển sang", "Switch to"),
     # The staff's screens: app/ui/staff_texts.py.
     **STAFF,
+    # What the city's systems sent to a person's page: app/ui/record_texts.py.
+    **RECORD,
 }
 
 

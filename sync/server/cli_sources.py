@@ -27,13 +27,16 @@ def add(name: str,
         kinds: Annotated[str, typer.Option(
             help="What it may send, comma-separated: "
                  + ",".join(sources.SENT_KINDS) + ".")] = ",".join(sources.SENT_KINDS),
+        title: Annotated[str | None, typer.Option(
+            help="The name people see on their record, e.g. \"Trạm Y tế phường Bến Nghé\" "
+                 "(the NAME when not given).")] = None,
         data_dir: DataDir = None) -> None:
     """Register a source; prints its client id and secret (the secret only this once)."""
     _, session = open_session(data_dir)
     with session:
         try:
             source, secret = sources.add_source(
-                session, name=name, kind=kind, areas=area,
+                session, name=name, kind=kind, areas=area, title=title,
                 record_kinds=[k.strip() for k in kinds.split(",") if k.strip()])
         except DomainError as exc:
             raise fail(str(exc)) from None
@@ -55,7 +58,8 @@ def list_(data_dir: DataDir = None) -> None:
     for s in rows:
         state = "disabled" if s.disabled else "active"
         typer.echo(f"{s.name:<24} {s.kind:<9} {s.id:<21} {state:<9} "
-                   f"areas={','.join(s.areas)} kinds={','.join(s.record_kinds)}")
+                   f"areas={','.join(s.areas)} kinds={','.join(s.record_kinds)}"
+                   + (f" title={s.title!r}" if s.title else ""))
 
 
 @sources_app.command("rotate")

@@ -20,13 +20,13 @@ from sync.errors import InvalidValue
 from sync.fhir_codes import (
     BLOOD_PRESSURE_PANEL,
     DIASTOLIC,
-    ICD10,
     ENCOUNTER_TYPES,
     LOINC,
     LOINC_CODES,
     SYSTEM_BHYT,
     SYSTEM_CCCD,
     SYSTEM_ENCOUNTER_TYPE,
+    SYSTEM_ICD10,
     SYSTOLIC,
 )
 from sync.records import (
@@ -260,7 +260,7 @@ def _day(moment: Any) -> date | None:
 def _condition(c: Any) -> dict[str, Any]:
     _not_refuted(c)
     name = _concept_text(c.code)
-    icd10 = next((x.code for x in (c.code.coding or []) if x.system == ICD10), None) \
+    icd10 = next((x.code for x in (c.code.coding or []) if x.system == SYSTEM_ICD10), None) \
         if c.code else None
     recorded = _day(c.recordedDate) or _day(c.onsetDateTime)
     if not (name or icd10) or recorded is None:

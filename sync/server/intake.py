@@ -18,7 +18,7 @@ from sqlmodel import Session
 from sync.errors import InvalidValue
 from sync.ids import new_id, utc_now
 from sync.records import EnteredBy, PersonProfile, RecordKind, invalid_values
-from sync.server import areas, person_index, progress, scopes
+from sync.server import areas, person_index, progress, scopes, sources
 from sync.server.fhir_in import (
     EntryRefused,
     IncomingFact,
@@ -232,7 +232,7 @@ class _Intake:
         self.versions.append({
             "id": record_id, "kind": str(kind), "person_id": person_id, "household_id": None,
             "version": 1, "parent_version": None, "supersedes": supersedes,
-            "entered_by": str(EnteredBy.CLINIC_IMPORT), "device_id": f"source:{self.source.id}",
+            "entered_by": str(EnteredBy.CLINIC_IMPORT), "device_id": sources.device_of(self.source),
             "created_at": self.now, "deleted": False, "payload": payload, "conflicts": [],
             "area_code": area, "received_at": self.now})
         self._audit("source_create", record_id, str(kind))

@@ -317,6 +317,8 @@ class Source(SQLModel, table=True):
 
     id: str = Field(primary_key=True, max_length=40)  # the OAuth2 client id
     name: str = Field(unique=True, max_length=80)
+    # What people see on their record ("từ Trạm Y tế phường Bến Nghé"); the name when unset.
+    title: str | None = Field(default=None, max_length=120)
     kind: str = Field(max_length=16)  # platform | school | clinic
     areas: list[str] = Field(default_factory=list, sa_type=JSON)
     record_kinds: list[str] = Field(default_factory=list, sa_type=JSON)

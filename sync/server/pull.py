@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 
 from sync.protocol import PullResponse
 from sync.records import RecordData
-from sync.server import scopes
+from sync.server import scopes, sources
 from sync.server.accounts import Caller
 from sync.server.errors import Forbidden, InvalidInput
 from sync.server.models import AuditEntry, ScopeEvent, ServerMeta, ServerRecord
@@ -149,7 +149,8 @@ def pull(*, session: Session, caller: Caller, storage: Storage, cursor: str | No
         changes=[RecordData.model_validate({name: getattr(row, name) for name in fields})
                  for row in changes],
         removed=removed, next_cursor=encode_cursor(epoch, position), has_more=has_more,
-        reset=reset, remaining=remaining)
+        reset=reset, remaining=remaining,
+        sources=sources.titles(session, {row.device_id for row in changes}))
     session.add(AuditEntry(account_id=caller.account.id, device_id=caller.device_id,
                            action="pull", detail=f"{len(changes)} records, {len(removed)} removed"))
     session.commit()

@@ -43,10 +43,13 @@ class InvalidToken(Unauthorized):
 
 
 def add_source(session: Session, *, name: str, kind: str, areas: list[str],
-               record_kinds: list[str]) -> tuple[Source, str]:
+               record_kinds: list[str], title: str | None = None) -> tuple[Source, str]:
     """Register a source; returns it and its secret (shown once, never stored)."""
     if not NAME.fullmatch(name):
         raise InvalidInput("a source's name is 2-80 letters, digits, '.', '_' or '-'")
+    title = " ".join((title or "").split()) or None
+    if title is not None and (len(title) > 120 or not title.isprintable()):
+        raise InvalidInput("a source's title is up to 120 printable characters")
     if kind not in SOURCE_KINDS:
         raise InvalidInput(f"kind must be one of {', '.join(SOURCE_KINDS)}")
     if not areas:
@@ -62,7 +65,7 @@ def add_source(session: Session, *, name: str, kind: str, areas: list[str],
     if session.exec(select(Source).where(Source.name == name)).first() is not None:
         raise Conflict(f"a source named {name} exists already")
     secret = secrets.token_urlsafe(32)
-    source = Source(id=f"src-{secrets.token_hex(8)}", name=name, kind=kind,
+    source = Source(id=f"src-{secrets.token_hex(8)}", name=name, title=title, kind=kind,
                     areas=sorted(set(areas)), record_kinds=sorted(set(record_kinds)),
                     secret_hash=hash_token(secret))
     session.add(source)
@@ -142,3 +145,21 @@ def audit(session: Session, source: Source, action: str, record_id: str | None =
     """Note what a source did; committed with the caller's own transaction."""
     session.add(AuditEntry(source_id=source.id, action=action, record_id=record_id,
                            detail=detail))
+
+
+SOURCE_DEVICE = "source:"  # what a source's records carry as their device id, before its id
+
+
+def device_of(source: Source) -> str:
+    """The device id a source's records carry: never one a device could sign in as."""
+    return f"{SOURCE_DEVICE}{source.id}"
+
+
+def titles(session: Session, device_ids: set[str]) -> dict[str, str]:
+    """The name people see for each source among these device ids, by device id."""
+    ids = [d.removeprefix(SOURCE_DEVICE) for d in device_ids if d.startswith(SOURCE_DEVICE)]
+    if not ids:
+        return {}
+    rows = session.exec(select(Source).where(col(Source.id).in_(ids))).all()
+    return {device_of(s): s.title or s.name for s in rows}
+

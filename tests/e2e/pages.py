@@ -282,11 +282,13 @@ class SeededServer:
                        url=f"http://127.0.0.1:{self.port}/v1/health", env=self.env,
                        log=self.log)
 
-    def clinic_sends(self, resources: list[dict[str, Any]]) -> list[str]:
-        """A clinic registered with ``hssk-server sources add`` signs in and posts these FHIR
-        resources as a batch Bundle (the server must be running); returns each entry's status."""
+    def clinic_sends(self, resources: list[dict[str, Any]], title: str) -> list[str]:
+        """A clinic registered with ``hssk-server sources add`` (shown to people as ``title``)
+        signs in and posts these FHIR resources as a batch Bundle (the server must be
+        running); returns each entry's status."""
         out = hssk_server("sources", "add", f"clinic-{free_port()}", "--kind", "clinic",
-                          "--area", "26734", data_dir=self.data_dir, env=self.env)
+                          "--area", "26734", "--title", title, data_dir=self.data_dir,
+                          env=self.env)
         client_id, secret = (re.search(rf"{name}:\s+(\S+)", out).group(1)  # type: ignore[union-attr]
                              for name in ("client_id", "client_secret"))
         base = f"http://127.0.0.1:{self.port}"

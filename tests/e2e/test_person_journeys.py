@@ -133,23 +133,30 @@ def test_a_relative_is_invited_edits_and_loses_access(browser, tmp_path):
         expect(seen(mother, f"Cúm mùa — {shot_day}")).to_be_visible()
         expect(seen(mother, "Người nhập: người thân")).to_be_visible()
 
-        # Her ward's clinic sends the hepatitis B shot it gave her (FHIR): found by her name and
-        # birth year in its ward, it reaches both phones at their next sync, read-only.
+        # Her ward's clinic sends the hepatitis B shot it gave her and the diagnosis it made
+        # (FHIR): found by her name and birth year in its ward, they reach both phones at their
+        # next sync, under the clinic's name, read-only.
         assert server.clinic_sends([
             {"resourceType": "Patient", "id": "bn-1", "name": [{"text": "Lê Thị Mẹ"}],
              "gender": "female", "birthDate": "1950"},
             {"resourceType": "Immunization", "id": "tiem-1", "status": "completed",
              "vaccineCode": {"text": "Viêm gan B"}, "patient": {"reference": "urn:uuid:bn-1"},
              "occurrenceDateTime": clinic_iso, "location": {"display": "Trạm Y tế phường"}},
-        ]) == ["200 OK", "201 Created"]
+            {"resourceType": "Condition", "id": "cd-1", "subject": {"reference": "urn:uuid:bn-1"},
+             "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10", "code": "I10"}],
+                      "text": "Tăng huyết áp"}, "recordedDate": clinic_iso},
+        ], title="Trạm Y tế phường Bến Nghé") == ["200 OK", "201 Created", "201 Created"]
         for phone in (mother, son):
             phone.get_by_role("button", name="Trang chính").click()
             phone.get_by_role("button", name="Đồng bộ ngay").click()
             expect(seen(phone, "Thay đổi chờ gửi: 0")).to_be_visible()
             phone.get_by_role("button", name="Xem hồ sơ: Lê Thị Mẹ").click()
+            expect(seen(phone, "Từ Trạm Y tế phường Bến Nghé")).to_be_visible()
             expect(seen(phone, f"Viêm gan B — {clinic_day}")).to_be_visible()
-            expect(seen(phone, "Người nhập: cơ sở y tế · đã gửi")).to_be_visible()
-            expect(seen(phone, "Do cơ sở y tế gửi: chỉ cơ sở đó sửa được.")).to_be_visible()
+            expect(seen(phone, "Chẩn đoán: Tăng huyết áp (I10) — đang mắc")).to_be_visible()
+            expect(seen(phone, "Người nhập: Trạm Y tế phường Bến Nghé · đã gửi")).to_be_visible()
+            expect(seen(phone, "Do Trạm Y tế phường Bến Nghé gửi: chỉ nơi đó sửa được.")
+                   ).to_be_visible()
             # Her own shot can be corrected; the clinic's offers no such button.
             expect(phone.get_by_role("button", name="Đính chính", exact=True)).to_have_count(1)
         mother.get_by_role("button", name="Ai đang có quyền?").click()

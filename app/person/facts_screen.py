@@ -1,0 +1,95 @@
+"""The facts on a person's screen: a few lines of words per kind, who entered each one, and
+what may be done with it (correct it, or only read it when a city system sent it)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import flet as ft
+
+from app.person.health_record import Entry
+from app.person.state import PersonState
+from app.ui.context import FactKind, Ui
+from app.ui.i18n import t
+from app.ui.widgets import BIG_TEXT, big_button, heading
+from sync.errors import Lang
+from sync.records import Allergy, Condition, Encounter, Immunization, Observation
+from sync.validators import format_date_vn
+
+
+def _number(value: float) -> str:
+    return f"{value:g}".replace(".", ",")
+
+
+def fact_lines(payload: Any, lang: Lang) -> list[str]:
+    """The fact in words, most telling line first."""
+    if isinstance(payload, Immunization):
+        lines = [f"{payload.vaccine} — {format_date_vn(payload.given_on)}"]
+        if payload.dose_number:
+            lines.append(f"{t('dose_number', lang)}: {payload.dose_number}")
+        return lines + ([payload.place] if payload.place else [])
+    if isinstance(payload, Encounter):
+        end = f" → {format_date_vn(payload.end_on)}" if payload.end_on else ""
+        lines = [f"{t(f'type_{payload.type}', lang)} — {format_date_vn(payload.start_on)}{end}"]
+        return lines + [x for x in (payload.facility, payload.diagnosis) if x]
+    if isinstance(payload, Condition):
+        code = f" ({payload.icd10})" if payload.icd10 else ""
+        lines = [f"{t('diagnosed', lang)}: {payload.name}{code} — "
+                 f"{t(f'status_{payload.clinical_status}', lang)}",
+                 f"{t('recorded_on', lang)} {format_date_vn(payload.recorded_on)}"]
+        if payload.onset_on:
+            lines[-1] += f" · {t('onset_on', lang)} {format_date_vn(payload.onset_on)}"
+        return lines
+    if isinstance(payload, Allergy):
+        about = [t(f"category_{payload.category}", lang)] if payload.category else []
+        if payload.criticality:
+            about.append(t(f"criticality_{payload.criticality}", lang))
+        lines = [f"{t('allergy_to', lang)}: {payload.substance}"
+                 + (f" ({', '.join(about)})" if about else "")]
+        if payload.reaction:
+            lines.append(f"{t('reaction', lang)}: {payload.reaction}")
+        return lines + [f"{t('recorded_on', lang)} {format_date_vn(payload.recorded_on)}"]
+    assert isinstance(payload, Observation)
+    value = (f"{payload.systolic}/{payload.diastolic}" if payload.code == "blood_pressure"
+             else _number(payload.value or 0))
+    return [f"{t(f'observation_{payload.code}', lang)}: {value} {payload.unit} — "
+            f"{t('measured', lang)} {format_date_vn(payload.observed_at.date())}"]
+
+
+def provenance(ui: Ui, entry: Entry) -> str:
+    """Who entered it and whether it reached the server."""
+    lang = ui.lang
+    who = entry.source or t(f"entered_{entry.entered_by.value}", lang)
+    return f"{t('entered_by', lang)}: {who} · {t(f'sync_{entry.sync_state}', lang)}"
+
+
+def fact_card(ui: Ui, state: PersonState, entry: Entry) -> ft.Control:
+    """One fact, with a correction button when this device's people may correct it."""
+    lang, size = ui.lang, ui.size(BIG_TEXT - 2)
+    kind: FactKind | None = ("immunization" if isinstance(entry.payload, Immunization)
+                             else "encounter" if isinstance(entry.payload, Encounter) else None)
+    action: ft.Control | None = None
+    if entry.institutional:  # the facility's to correct, not ours
+        action = ft.Text(t("sent_by_source", lang).format(name=entry.source), size=size - 2)
+    elif kind is not None:
+        action = big_button(t("correct", lang), ui.run(state.correct_fact, kind, entry.record_id),
+                            key=f"correct-{entry.record_id}", size=size)
+    return ft.Column([
+        *[ft.Text(line, size=size) for line in fact_lines(entry.payload, lang)],
+        ft.Text(provenance(ui, entry), size=size - 2, italic=True),
+        *([action] if action else []),
+    ], spacing=4, key=f"fact-{entry.record_id}")
+
+
+def from_systems(ui: Ui, state: PersonState, by_source: dict[str, list[Entry]]
+                 ) -> list[ft.Control]:
+    """What the city's systems sent, one group per system, newest first in each."""
+    if not by_source:
+        return []
+    lang = ui.lang
+    controls: list[ft.Control] = [heading(t("from_systems", lang), size=ui.size(22))]
+    for name, entries in by_source.items():
+        controls.append(heading(t("from_source", lang).format(name=name),
+                                size=ui.size(BIG_TEXT)))
+        controls += [fact_card(ui, state, e) for e in entries]
+    return controls

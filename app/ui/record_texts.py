@@ -1,0 +1,38 @@
+"""The strings of what the city's health systems send to a person's page (diagnoses, allergies,
+their source, reports of a mistake), kept apart so that each catalogue file stays short."""
+
+from __future__ import annotations
+
+RECORD: dict[str, tuple[str, str]] = {
+    "from_systems": ("Từ cơ sở y tế và nhà trường", "From health facilities and schools"),
+    "from_source": ("Từ {name}", "From {name}"),
+    "sent_by_source": ("Do {name} gửi: chỉ nơi đó sửa được.",
+                       "Sent by {name}: only it can correct this."),
+    "conditions_title": ("Bệnh đã chẩn đoán", "Diagnoses"),
+    "allergies_title": ("Dị ứng", "Allergies"),
+    "diagnosed": ("Chẩn đoán", "Diagnosis"),
+    "recorded_on": ("ghi nhận ngày", "recorded"),
+    "onset_on": ("bắt đầu từ", "since"),
+    "status_active": ("đang mắc", "active"),
+    "status_recurrence": ("tái phát", "recurred"),
+    "status_relapse": ("tái phát", "relapsed"),
+    "status_inactive": ("không còn", "inactive"),
+    "status_remission": ("thuyên giảm", "in remission"),
+    "status_resolved": ("đã khỏi", "resolved"),
+    "allergy_to": ("Dị ứng", "Allergy to"),
+    "category_food": ("thức ăn", "food"),
+    "category_medication": ("thuốc", "medication"),
+    "category_environment": ("môi trường", "environment"),
+    "category_biologic": ("chế phẩm sinh học", "biologic"),
+    "criticality_high": ("nguy cơ cao", "high risk"),
+    "criticality_low": ("nguy cơ thấp", "low risk"),
+    "criticality_unable-to-assess": ("chưa đánh giá được nguy cơ", "risk not assessed"),
+    "reaction": ("Biểu hiện", "Reaction"),
+    "measured": ("Đo", "Measured"),
+    "observation_height": ("Chiều cao", "Height"),
+    "observation_weight": ("Cân nặng", "Weight"),
+    "observation_blood_pressure": ("Huyết áp", "Blood pressure"),
+    "observation_pulse": ("Mạch", "Pulse"),
+    "observation_glucose": ("Đường huyết", "Blood glucose"),
+    "observation_waist": ("Vòng eo", "Waist"),
+}
