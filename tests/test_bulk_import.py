@@ -142,3 +142,101 @@ def test_an_unknown_or_disabled_source_imports_nothing(module_server, tmp_path):
     disabled = subprocess.run([*run, "platform-c"], env=env, capture_output=True, text=True)
     assert disabled.returncode == 2 and "disabled" in disabled.stderr
     assert _stored(module_server, "platform-c") == (0, 0)
+
+
+TEMPLATE = Path(__file__).parent.parent / "docs" / "school-checks-template.csv"
+
+
+def _school_checks(server, csv_file: Path, source: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(BIN / "hssk-server"), "import", "school-checks", str(csv_file),
+                           "--source", source, "--chunk", "2"],
+                          env={**server.env, "PATH": "/usr/bin:/bin"},
+                          capture_output=True, text=True, timeout=300)
+
+
+def _outcomes(csv_file: Path) -> list[dict[str, Any]]:
+    path = csv_file.with_name(csv_file.stem + ".outcomes.ndjson")
+    return [json.loads(x) for x in path.read_text().splitlines()]
+
+
+def test_the_school_check_template_imports_as_it_is_documented(module_server, tmp_path):
+    """The shipped template, as a school would send it: each row a student, a school health
+    check at the school and class, and its measurements; sent again, nothing changes."""
+    module_server.admin("sources", "add", "th-ket-doan", "--kind", "school", "--area", "26734",
+                        "--title", "Trường Tiểu học Kết Đoàn")
+    csv_file = tmp_path / "checks.csv"
+    csv_file.write_bytes(TEMPLATE.read_bytes())
+    done = _school_checks(module_server, csv_file, "th-ket-doan")
+    assert done.returncode == 0, done.stderr
+    assert "3 lines" in done.stdout and "201 Created × 2" in done.stdout, done.stdout
+    assert [o["line"] for o in _outcomes(csv_file)] == [2, 3]
+    with module_server.db() as session:
+        source = sources.named(session, "th-ket-doan")
+        rows = session.exec(select(ServerRecord).where(
+            ServerRecord.device_id == f"source:{source.id}")).all()
+    by_kind: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_kind.setdefault(row.kind, []).append(row.payload)
+    assert sorted(p["full_name"] for p in by_kind["person"]) == ["Nguyễn Ngọc Anh",
+                                                                 "Trần Minh Khôi"]
+    assert sorted((e["type"], e["start_on"], e["facility"], e["diagnosis"])
+                  for e in by_kind["encounter"]) == [
+        ("school_health_check", "2026-10-05", "Trường Tiểu học Kết Đoàn, lớp 3A",
+         "Sức khỏe loại I"),
+        ("school_health_check", "2026-10-05", "Trường Tiểu học Kết Đoàn, lớp 4B",
+         "Cận thị nhẹ")]
+    measured = sorted((o["code"], o.get("value"), o.get("systolic"))
+                      for o in by_kind["observation"])
+    assert measured == [("blood_pressure", None, 100), ("height", 128.0, None),
+                        ("height", 134.0, None), ("pulse", 84.0, None), ("pulse", 88.0, None),
+                        ("weight", 26.5, None), ("weight", 31.5, None)]  # "31,5" read as 31.5
+    (tmp_path / "checks.checkpoint.json").unlink()  # a school sends the same file again
+    again = _school_checks(module_server, csv_file, "th-ket-doan")
+    assert "200 OK × 2" in again.stdout, again.stdout
+    with module_server.db() as session:
+        assert len(session.exec(select(ServerRecord).where(
+            ServerRecord.device_id == f"source:{source.id}")).all()) == len(rows)
+
+
+def test_bad_school_check_rows_are_refused_with_the_reason_and_the_rest_kept(
+        module_server, tmp_path):
+    module_server.admin("sources", "add", "thcs-b", "--kind", "school", "--area", "26734")
+    header = TEMPLATE.read_text(encoding="utf-8").splitlines()[0]
+    good = "HS-9,Lê Văn Tốt,2012-01-02,nam,,,THCS B,7A,2026-10-06,150,40,,,80,,"
+    rows = [
+        good,
+        "HS-10,Lê Văn Một,2012-13-02,nam,,,THCS B,7A,2026-10-06,150,40,,,80,,",    # month 13
+        "HS-11,Lê Văn Hai,2012-01-02,x,,,THCS B,7A,2026-10-06,150,40,,,80,,",       # sex
+        "HS-12,Lê Văn Ba,2012-01-02,nam,,,THCS B,7A,2026-10-06,150,năm mươi,,,80,,",  # word
+        "HS-13,Lê Văn Bốn,2012-01-02,nam,,,THCS B,7A,2026-10-06,150,900,,,80,,",    # 900 kg
+        "HS-14,Lê Văn Năm,2012-01-02,nam,,,THCS B,7A,2026-10-06",                  # short row
+        "HS 15 ' OR 1=1,Lê Văn Sáu,2012-01-02,nam,,,THCS B,7A,2026-10-06,,,,,,,",   # the id
+        ",,,,,,,,,,,,,,,",                                                            # empty
+    ]
+    csv_file = tmp_path / "bad.csv"
+    csv_file.write_bytes(("\n".join([header, *rows]) + "\n").encode() + b"\xff\xfe,\n")
+    done = _school_checks(module_server, csv_file, "thcs-b")
+    assert done.returncode == 0, done.stderr
+    outcomes = _outcomes(csv_file)
+    assert [o["status"][:3] for o in outcomes] == ["201"] + ["400"] * 8, outcomes
+    for outcome in outcomes[1:]:
+        vi, _, en = outcome["outcome"]["issue"][0]["details"]["text"].partition(" / ")
+        assert vi and en and vi != en, outcome
+    # The 900 kg row keeps its student and check; only the impossible weight is refused.
+    assert "kg" in outcomes[4]["outcome"]["issue"][0]["details"]["text"]
+    # A misspelt column stops the import before it reads a row.
+    misspelt = tmp_path / "misspelt.csv"
+    misspelt.write_text(header.replace("weight_kg", "weigth_kg") + "\n" + good + "\n",
+                        encoding="utf-8")
+    refused = _school_checks(module_server, misspelt, "thcs-b")
+    assert refused.returncode != 0 and "weigth_kg" in refused.stderr + refused.stdout
+    assert not misspelt.with_name("misspelt.outcomes.ndjson").exists()
+
+
+def test_the_school_check_columns_documented_are_the_ones_read():
+    from sync.server.school_checks import COLUMNS
+    table = (TEMPLATE.parent / "school-checks.md").read_text(encoding="utf-8")
+    documented = [line.split("|")[1].strip().strip("`") for line in table.splitlines()
+                  if line.startswith("| `")]
+    assert documented == list(COLUMNS)
+    assert TEMPLATE.read_text(encoding="utf-8").splitlines()[0].split(",") == list(COLUMNS)

@@ -3,8 +3,9 @@ client credentials."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from sqlmodel import col, select
@@ -161,16 +162,52 @@ def matches_dismiss(review: str, data_dir: DataDir = None) -> None:
 import_app = typer.Typer(help="Records in bulk from a source.", no_args_is_help=True)
 
 
+Restart = Annotated[bool, typer.Option(
+    help="Start from the first line, not from the last checkpoint.")]
+
+
 @import_app.command("fhir")
 def import_fhir(ndjson: Annotated[Path, typer.Argument(help="One FHIR resource per line.")],
                 source: Annotated[str, typer.Option(help="The sending source's name.")],
-                restart: Annotated[bool, typer.Option(
-                    help="Start from the first line, not from the last checkpoint.")] = False,
+                restart: Restart = False,
                 chunk: Annotated[int, typer.Option(min=1, max=1000,
                                                    help="Resources per transaction.")] = 500,
                 data_dir: DataDir = None) -> None:
     """Import NDJSON (streamed, resumable): a progress bar, then the outcome of each line in
     FILE.outcomes.ndjson."""
+    from sync.server.bulk_import import parse_line
+
+    _import(ndjson, source, lambda raw: [parse_line(raw)], header_lines=0, restart=restart,
+            chunk=chunk, data_dir=data_dir)
+
+
+@import_app.command("school-checks")
+def import_school_checks(
+        csv_file: Annotated[Path, typer.Argument(
+            help="One check a row, in the columns of docs/school-checks-template.csv.")],
+        source: Annotated[str, typer.Option(help="The sending school's source name.")],
+        restart: Restart = False,
+        chunk: Annotated[int, typer.Option(min=1, max=500,
+                                           help="Rows per transaction.")] = 100,
+        data_dir: DataDir = None) -> None:
+    """Import a school's health checks (CSV UTF-8, streamed, resumable): a progress bar, then
+    the outcome of each row in FILE.outcomes.ndjson."""
+    from sync.server import school_checks
+    from sync.server.fhir_in import EntryRefused
+
+    if not csv_file.is_file():
+        raise fail(f"cannot read {csv_file}")
+    with csv_file.open("rb") as first:
+        try:
+            header = school_checks.read_header(first.readline())
+        except EntryRefused as exc:
+            raise fail(f"{exc.en}\n{exc.vi}") from None
+    _import(csv_file, source, lambda raw: school_checks.row_resources(header, raw),
+            header_lines=1, restart=restart, chunk=chunk, data_dir=data_dir)
+
+
+def _import(path: Path, source: str, read_line: Callable[[bytes], list[Any]], *,
+            header_lines: int, restart: bool, chunk: int, data_dir: Path | None) -> None:
     from rich.progress import (
         BarColumn,
         Progress,
@@ -182,8 +219,8 @@ def import_fhir(ndjson: Annotated[Path, typer.Argument(help="One FHIR resource p
     from sync.server import bulk_import
     from sync.server.storage import storage_for
 
-    if not ndjson.is_file():
-        raise fail(f"cannot read {ndjson}")
+    if not path.is_file():
+        raise fail(f"cannot read {path}")
     settings, session = open_session(data_dir)
     with session:
         try:
@@ -196,12 +233,12 @@ def import_fhir(ndjson: Annotated[Path, typer.Argument(help="One FHIR resource p
                    TextColumn("{task.fields[lines]} lines"), TransferSpeedColumn(),
                    TimeRemainingColumn())
         with Progress(*columns) as bar:
-            task = bar.add_task(ndjson.name, total=ndjson.stat().st_size, lines=0)
-            report = bulk_import.import_ndjson(
-                session, storage_for(settings.database_url), sender, ndjson, restart=restart,
-                chunk=chunk, progress=lambda done, lines: bar.update(task, completed=done,
-                                                                     lines=lines))
-    outcomes, _ = bulk_import.paths(ndjson)
+            task = bar.add_task(path.name, total=path.stat().st_size, lines=0)
+            report = bulk_import.import_lines(
+                session, storage_for(settings.database_url), sender, path, read_line,
+                header_lines=header_lines, restart=restart, chunk=chunk,
+                progress=lambda done, lines: bar.update(task, completed=done, lines=lines))
+    outcomes, _ = bulk_import.paths(path)
     rate = (report.lines - report.resumed_from_line) / report.seconds if report.seconds else 0
     if report.resumed_from_line:
         typer.echo(f"resumed after line {report.resumed_from_line}")

@@ -66,7 +66,8 @@ class Answer:
         return {"response": response}
 
 
-def _refused(error: EntryRefused) -> Answer:
+def refused(error: EntryRefused) -> Answer:
+    """The answer for a resource refused before it reached the intake."""
     return Answer(f"{error.status} {'Forbidden' if error.status == 403 else 'Bad Request'}",
                   outcome=error.outcome())
 
@@ -323,7 +324,7 @@ def _apply(session: Session, storage: Storage, source: Source, entries: list[Any
             read_entries.append((n, read(resource), full_url if isinstance(full_url, str)
                                  else None))
         except EntryRefused as exc:
-            answers[n] = _refused(exc)
+            answers[n] = refused(exc)
     intake.prefetch([item for _, item, _ in read_entries])
     # Patients first, so that the facts after them in the same Bundle find their person.
     for n, item, full_url in sorted(read_entries, key=lambda e: not isinstance(e[1],
@@ -332,7 +333,7 @@ def _apply(session: Session, storage: Storage, source: Source, entries: list[Any
             answers[n] = (intake.patient(item, full_url) if isinstance(item, IncomingPatient)
                           else intake.fact(item))
         except EntryRefused as exc:
-            answers[n] = _refused(exc)
+            answers[n] = refused(exc)
     done = [a for a in answers if a is not None]
     if bundle_type == "transaction" and any(a.failed for a in done):
         session.rollback()
