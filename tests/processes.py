@@ -27,12 +27,21 @@ def free_port() -> int:
 
 
 def hssk_server(*args: str, data_dir: Path, env: dict[str, str] | None = None) -> str:
-    """Run an hssk-server admin command; return its standard output (raise on failure)."""
-    done = subprocess.run([str(BIN / "hssk-server"), *args], capture_output=True, text=True,
-                          env={**os.environ, **(env or {}), "HSSK_DATA_DIR": str(data_dir)},
-                          timeout=60)
-    if done.returncode != 0:
-        raise AssertionError(f"hssk-server {' '.join(args)} failed: {done.stderr}")
+    """Run an hssk-server admin command; return its standard output (raise on failure).
+
+    The command runs in this process (the real command, through Typer's runner, with its
+    environment set for the call): a new interpreter for each of the suite's hundreds of
+    commands cost a second apiece. The server itself always runs as its own process
+    (``running``), and tests of the installed command run it as one."""
+    from typer.testing import CliRunner
+
+    from sync.server.cli import app
+
+    done = CliRunner().invoke(app, list(args), env={**(env or {}),
+                                                    "HSSK_DATA_DIR": str(data_dir)})
+    if done.exit_code != 0:
+        raise AssertionError(f"hssk-server {' '.join(args)} failed ({done.exit_code}): "
+                             f"{done.stderr} {done.exception!r}")
     return done.stdout
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from sqlalchemy import Engine
 from sqlmodel import Session
 
 from sync.server.config import Settings
@@ -14,6 +15,16 @@ from sync.server.db import UnmanagedDatabase, make_engine, migrate, private_dir
 
 DataDir = Annotated[Path | None,
                     typer.Option(help="Data directory (default $HSSK_DATA_DIR or ./data).")]
+
+
+class CommandSession(Session):
+    """A command's one session: closing it closes its engine's connections too, so that a
+    command run inside a long-lived process (the tests) leaves no connection behind."""
+
+    def close(self) -> None:
+        super().close()
+        if isinstance(self.bind, Engine):
+            self.bind.dispose()
 
 
 def open_session(data_dir: Path | None) -> tuple[Settings, Session]:
@@ -24,8 +35,9 @@ def open_session(data_dir: Path | None) -> tuple[Settings, Session]:
     try:
         migrate(engine)
     except UnmanagedDatabase as exc:
+        engine.dispose()
         raise fail(str(exc)) from None
-    return settings, Session(engine)
+    return settings, CommandSession(engine)
 
 
 def fail(message: str) -> typer.Exit:
