@@ -301,7 +301,9 @@ class AreaFigures(Message):
     """Where an area stands on a day: its people, who declared, and who should again.
 
     ``overdue`` includes those never declared (as the devices count them); coverage is
-    ``declared`` over ``target_population``."""
+    ``declared`` over ``target_population``. ``registered``: persons the city's systems made
+    (a clinic's or the health platform's record, not a declaration); ``checked_up_12m``:
+    persons with a check-up those systems recorded in the last 12 months."""
 
     code: str
     name: str
@@ -314,6 +316,8 @@ class AreaFigures(Message):
     declared_6m: int
     due: int
     overdue: int
+    registered: int = 0
+    checked_up_12m: int = 0
 
 
 class WeekCount(Message):

@@ -1,15 +1,18 @@
 """Progress by area, checked figure by figure against a brute-force count over the same records.
 
 Two collaborators' tablets push households, persons and declarations to the real server (both
-engines); then corrections, new declarations, a changed birth date and a deleted person; then
-areas move (one from now on, one from a date in the past). After each step every area's report,
-on three days, must equal a count made here from the raw ``record_versions`` rows with the
-shared reminder rule — and the incrementally kept rollups must equal a rebuild from scratch.
+engines), and two city systems send registered persons and their check-ups (FHIR); then
+corrections (new versions of check-ups among them), new declarations, a changed birth date and
+a deleted person; then areas move (one from now on, one from a date in the past). After each
+step every area's report, on three days, must equal a count made here from the raw
+``record_versions`` rows with the shared reminder rule — and the incrementally kept rollups
+must equal a rebuild from scratch.
 """
 
 from __future__ import annotations
 
 import random
+import re
 from collections import Counter, defaultdict
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -24,6 +27,7 @@ from app.declare import forms
 from app.device import local_records, settings, store
 from app.households import roster
 from sync import reminders
+from sync.fhir_codes import SYSTEM_ENCOUNTER_TYPE
 from sync.ids import as_utc, new_id
 from sync.protocol import Mutation, PushRequest
 from sync.records import EnteredBy, RecordData, RecordKind
@@ -42,7 +46,8 @@ TREE = """code,name,level,parent_code,valid_from,valid_to,target_population
 26740-01,Tổ 1 Sài Gòn,group,26740,,,1200
 26740-02,Tổ 2 Sài Gòn,group,26740,,,
 """
-FIGURES = ("persons", "declared", "declared_3m", "declared_6m", "due", "overdue")
+FIGURES = ("persons", "declared", "declared_3m", "declared_6m", "due", "overdue", "registered",
+           "checked_up_12m")
 
 
 # --- the brute force -------------------------------------------------------------------------
@@ -84,8 +89,15 @@ def brute_force(url: str, on: date) -> tuple[dict[str, Counter[str]], dict[str, 
                 default_months=_default_months(periods, campaigns, first.area_code))
             due = reminders.add_months(date.fromisoformat(last["declared_on"]), months)
         state = reminders.state_on(on, due)
+        checkups = [date.fromisoformat(r.payload["start_on"]) for r in rows
+                    if r.kind == RecordKind.ENCOUNTER and r.person_id == rid
+                    and r.entered_by == EnteredBy.CLINIC_IMPORT and r.id not in superseded
+                    and r.payload["type"] in ("periodic_checkup", "school_health_check")]
         for code in areas.ancestors_at(periods, first.area_code, as_utc(first.created_at)):
             figures[code]["persons"] += 1
+            figures[code]["registered"] += first.entered_by == EnteredBy.CLINIC_IMPORT
+            figures[code]["checked_up_12m"] += max(checkups, default=date.min) >= (
+                reminders.add_months(on, -12))
             if declared:
                 last_day = date.fromisoformat(declared[-1].payload["declared_on"])
                 figures[code]["declared"] += 1
@@ -228,6 +240,47 @@ def _fill(tablet: SignedInDevice, rng: random.Random, groups: list[str], n: int)
     return people
 
 
+def _clinic(server: Any, name: str, area: str) -> str:
+    """A city system registered for ``area``, signed in: its bearer token."""
+    out = server.admin("sources", "add", name, "--kind", "platform", "--area", area)
+    client_id, secret = (re.search(rf"{key}:\s+(\S+)", out).group(1)  # type: ignore[union-attr]
+                         for key in ("client_id", "client_secret"))
+    return str(httpx.post(f"{server.url}/v1/oauth/token", data={
+        "grant_type": "client_credentials", "client_id": client_id,
+        "client_secret": secret}).json()["access_token"])
+
+
+def _checkups(server: Any, token: str, rng: random.Random, prefix: str, n: int,
+              version: str = "1") -> None:
+    """Persons known only to the system (registered) and their check-ups, some over a year
+    old, some in the days ahead of the report days; one person in three has none; a visit
+    that is no check-up counts for nothing."""
+    entries: list[dict[str, Any]] = []
+    for i in range(n):
+        pid = f"{prefix}{i}"
+        entries.append({"resourceType": "Patient", "id": pid,
+                        "name": [{"text": f"Người Khám {prefix} {i}"}],
+                        "gender": "female", "birthDate": f"19{40 + i:02d}-02-0{1 + i % 9}"})
+        for k in range(i % 3):
+            day = TODAY - timedelta(days=rng.randrange(-10, 600))
+            kind = "periodic_checkup" if k == 0 or i % 2 else "outpatient"
+            entries.append({"resourceType": "Encounter", "id": f"{pid}-e{k}", "status": "finished",
+                            "meta": {"versionId": version},
+                            "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode",
+                                      "code": "AMB"},
+                            "type": [{"coding": [{"system": SYSTEM_ENCOUNTER_TYPE,
+                                                  "code": kind}]}],
+                            "subject": {"reference": f"Patient/{pid}"},
+                            "period": {"start": day.isoformat()}})
+    answer = httpx.post(f"{server.url}/fhir/r4", headers={
+        "authorization": f"Bearer {token}", "content-type": "application/fhir+json"},
+        json={"resourceType": "Bundle", "type": "batch",
+              "entry": [{"resource": e} for e in entries]})
+    assert answer.status_code == 200, answer.text
+    statuses = {e["response"]["status"] for e in answer.json()["entry"]}
+    assert statuses <= {"201 Created", "200 OK"}, answer.text
+
+
 async def _sync(tablet: SignedInDevice) -> None:
     result = await tablet.sync()
     assert result.rejected == 0, result
@@ -263,11 +316,18 @@ async def test_every_figure_equals_a_brute_force_count(live_server, tmp_path: Pa
     theirs = _fill(second, rng, ["26740-01", "26740-02"], 18)
     await _sync(first)
     await _sync(second)
+    platform, other = _clinic(live_server, "cdc", "26734"), _clinic(live_server, "tyt", "26740")
+    _checkups(live_server, platform, rng, "p", 9)
+    _checkups(live_server, other, rng, "q", 6)
     async with httpx.AsyncClient(base_url=live_server.url) as http:
         token = (await http.post("/v1/auth/login", json={
             "phone": "0977200009", "password": PASSWORD, "device_id": "supervisor-pc"})
                  ).json()["token"]
     await _check(live_server, token)
+    counted, _ = brute_force(live_server.env["HSSK_DATABASE_URL"], TODAY)
+    # The systems' persons and check-ups are there to be counted (a year back, and not all).
+    assert counted["26734"]["registered"] == 9 and counted["26740"]["registered"] == 6
+    assert 0 < counted["79"]["checked_up_12m"] < 15
 
     # Corrections (a condition found later: 3 months), new declarations, a birth date
     # corrected (the 60+ rule), a person deleted.
@@ -290,6 +350,7 @@ async def test_every_figure_equals_a_brute_force_count(live_server, tmp_path: Pa
                             device_id=first.device_id, entered_by=EnteredBy.COLLABORATOR)
     first.edit(ours[9], birth_date="1950")
     await _sync(first)
+    _checkups(live_server, platform, rng, "p", 9, version="2")  # every check-up on a new day
     await _delete(second, theirs[0])
     await _check(live_server, token)
 

@@ -26,6 +26,9 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "declared_6m": ("Khai trong 6 tháng", "Declared within 6 months"),
     "due": ("Đến hạn", "Due"),
     "overdue": ("Quá hạn", "Overdue"),
+    # Apart from self-declarations: what the city's health systems sent.
+    "registered": ("Có hồ sơ từ cơ sở y tế", "Registered by city systems"),
+    "checked_up_12m": ("Khám định kỳ trong 12 tháng", "Checked up within 12 months"),
 }
 
 
@@ -62,7 +65,9 @@ def cells(figures: AreaFigures, lang: Lang) -> dict[str, str]:
             "coverage": percent(coverage(figures), lang),
             "declared_3m": whole(figures.declared_3m, lang),
             "declared_6m": whole(figures.declared_6m, lang),
-            "due": whole(figures.due, lang), "overdue": whole(figures.overdue, lang)}
+            "due": whole(figures.due, lang), "overdue": whole(figures.overdue, lang),
+            "registered": whole(figures.registered, lang),
+            "checked_up_12m": whole(figures.checked_up_12m, lang)}
 
 
 def row_label(figures: AreaFigures, lang: Lang) -> str:
@@ -90,7 +95,7 @@ def report_csv(report: ProgressReport, lang: Lang) -> str:
                          figures.persons, figures.declared,
                          "" if share is None else f"{share * 100:.4f}".rstrip("0").rstrip("."),
                          figures.declared_3m, figures.declared_6m, figures.due,
-                         figures.overdue])
+                         figures.overdue, figures.registered, figures.checked_up_12m])
     return out.getvalue()
 
 

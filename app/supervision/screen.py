@@ -36,11 +36,13 @@ def _summary(ui: Ui, figures: AreaFigures) -> ft.Control:
     values = progress.cells(figures, lang)
     lines = [f"{t(f'col_{name}', lang)}: {values[name]}"
              for name in ("target", "persons", "declared", "coverage", "declared_3m",
-                          "declared_6m", "due", "overdue")]
+                          "declared_6m", "due", "overdue", "registered", "checked_up_12m")]
     return ft.Column([
         ft.Text(" · ".join(lines[:4]), size=size, weight=ft.FontWeight.BOLD),
         _bar(figures),
-        ft.Text(" · ".join(lines[4:]), size=size - 2),
+        ft.Text(" · ".join(lines[4:8]), size=size - 2),
+        # What the city's health systems sent, apart from what people declared.
+        ft.Text(" · ".join(lines[8:]), size=size - 2, key="from-systems"),
     ], spacing=6, key="summary")
 
 
@@ -75,6 +77,8 @@ def _row(ui: Ui, sup: SupervisionState, figures: AreaFigures) -> ft.Control:
                     f"{t('col_declared_6m', lang)}: {values['declared_6m']} · "
                     f"{t('col_due', lang)}: {values['due']} · "
                     f"{t('col_overdue', lang)}: {values['overdue']}", size=size),
+            ft.Text(f"{t('col_registered', lang)}: {values['registered']} · "
+                    f"{t('col_checked_up_12m', lang)}: {values['checked_up_12m']}", size=size),
         ], spacing=4))
     return ft.Container(ft.Card(ft.Container(ft.Column([
         table,

@@ -32,6 +32,8 @@ STAFF: dict[str, tuple[str, str]] = {
     "col_coverage": ("Độ phủ", "Coverage"),
     "col_declared_3m": ("Khai trong 3 tháng", "Declared within 3 months"),
     "col_declared_6m": ("Khai trong 6 tháng", "Declared within 6 months"),
+    "col_registered": ("Có hồ sơ từ cơ sở y tế", "Registered by city systems"),
+    "col_checked_up_12m": ("Khám định kỳ trong 12 tháng", "Checked up within 12 months"),
     "col_due": ("Đến hạn", "Due"),
     "col_overdue": ("Quá hạn", "Overdue"),
     "per_week": ("Số khai báo mỗi tuần (26 tuần gần nhất)",

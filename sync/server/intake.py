@@ -278,7 +278,8 @@ def _write(session: Session, storage: Storage, work: _Intake) -> None:
     storage.bulk_insert(connection, AUDITS, work.audits)
     person_index.refresh(session, work.versions)
     progress.refresh(session, {v["person_id"] for v in work.versions
-                               if v["kind"] in (RecordKind.PERSON, RecordKind.DECLARATION)},
+                               if v["kind"] in (RecordKind.PERSON, RecordKind.DECLARATION,
+                                                RecordKind.ENCOUNTER)},
                      written=work.versions)
     session.commit()
 

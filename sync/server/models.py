@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, BigInteger, Column, Index, MetaData, UniqueConstraint, text
+from sqlalchemy import JSON, BigInteger, Column, Index, MetaData, UniqueConstraint, false, text
 from sqlmodel import Field, SQLModel
 
 from sync.ids import utc_now
@@ -286,6 +286,8 @@ class ProgressPerson(SQLModel, table=True):
     due_on: date | None = None
     # The standing declarations, as JSON [[declared_on, created_at], ...].
     declarations: str = "[]"
+    registered: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    last_checkup: date | None = None
 
 
 class ProgressCount(SQLModel, table=True):

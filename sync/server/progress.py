@@ -7,6 +7,10 @@ and by month, declarations by week. Every push that touches a person replaces th
 contribution (old facts out, new facts in) in the same transaction, so a report reads a few
 hundred rows whatever the city's size, and still reflects the last accepted push.
 
+Persons the city's systems registered (made by a source, not declared by anyone) and the
+check-ups those systems recorded are counted apart from self-declarations: a supervisor sees
+both.
+
 A person counts under the areas above theirs as the tree stood when they were made, a
 declaration under the tree as it stood when it was made (DESIGN.md: records made before a
 reorganisation keep counting where they belong). Moving an area re-attributes the records
@@ -40,7 +44,7 @@ from sync.protocol import (
     VisitList,
     WeekCount,
 )
-from sync.records import RecordKind
+from sync.records import EnteredBy, RecordKind
 from sync.server import areas
 from sync.server.models import (
     Area,
@@ -101,6 +105,8 @@ class Facts:
     due_on: date | None
     # Each counted declaration: the day declared, and when the record was made.
     declarations: tuple[tuple[date, datetime], ...]
+    registered: bool = False  # made by a city system's record, not by a person
+    last_checkup: date | None = None  # the latest check-up a city system recorded
 
 
 def contributions(facts: Facts, tree: Tree) -> Counter[Key]:
@@ -113,14 +119,22 @@ def contributions(facts: Facts, tree: Tree) -> Counter[Key]:
             out[(area, "last_m", month_of(facts.last_declared))] += 1
             out[(area, "due_d", facts.due_on)] += 1
             out[(area, "due_m", month_of(facts.due_on))] += 1
+    for area in tree.ancestors_at(facts.area_code, facts.created_at):
+        if facts.registered:
+            out[(area, "reg", NO_DAY)] += 1
+        if facts.last_checkup is not None:  # metrics are at most 8 characters
+            out[(area, "chk_d", facts.last_checkup)] += 1
+            out[(area, "chk_m", month_of(facts.last_checkup))] += 1
     for declared_on, made in facts.declarations:
         for area in tree.ancestors_at(facts.area_code, made):
             out[(area, "week", week_of(declared_on))] += 1
     return out
 
 
-def _facts(person: dict[str, Any], declarations: list[reminders.Declared], tree: Tree) -> Facts:
-    """A person's facts from their latest profile and their standing declarations."""
+def _facts(person: dict[str, Any], declarations: list[reminders.Declared], tree: Tree,
+           checkups: Iterable[date] = ()) -> Facts:
+    """A person's facts from their latest profile, their standing declarations and the days
+    of the check-ups city systems recorded."""
     payload = person["payload"] or {}
     standing = sorted(declarations, key=reminders.order_key)
     last = standing[-1] if standing else None
@@ -133,7 +147,21 @@ def _facts(person: dict[str, Any], declarations: list[reminders.Declared], tree:
                  created_at=as_utc(person["created_at"]),
                  household_id=payload.get("household_id"),
                  last_declared=last.declared_on if last else None, due_on=due,
-                 declarations=tuple((d.declared_on, d.created_at) for d in standing))
+                 declarations=tuple((d.declared_on, d.created_at) for d in standing),
+                 registered=person.get("entered_by") == EnteredBy.CLINIC_IMPORT,
+                 last_checkup=max(checkups, default=None))
+
+
+CHECKUPS = ("periodic_checkup", "school_health_check")
+
+
+def checkup_day(row: dict[str, Any]) -> date | None:
+    """The day of a check-up a city system recorded, for a written record version."""
+    payload = row["payload"] or {}
+    if (row["kind"] != RecordKind.ENCOUNTER or row["entered_by"] != EnteredBy.CLINIC_IMPORT
+            or row["deleted"] or payload.get("type") not in CHECKUPS):
+        return None
+    return date.fromisoformat(payload["start_on"])
 
 
 def read_facts(connection: Connection, person_ids: Iterable[str], tree: Tree) -> dict[str, Facts]:
@@ -158,8 +186,26 @@ def read_facts(connection: Connection, person_ids: Iterable[str], tree: Tree) ->
             if rid in superseded:
                 continue
             declarations[person_id].append(_declaration(rid, payload, created))
+        checkups = _checkups(connection, t.person_id.in_(list(heads)))
         for person_id, head in heads.items():
-            found[person_id] = _facts(head, declarations[person_id], tree)
+            found[person_id] = _facts(head, declarations[person_id], tree,
+                                      checkups.get(person_id, []))
+    return found
+
+
+def _checkups(connection: Connection, where: Any) -> dict[str, list[date]]:
+    """The days of the standing check-ups city systems recorded, by person."""
+    t = RECORDS.c
+    rows = [dict(row) for row in connection.execute(
+        sa_select(t.id, t.person_id, t.kind, t.entered_by, t.deleted, t.payload, t.supersedes)
+        .where(where, t.kind == RecordKind.ENCOUNTER,
+               t.entered_by == EnteredBy.CLINIC_IMPORT)).mappings()]
+    superseded = {row["supersedes"] for row in rows if row["supersedes"]}
+    found: dict[str, list[date]] = {}
+    for row in rows:
+        day = checkup_day(row)
+        if day is not None and row["id"] not in superseded:
+            found.setdefault(row["person_id"], []).append(day)
     return found
 
 
@@ -172,12 +218,13 @@ def _latest_persons(connection: Connection, ids: list[str]) -> dict[str, dict[st
         if rid not in heads or heads[rid]["version"] < version:
             heads[rid] = {"id": rid, "version": version, "payload": payload,
                           "area_code": area, "created_at": created, "deleted": deleted}
-    # The first version's moment decides where a person counts; later versions keep it.
-    firsts = dict(connection.execute(
-        sa_select(t.id, t.created_at).where(t.id.in_(ids), t.kind == RecordKind.PERSON,
-                                            t.version == 1)).all())
+    # The first version's moment decides where a person counts; later versions keep it, and
+    # who made it whether they are a registered person.
+    firsts = {rid: (created, by) for rid, created, by in connection.execute(
+        sa_select(t.id, t.created_at, t.entered_by).where(
+            t.id.in_(ids), t.kind == RecordKind.PERSON, t.version == 1)).all()}
     for rid, head in heads.items():
-        head["created_at"] = firsts.get(rid, head["created_at"])
+        head["created_at"], head["entered_by"] = firsts.get(rid, (head["created_at"], None))
     return {rid: head for rid, head in heads.items() if not head["deleted"]}
 
 
@@ -200,7 +247,8 @@ def _row(facts: Facts) -> dict[str, Any]:
             "created_at": facts.created_at, "household_id": facts.household_id,
             "last_declared": facts.last_declared, "due_on": facts.due_on,
             "declarations": json.dumps([[d.isoformat(), m.isoformat()]
-                                        for d, m in facts.declarations])}
+                                        for d, m in facts.declarations]),
+            "registered": facts.registered, "last_checkup": facts.last_checkup}
 
 
 def refresh(session: Session, person_ids: Iterable[str],
@@ -262,6 +310,11 @@ def _made_in(written: list[dict[str, Any]], candidates: set[str], tree: Tree) ->
                 and row["id"] not in superseded and not row["deleted"]):
             declarations.setdefault(row["person_id"], []).append(
                 _declaration(row["id"], row["payload"], row["created_at"]))
+    checkups: dict[str, list[date]] = {}
+    for row in written:
+        day = checkup_day(row) if row["id"] not in superseded else None
+        if day is not None:
+            checkups.setdefault(row["person_id"], []).append(day)
     found: dict[str, Facts] = {}
     for person_id in candidates:
         rows = sorted(versions.get(person_id, []), key=lambda r: r["version"])
@@ -272,8 +325,8 @@ def _made_in(written: list[dict[str, Any]], candidates: set[str], tree: Tree) ->
             continue
         found[person_id] = _facts(
             {"id": person_id, "payload": head["payload"], "area_code": head["area_code"],
-             "created_at": rows[0]["created_at"]},
-            declarations.get(person_id, []), tree)
+             "created_at": rows[0]["created_at"], "entered_by": rows[0]["entered_by"]},
+            declarations.get(person_id, []), tree, checkups.get(person_id, []))
     return found
 
 
@@ -319,8 +372,8 @@ class _Sums:
         self.columns.append(expression)
 
     def family(self, family: str, lo: date | None, hi: date | None) -> None:
-        """Count the ``family`` (``last`` or ``due``) days in [lo, hi): whole months from the
-        month rows, the ragged ends from the day rows."""
+        """Count the ``family`` (``last``, ``due``, ``chk``) days in [lo, hi): whole months
+        from the month rows, the ragged ends from the day rows."""
         c = self.c
         months_from = lo if lo is None or lo.day == 1 else _next_month(lo)
         months_to = None if hi is None else month_of(hi)
@@ -347,12 +400,13 @@ class _Sums:
                  if parts else literal(0))
 
 
-FIGURES = ("persons", "declared", "declared_3m", "declared_6m", "due", "overdue_declared")
+FIGURES = ("persons", "declared", "declared_3m", "declared_6m", "due", "registered",
+           "checked_up_12m", "overdue_declared")
 
 
 def figures(connection: Connection, codes: list[str], on: date) -> dict[str, dict[str, int]]:
-    """Persons, declared, declared within 3 and 6 months, due and overdue on ``on``, for each
-    of these areas.
+    """Persons, declared, declared within 3 and 6 months, due, registered by city systems,
+    checked up by them within 12 months and overdue on ``on``, for each of these areas.
 
     Reads the month rows and, for the four boundaries, the day rows of their months only:
     each part is a range of the (area, metric, day) key, so the rows read do not grow with
@@ -361,7 +415,8 @@ def figures(connection: Connection, codes: list[str], on: date) -> dict[str, dic
     cutoff = last_overdue_day(on) + timedelta(days=1)
     ranges: list[tuple[str, date | None, date | None]] = [
         ("last", reminders.add_months(on, -3), None), ("last", reminders.add_months(on, -6), None),
-        ("due", cutoff, on + timedelta(days=1)), ("due", None, cutoff)]
+        ("due", cutoff, on + timedelta(days=1)),
+        ("chk", reminders.add_months(on, -12), None), ("due", None, cutoff)]
     # Which rows to read: first work out the day ranges the sums need.
     probe = _Sums(c=c, columns=[], day_ranges=[])
     for family, lo, hi in ranges:
@@ -372,7 +427,7 @@ def figures(connection: Connection, codes: list[str], on: date) -> dict[str, dic
                     else None)
     among = c.area_code == members if members is not None else c.area_code.in_(codes)
     parts = [sa_select(c.area_code, c.metric, c.day, c.n).where(
-        among, c.metric.in_(["person", "last_m", "due_m"]))]
+        among, c.metric.in_(["person", "last_m", "due_m", "reg", "chk_m"]))]
     parts += [sa_select(c.area_code, c.metric, c.day, c.n).where(
         among, c.metric == metric, c.day >= lo, c.day < hi)
         for metric, lo, hi in probe.day_ranges]
@@ -380,7 +435,10 @@ def figures(connection: Connection, codes: list[str], on: date) -> dict[str, dic
     sums = _Sums(c=rows.c, columns=[], day_ranges=[])
     sums.add(func.coalesce(func.sum(case((rows.c.metric == "person", rows.c.n), else_=0)), 0))
     sums.add(func.coalesce(func.sum(case((rows.c.metric == "last_m", rows.c.n), else_=0)), 0))
-    for family, lo, hi in ranges:
+    for family, lo, hi in ranges[:3]:
+        sums.family(family, lo, hi)
+    sums.add(func.coalesce(func.sum(case((rows.c.metric == "reg", rows.c.n), else_=0)), 0))
+    for family, lo, hi in ranges[3:]:
         sums.family(family, lo, hi)
     found: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(FIGURES, 0))
     for row in connection.execute(sa_select(rows.c.area_code, *sums.columns)
@@ -466,12 +524,12 @@ def rebuild(session: Session, storage: Storage) -> int:
     current = tree(session)
     t = RECORDS.c
     heads: dict[str, dict[str, Any]] = {}
-    firsts: dict[str, datetime] = {}
-    for rid, version, payload, area, created, deleted in connection.execute(
-            sa_select(t.id, t.version, t.payload, t.area_code, t.created_at, t.deleted)
-            .where(t.kind == RecordKind.PERSON)):
+    firsts: dict[str, tuple[datetime, str]] = {}
+    for rid, version, payload, area, created, deleted, by in connection.execute(
+            sa_select(t.id, t.version, t.payload, t.area_code, t.created_at, t.deleted,
+                      t.entered_by).where(t.kind == RecordKind.PERSON)):
         if version == 1:
-            firsts[rid] = created
+            firsts[rid] = (created, by)
         if rid not in heads or heads[rid]["version"] < version:
             heads[rid] = {"id": rid, "version": version, "payload": payload,
                           "area_code": area, "created_at": created, "deleted": deleted}
@@ -484,13 +542,14 @@ def rebuild(session: Session, storage: Storage) -> int:
             .where(t.kind == RecordKind.DECLARATION, t.deleted.is_(False))):
         if rid not in superseded:
             declarations.setdefault(person_id, []).append(_declaration(rid, payload, created))
+    checkups = _checkups(connection, literal(True))
     totals: Counter[Key] = Counter()
     rows = []
     for rid, head in heads.items():
         if head["deleted"]:
             continue
-        head["created_at"] = firsts.get(rid, head["created_at"])
-        facts = _facts(head, declarations.get(rid, []), current)
+        head["created_at"], head["entered_by"] = firsts.get(rid, (head["created_at"], None))
+        facts = _facts(head, declarations.get(rid, []), current, checkups.get(rid, []))
         totals.update(contributions(facts, current))
         rows.append(_row(facts))
     storage.bulk_insert(connection, PERSONS, rows)
@@ -526,7 +585,8 @@ def _stored_where(connection: Connection, condition: Any) -> list[Facts]:
                   created_at=as_utc(row["created_at"]), household_id=row["household_id"],
                   last_declared=row["last_declared"], due_on=row["due_on"],
                   declarations=tuple((date.fromisoformat(d), datetime.fromisoformat(m))
-                                     for d, m in json.loads(row["declarations"])))
+                                     for d, m in json.loads(row["declarations"])),
+                  registered=bool(row["registered"]), last_checkup=row["last_checkup"])
             for row in connection.execute(sa_select(PERSONS).where(condition)).mappings()]
 
 

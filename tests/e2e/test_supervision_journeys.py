@@ -100,7 +100,8 @@ def _csv_matches_screen(page: Page) -> list[list[str]]:
             persons=int(raw["Số người"]), declared=int(raw["Đã khai báo"]),
             declared_3m=int(raw["Khai trong 3 tháng"]),
             declared_6m=int(raw["Khai trong 6 tháng"]), due=int(raw["Đến hạn"]),
-            overdue=int(raw["Quá hạn"]))
+            overdue=int(raw["Quá hạn"]), registered=int(raw["Có hồ sơ từ cơ sở y tế"]),
+            checked_up_12m=int(raw["Khám định kỳ trong 12 tháng"]))
         expect(seen(page, progress.row_label(figures, "vi"))).to_be_attached()
     summary = dict(zip(header, total, strict=True))
     expect(seen(page, f"Số người: {summary['Số người']}")).to_be_visible()
