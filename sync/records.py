@@ -5,7 +5,8 @@ payload). Storage and sync stay kind-agnostic; each kind's payload is a typed mo
 
 * Facts are immutable (declaration, observation, immunization, encounter, condition, allergy,
   consent): a correction is a new fact whose ``supersedes`` names the old one.
-* Documents are versioned (person, household, access grant): an edit adds version n+1.
+* Documents are versioned (person, household, access grant, correction request): an edit adds
+  version n+1.
 """
 
 from __future__ import annotations
@@ -47,9 +48,11 @@ class RecordKind(StrEnum):
     ACCESS_GRANT = "access_grant"
     CONDITION = "condition"
     ALLERGY = "allergy"
+    CORRECTION_REQUEST = "correction_request"
 
 
-DOCUMENT_KINDS = frozenset({RecordKind.PERSON, RecordKind.HOUSEHOLD, RecordKind.ACCESS_GRANT})
+DOCUMENT_KINDS = frozenset({RecordKind.PERSON, RecordKind.HOUSEHOLD, RecordKind.ACCESS_GRANT,
+                            RecordKind.CORRECTION_REQUEST})
 FACT_KINDS = frozenset(RecordKind) - DOCUMENT_KINDS
 
 
@@ -386,6 +389,23 @@ class Allergy(Payload):
     recorded_on: RecordDate
 
 
+CorrectionStatus = Literal["requested", "accepted", "rejected", "completed"]
+
+
+class CorrectionRequest(Payload):
+    """A person's report that a record a city system sent is wrong ("Báo sai"). Made on a
+    device as ``requested``; only the system that sent the record answers it (the server
+    writes that version), and the person's devices show where it stands."""
+
+    record_id: str = Field(min_length=1, max_length=36)  # the institutional record
+    comment: str = Field(min_length=1, max_length=1000)
+    # An optional picture of the paper that shows the right value: base64 JPEG, ≤ 300 kB.
+    photo_jpeg: str | None = Field(default=None, max_length=400_000)
+    status: CorrectionStatus = "requested"
+    answer: str | None = Field(default=None, max_length=1000)
+    answered_at: RecordTime | None = None
+
+
 class Consent(Payload):
     """What a person agreed to, when, and under which text: kept for every grant."""
 
@@ -407,6 +427,7 @@ PAYLOAD_MODELS: dict[RecordKind, type[Payload]] = {
     RecordKind.ACCESS_GRANT: AccessGrant,
     RecordKind.CONDITION: Condition,
     RecordKind.ALLERGY: Allergy,
+    RecordKind.CORRECTION_REQUEST: CorrectionRequest,
 }
 
 

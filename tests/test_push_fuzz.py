@@ -44,6 +44,7 @@ VALID: dict[RecordKind, dict[str, Any]] = {
     RecordKind.CONDITION: {"name": "Tăng huyết áp", "icd10": "I10", "recorded_on": "2026-10-05"},
     RecordKind.ALLERGY: {"substance": "Penicillin", "category": "medication",
                          "recorded_on": "2026-10-05"},
+    RecordKind.CORRECTION_REQUEST: {"record_id": "x", "comment": "Sai cân nặng"},
 }
 
 

@@ -37,6 +37,9 @@ def test_every_kind_has_one_model_and_is_a_fact_or_a_document():
     assert set(PAYLOAD_MODELS) == set(RecordKind)
     assert set(RecordKind) == DOCUMENT_KINDS | FACT_KINDS
     assert not DOCUMENT_KINDS & FACT_KINDS
+    # The pending-changes screen names every kind, in both languages.
+    from app.ui.i18n import CATALOGUE
+    assert all(f"kind_{kind.value}" in CATALOGUE for kind in RecordKind)
 
 
 def test_only_name_birth_and_sex_are_required():

@@ -22,7 +22,7 @@ from app.households import roster
 from app.shell.state import AppState
 from sync.errors import InstitutionalRecord
 from sync.ids import utc_now
-from sync.protocol import AreaView, PullResponse
+from sync.protocol import AreaView, MutationResult, PullResponse, PushResponse
 from sync.records import EnteredBy, RecordData, RecordKind
 from tests.factories import PASSWORD, signed_in_device
 
@@ -517,3 +517,52 @@ def test_what_facilities_sent_is_grouped_by_their_names_and_read_only(tmp_path: 
     assert tagged == {shot.id: station, diagnosis.id: station, allergy.id: station,
                       weight.id: primary}
     Bundle.model_validate(exported)  # an independent reader takes it
+
+
+def test_a_mistake_is_reported_offline_and_the_source_s_answer_shown(tmp_path: Path) -> None:
+    """"Báo sai" on a facility's weight: refused empty, kept on the device with nothing but the
+    comment, queued for the server; the facility's answer, pulled, is shown on the record."""
+    state = _state(tmp_path)
+    person_id = _person(state)
+    clinic = "source:src-0123456789abcdef"
+    weight = RecordData(kind=RecordKind.OBSERVATION, person_id=person_id, device_id=clinic,
+                        entered_by=EnteredBy.CLINIC_IMPORT,
+                        payload={"code": "weight", "value": 26, "unit": "kg",
+                                 "observed_at": "2026-10-02T08:00:00+07:00"})
+    with Session(state.services.engine) as session:
+        store.apply_pulled(session, PullResponse(changes=[weight], removed=[], next_cursor="c1",
+                                                 has_more=False,
+                                                 sources={clinic: "Trạm Y tế phường"}))
+    state.open_person(person_id)
+    page = state.person
+    page.start_report(weight.id)
+    assert page.send_report() is None and page.report_error == "Hãy ghi điều chưa đúng."
+    page.set_report_text("  Cân nặng đúng là   62 kg ")
+    outcome = page.send_report()
+    assert outcome is not None and outcome.notice is not None and "sẽ gửi" in outcome.notice
+    assert page.record is not None and page.reporting is None
+    [entry] = page.record.by_source["Trạm Y tế phường"]
+    assert entry.report is not None and entry.report.status == "requested"
+    with Session(state.services.engine) as session:
+        [sent] = [m["record"] for e in store.outbox(session, "pending")
+                  for m in [json.loads(e.mutation_json)]
+                  if m["record"]["kind"] == "correction_request"]
+        assert (sent["kind"], sent["payload"]["comment"], sent["payload"]["record_id"]) == (
+            "correction_request", "Cân nặng đúng là 62 kg", weight.id)
+        batch_id, mutations = store.claim_batch(session, 10) or ("", [])
+        store.settle_batch(session, PushResponse(batch_id=batch_id, results=[
+            MutationResult(mutation_id=m.mutation_id, record_id=m.record.id, status="applied",
+                           version=1)
+            for m in mutations]))
+        answered = RecordData.model_validate({**sent, "version": 2, "parent_version": 1,
+                                              "device_id": clinic,
+                                              "entered_by": EnteredBy.CLINIC_IMPORT,
+                                              "payload": {**sent["payload"],
+                                                          "status": "completed",
+                                                          "answer": "Đã sửa: 62 kg"}})
+        store.apply_pulled(session, PullResponse(changes=[answered], removed=[],
+                                                 next_cursor="c2", has_more=False))
+    page.reload()
+    [entry] = page.record.by_source["Trạm Y tế phường"]
+    assert entry.report is not None
+    assert (entry.report.status, entry.report.answer) == ("completed", "Đã sửa: 62 kg")

@@ -21,6 +21,7 @@ from sync import reminders
 from sync import validators as v
 from sync.ids import new_id
 from sync.records import (
+    CorrectionRequest,
     Declaration,
     EnteredBy,
     FieldConflict,
@@ -127,6 +128,22 @@ def add_fact(*, session: Session, person_id: str, kind: RecordKind, payload: dic
     """Save a vaccination, check-up, hospital stay or measurement for a person."""
     record = RecordData(kind=kind, person_id=person_id, device_id=device_id,
                         entered_by=entered_by, payload=payload)
+    store.put_record(session, record)
+    session.commit()
+    return record.id
+
+
+def report_mistake(*, session: Session, record_id: str, comment: str, device_id: str,
+                   entered_by: EnteredBy = EnteredBy.SELF) -> str:
+    """Report that a record a city system sent is wrong ("Báo sai"): a correction request,
+    queued like any change; the server delivers it to that system. Returns its id."""
+    reported = session.get(LocalRecord, record_id)
+    if reported is None or reported.entered_by != EnteredBy.CLINIC_IMPORT:
+        raise store.NotEditable(record_id)
+    record = RecordData(kind=RecordKind.CORRECTION_REQUEST, person_id=reported.person_id,
+                        device_id=device_id, entered_by=entered_by,
+                        payload=CorrectionRequest(record_id=record_id, comment=comment
+                                                  ).model_dump(mode="json"))
     store.put_record(session, record)
     session.commit()
     return record.id

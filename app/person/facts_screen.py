@@ -11,7 +11,7 @@ from app.person.health_record import Entry
 from app.person.state import PersonState
 from app.ui.context import FactKind, Ui
 from app.ui.i18n import t
-from app.ui.widgets import BIG_TEXT, big_button, heading
+from app.ui.widgets import BIG_TEXT, big_button, error_text, field, heading
 from sync.errors import Lang
 from sync.records import Allergy, Condition, Encounter, Immunization, Observation
 from sync.validators import format_date_vn
@@ -68,17 +68,50 @@ def fact_card(ui: Ui, state: PersonState, entry: Entry) -> ft.Control:
     lang, size = ui.lang, ui.size(BIG_TEXT - 2)
     kind: FactKind | None = ("immunization" if isinstance(entry.payload, Immunization)
                              else "encounter" if isinstance(entry.payload, Encounter) else None)
-    action: ft.Control | None = None
-    if entry.institutional:  # the facility's to correct, not ours
-        action = ft.Text(t("sent_by_source", lang).format(name=entry.source), size=size - 2)
+    actions: list[ft.Control] = []
+    if entry.institutional:  # the facility's to correct, not ours: a person reports it
+        actions = [ft.Text(t("sent_by_source", lang).format(name=entry.source), size=size - 2),
+                   *_report(ui, state, entry)]
     elif kind is not None:
-        action = big_button(t("correct", lang), ui.run(state.correct_fact, kind, entry.record_id),
-                            key=f"correct-{entry.record_id}", size=size)
+        actions = [big_button(t("correct", lang),
+                              ui.run(state.correct_fact, kind, entry.record_id),
+                              key=f"correct-{entry.record_id}", size=size)]
     return ft.Column([
         *[ft.Text(line, size=size) for line in fact_lines(entry.payload, lang)],
         ft.Text(provenance(ui, entry), size=size - 2, italic=True),
-        *([action] if action else []),
+        *actions,
     ], spacing=4, key=f"fact-{entry.record_id}")
+
+
+def _report(ui: Ui, state: PersonState, entry: Entry) -> list[ft.Control]:
+    """Where the last "Báo sai" about this record stands, and the form to send one."""
+    lang, size = ui.lang, ui.size(BIG_TEXT - 2)
+    shown: list[ft.Control] = []
+    report = entry.report
+    if report is not None:
+        shown.append(ft.Text(t(f"correction_{report.status}", lang).format(name=entry.source),
+                             size=size, weight=ft.FontWeight.BOLD,
+                             key=f"report-state-{entry.record_id}"))
+        if report.answer:
+            shown.append(ft.Text(f"{t('correction_answer', lang)}: {report.answer}", size=size))
+    if state.reporting != entry.record_id:
+        if report is None or report.status != "requested":
+            shown.append(big_button(t("report_mistake", lang),
+                                    ui.run(state.start_report, entry.record_id),
+                                    key=f"report-{entry.record_id}", size=size,
+                                    icon=ft.Icons.FLAG_OUTLINED))
+        return shown
+    return [*shown,
+            ft.Text(t("report_title", lang).format(name=entry.source), size=size,
+                    weight=ft.FontWeight.BOLD),
+            field(t("report_what", lang), state.report_input.get("comment"),
+                  lambda e: state.set_report_text(e.control.value), key="report-comment",
+                  size=size, multiline=True, helper=t("report_hint", lang)),
+            error_text(state.report_error, key="report-error", size=size),
+            ft.Row([big_button(t("report_send", lang), ui.run(state.send_report),
+                               key="report-send", size=size),
+                    big_button(t("cancel", lang), ui.run(state.cancel_report),
+                               key="report-cancel", size=size)], wrap=True)]
 
 
 def from_systems(ui: Ui, state: PersonState, by_source: dict[str, list[Entry]]

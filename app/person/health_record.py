@@ -18,6 +18,7 @@ from sync import reminders
 from sync.records import (
     Allergy,
     Condition,
+    CorrectionRequest,
     Declaration,
     Encounter,
     EnteredBy,
@@ -46,6 +47,7 @@ class Entry:
     corrects: str | None  # the id this one supersedes
     replaced: bool = False  # superseded by a later correction (history only)
     source: str | None = None  # the city system that sent it, by the name people see
+    report: CorrectionRequest | None = None  # the latest "Báo sai" about it, where it stands
 
     @property
     def institutional(self) -> bool:
@@ -85,11 +87,13 @@ class PersonRecord:
 
 
 def _entry(row: LocalRecord, payload: Any, day: date, *, replaced: bool = False,
-           sources: dict[str, str] | None = None) -> Entry:
+           sources: dict[str, str] | None = None,
+           reports: dict[str, CorrectionRequest] | None = None) -> Entry:
     by = EnteredBy(row.entered_by)
     source = ((sources or {}).get(row.device_id, "?") if by == EnteredBy.CLINIC_IMPORT
               else None)
-    return Entry(row.id, day, payload, by, row.sync_state, row.supersedes, replaced, source)
+    return Entry(row.id, day, payload, by, row.sync_state, row.supersedes, replaced, source,
+                 (reports or {}).get(row.id))
 
 
 # Each fact kind on the page: its payload model and the day it is filed under.
@@ -103,9 +107,9 @@ _FACT_DAY: dict[RecordKind, tuple[type[Any], Any]] = {
 
 
 def _fact_entries(session: Session, person_id: str, kind: RecordKind,
-                  sources: dict[str, str]) -> list[Entry]:
+                  sources: dict[str, str], reports: dict[str, CorrectionRequest]) -> list[Entry]:
     model, day = _FACT_DAY[kind]
-    return sorted((_entry(r, p, day(p), sources=sources)
+    return sorted((_entry(r, p, day(p), sources=sources, reports=reports)
                    for r in local_records.current(_facts(session, person_id, kind))
                    for p in [model.model_validate(r.payload)]),
                   key=lambda e: e.day, reverse=True)
@@ -155,7 +159,12 @@ def load(session: Session, person_id: str, *, today: date,
     declarations = [e for e in history if not e.replaced]
 
     sources = settings.source_names(session)
-    facts = {kind: _fact_entries(session, person_id, kind, sources) for kind in _FACT_DAY}
+    # The newest report about each record (a record reported twice shows the second).
+    reports = {p.record_id: p for r in sorted(
+        _facts(session, person_id, RecordKind.CORRECTION_REQUEST), key=lambda r: r.created_at)
+        for p in [CorrectionRequest.model_validate(r.payload)]}
+    facts = {kind: _fact_entries(session, person_id, kind, sources, reports)
+             for kind in _FACT_DAY}
     by_source: dict[str, list[Entry]] = {}
     for entry in sorted((e for entries in facts.values() for e in entries if e.institutional),
                         key=lambda e: e.day, reverse=True):

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import flet as ft
 from sqlmodel import Session
 
-from app.device import scanning, store
+from app.device import local_records, scanning, settings, store
 from app.device.store import LocalRecord
 from app.person import family, fhir, health_record
 from app.ui.context import FactKind, FactRequest, FormRequest, Outcome, Shared
@@ -39,6 +39,9 @@ class PersonState:
     needs_birth_date: bool = False  # a handover code: confirm the person's birth date
     exported: bool = False  # said beside the button pressed, not at the top of the page
     invite_note: str | None = None  # "copied", "your relative accepted", beside the invite
+    reporting: str | None = None  # the record whose "Báo sai" form is open
+    report_input: Typed = field(default_factory=Typed)
+    report_error: str | None = None
 
     def open(self, person_id: str) -> None:
         self.record = self._load(person_id)
@@ -103,6 +106,35 @@ class PersonState:
 
     def export_done(self) -> None:
         self.exported = True
+
+    # --- "Báo sai": reporting a mistake in what a city system sent --------------------------
+
+    def start_report(self, record_id: str) -> None:
+        self.reporting, self.report_input, self.report_error = record_id, Typed(), None
+
+    def cancel_report(self) -> None:
+        self.reporting, self.report_error = None, None
+
+    def set_report_text(self, text: str) -> None:
+        self.ctx.services.touch()
+        self.report_input.values["comment"] = text
+
+    def send_report(self) -> Outcome | None:
+        """Keep the report on this device, queued for the next sync (it needs no connection)."""
+        assert self.record is not None and self.reporting is not None
+        comment = " ".join(self.report_input.get("comment").split())
+        if not comment:
+            self.report_error = t("report_empty", self.ctx.lang)
+            return None
+        with Session(self.ctx.services.engine) as session:
+            device_id, _ = settings.device_identity(session)
+            local_records.report_mistake(
+                session=session, record_id=self.reporting, comment=comment[:1000],
+                device_id=device_id,
+                entered_by=local_records.entered_by(session, self.record.person_id))
+        self.reporting, self.report_error = None, None
+        self.reload()
+        return Outcome(notice=t("report_saved", self.ctx.lang), refresh=True)
 
     # --- family access -------------------------------------------------------------------
 

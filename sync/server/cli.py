@@ -14,6 +14,7 @@ from sync.ids import utc_now
 from sync.qrcodes import code_link, qr_png
 from sync.server import accounts, area_import, audit, campaign_codes, crud, keys, progress, pull
 from sync.server.cli_common import DataDir, fail, open_session
+from sync.server.cli_corrections import corrections_app
 from sync.server.cli_sources import import_app, matches_app, sources_app
 from sync.server.config import Settings
 from sync.server.errors import DomainError
@@ -40,6 +41,7 @@ app.add_typer(settings_app, name="settings")
 app.add_typer(sources_app, name="sources")
 app.add_typer(matches_app, name="matches")
 app.add_typer(import_app, name="import")
+app.add_typer(corrections_app, name="corrections")
 
 _session = open_session
 _fail = fail

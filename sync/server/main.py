@@ -22,6 +22,7 @@ from sync.server.routes import (
     campaigns,
     devices,
     fhir,
+    fhir_tasks,
     health,
     landing,
     oauth,
@@ -79,5 +80,6 @@ def create_app(settings: Settings) -> FastAPI:
                    persons.router, areas.router, oauth.router):
         app.include_router(router, prefix="/v1")
     app.include_router(fhir.router)
+    app.include_router(fhir_tasks.router)
     app.include_router(landing.router)
     return app

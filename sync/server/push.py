@@ -119,7 +119,8 @@ class _Batch:
         self.owned: list[str] = []
         self.pending: dict[str, list[Version]] = {}
         records = [m.record for m in request.mutations]
-        referenced = {ref for r in records for ref in (r.supersedes, *_households_named(r))}
+        referenced = {ref for r in records
+                      for ref in (r.supersedes, *_households_named(r), _reported(r))}
         self.heads = self._heads({r.id for r in records} | {ref for ref in referenced if ref})
         persons = {r.id if r.kind == RecordKind.PERSON else r.person_id for r in records}
         # Records named by id that already exist count too: a create under a known id is
@@ -175,6 +176,10 @@ class _Batch:
             if replaced is not None and replaced.entered_by == EnteredBy.CLINIC_IMPORT:
                 # What a health facility sent is corrected by it, on a person's report.
                 return self._result(mutation, "rejected", reason="institutional_record")
+            if record.kind == RecordKind.CORRECTION_REQUEST and (
+                    record.payload.get("status") != "requested" or record.payload.get("answer")
+                    or record.payload.get("answered_at")):
+                return self._result(mutation, "rejected", reason="answered_by_source")
             return self._write(mutation, version=1, area=area, payload=record.payload,
                                conflicts=[], status="applied")
         if head is not None and not self._may_write_head(head):
@@ -189,6 +194,9 @@ class _Batch:
                 return self._refused(mutation)
         if record.kind not in DOCUMENT_KINDS:
             return self._result(mutation, "rejected", reason="facts_are_immutable")
+        if record.kind == RecordKind.CORRECTION_REQUEST:
+            # Sent is sent: what happens to it is the source's answer, written by the server.
+            return self._result(mutation, "rejected", reason="answered_by_source")
         if head is None:
             return self._result(mutation, "rejected", reason="unknown_record")
         if head.person_id != record.person_id or head.kind != record.kind:
@@ -245,6 +253,12 @@ class _Batch:
                     self.scope.collaborates_in(home.area_code)):
                 return False
         payload = record.payload
+        if record.kind == RecordKind.CORRECTION_REQUEST:
+            # A report is about a record a city system sent for this same person.
+            reported = self.heads.get(payload.get("record_id") or "")
+            if (reported is None or reported.entered_by != EnteredBy.CLINIC_IMPORT
+                    or reported.person_id != record.person_id or reported.deleted):
+                return False
         if record.kind in (RecordKind.ACCESS_GRANT, RecordKind.CONSENT) and (
                 payload.get("person_id") != record.person_id):
             return False
@@ -332,6 +346,13 @@ class _Batch:
             mutation_id=mutation.mutation_id, record_id=mutation.record.id, status=status,
             version=version, reason=reason, fields=fields or [])
 
+
+
+def _reported(record: RecordData) -> str | None:
+    """The record a correction request reports as wrong."""
+    if record.kind != RecordKind.CORRECTION_REQUEST:
+        return None
+    return str(record.payload.get("record_id") or "") or None
 
 
 def _households_named(record: RecordData) -> set[str]:

@@ -266,6 +266,7 @@ class SeededServer:
     env: dict[str, str]
     code: str
     log: Path
+    clinic_token: str | None = None  # the last clinic's, once ``clinic_sends`` registered it
 
     @classmethod
     def make(cls, tmp_path: Path) -> SeededServer:
@@ -295,6 +296,7 @@ class SeededServer:
         token = httpx.post(f"{base}/v1/oauth/token", data={
             "grant_type": "client_credentials", "client_id": client_id,
             "client_secret": secret}).json()["access_token"]
+        self.clinic_token = token
         answer = httpx.post(f"{base}/fhir/r4", headers={
             "authorization": f"Bearer {token}", "content-type": "application/fhir+json"},
             json={"resourceType": "Bundle", "type": "batch",
@@ -302,6 +304,20 @@ class SeededServer:
                             for r in resources]})
         assert answer.status_code == 200, answer.text
         return [e["response"]["status"] for e in answer.json()["entry"]]
+
+    def clinic_answers(self, status: str, note: str) -> int:
+        """The clinic reads the "Báo sai" reports about its records (FHIR Tasks) and answers
+        each; returns how many it answered."""
+        base = f"http://127.0.0.1:{self.port}"
+        auth = {"authorization": f"Bearer {self.clinic_token}"}
+        tasks = httpx.get(f"{base}/fhir/r4/Task", params={"status": "requested"},
+                          headers=auth).json().get("entry", [])
+        for entry in tasks:
+            answered = httpx.put(f"{base}/fhir/r4/Task/{entry['resource']['id']}", headers={
+                **auth, "content-type": "application/fhir+json"},
+                json={"resourceType": "Task", "status": status, "note": [{"text": note}]})
+            assert answered.status_code == 200, answered.text
+        return len(tasks)
 
 
 def phones(browser: Browser, server: SeededServer, stack: contextlib.ExitStack, tmp_path: Path,

@@ -159,6 +159,23 @@ def test_a_relative_is_invited_edits_and_loses_access(browser, tmp_path):
                    ).to_be_visible()
             # Her own shot can be corrected; the clinic's offers no such button.
             expect(phone.get_by_role("button", name="Đính chính", exact=True)).to_have_count(1)
+
+        # She says the diagnosis is wrong ("Báo sai"); the clinic reads it and answers; her
+        # phone shows the answer after its next sync.
+        press_until(mother.get_by_role("button", name="Báo sai").first,
+                    mother.get_by_role("textbox", name="Điều gì chưa đúng?"))
+        type_into(mother, "Điều gì chưa đúng?", "Tôi không bị tăng huyết áp")
+        mother.get_by_role("button", name="Gửi báo sai").click()
+        expect(seen(mother, "Đã báo sai: chờ Trạm Y tế phường Bến Nghé trả lời")).to_be_visible()
+        mother.get_by_role("button", name="Trang chính").click()
+        mother.get_by_role("button", name="Đồng bộ ngay").click()
+        expect(seen(mother, "Thay đổi chờ gửi: 0")).to_be_visible()
+        assert server.clinic_answers("rejected", "Đã đo lại 3 lần, đều cao") == 1
+        mother.get_by_role("button", name="Đồng bộ ngay").click()
+        expect(seen(mother, "Thay đổi chờ gửi: 0")).to_be_visible()
+        mother.get_by_role("button", name="Xem hồ sơ: Lê Thị Mẹ").click()
+        expect(seen(mother, "Trạm Y tế phường Bến Nghé giữ nguyên")).to_be_visible()
+        expect(seen(mother, "Trả lời: Đã đo lại 3 lần, đều cao")).to_be_visible()
         mother.get_by_role("button", name="Ai đang có quyền?").click()
         mother.get_by_role("button", name="Thu hồi quyền: máy của người thân").click()
         expect(seen(mother, "Đã thu hồi quyền")).to_be_visible()

@@ -22,12 +22,12 @@ FHIR_JSON = "application/fhir+json"
 NDJSON_TYPES = ("application/fhir+ndjson", "application/x-ndjson", "application/ndjson")
 
 
-def _answer(body: dict[str, Any], status: int = 200,
+def fhir_answer(body: dict[str, Any], status: int = 200,
             headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse(body, status_code=status, media_type=FHIR_JSON, headers=headers)
 
 
-def _token(authorization: str | None) -> str | None:
+def bearer(authorization: str | None) -> str | None:
     scheme, _, token = (authorization or "").partition(" ")
     return token if scheme.lower() == "bearer" and token else None
 
@@ -51,17 +51,17 @@ BAD_TOKEN = (operation_outcome("login", "Mã truy cập không đúng hoặc đ�
 async def bundle(request: Request,
                  authorization: Annotated[str | None, Header()] = None) -> JSONResponse:
     """Take a Bundle of Patient, Observation, Immunization and Encounter resources."""
-    token = _token(authorization)
+    token = bearer(authorization)
     if token is None:
-        return _answer(*NO_TOKEN)
+        return fhir_answer(*NO_TOKEN)
     if _content_type(request) not in (FHIR_JSON, "application/json"):
-        return _answer(operation_outcome("not-supported", "Gửi JSON (application/fhir+json).",
-                                         "Send JSON (application/fhir+json)."), 415)
+        return fhir_answer(operation_outcome("not-supported", "Gửi JSON (application/fhir+json).",
+                                             "Send JSON (application/fhir+json)."), 415)
     try:
         sent = json.loads(await request.body())
     except (json.JSONDecodeError, UnicodeDecodeError):
-        return _answer(operation_outcome("structure", "Nội dung không phải JSON hợp lệ.",
-                                         "The body is not valid JSON."), 400)
+        return fhir_answer(operation_outcome("structure", "Nội dung không phải JSON hợp lệ.",
+                                             "The body is not valid JSON."), 400)
     return await run_in_threadpool(_apply, request, token, sent)
 
 
@@ -73,12 +73,13 @@ async def bulk(request: Request,
     """Take NDJSON (one resource a line, at most the server's body limit a request: send a
     large file in parts, in order — each part sent again changes nothing); answers an outcome
     a line, in the same order, as NDJSON."""
-    token = _token(authorization)
+    token = bearer(authorization)
     if token is None:
-        return _answer(*NO_TOKEN)
+        return fhir_answer(*NO_TOKEN)
     if _content_type(request) not in NDJSON_TYPES:
-        return _answer(operation_outcome("not-supported", "Gửi NDJSON (application/fhir+ndjson).",
-                                         "Send NDJSON (application/fhir+ndjson)."), 415)
+        return fhir_answer(operation_outcome(
+            "not-supported", "Gửi NDJSON (application/fhir+ndjson).",
+            "Send NDJSON (application/fhir+ndjson)."), 415)
     body = await request.body()
     return await run_in_threadpool(_import, request, token, body.splitlines())
 
@@ -88,7 +89,7 @@ def _import(request: Request, token: str, lines: list[bytes]) -> Response:
         try:
             source = sources.source_for_token(session, token)
         except sources.InvalidToken:
-            return _answer(*BAD_TOKEN)
+            return fhir_answer(*BAD_TOKEN)
         numbered = [(n, bulk_import.parse_line(raw)) for n, raw in enumerate(lines, 1)
                     if raw.strip()]
         out = []
@@ -106,9 +107,9 @@ def _apply(request: Request, token: str, sent: Any) -> JSONResponse:
         try:
             source = sources.source_for_token(session, token)
         except sources.InvalidToken:
-            return _answer(*BAD_TOKEN)
+            return fhir_answer(*BAD_TOKEN)
         try:
             answer = intake.apply_bundle(session, request.app.state.storage, source, sent)
         except intake.BundleRefused as exc:
-            return _answer(exc.outcome, 400)
-    return _answer(answer)
+            return fhir_answer(exc.outcome, 400)
+    return fhir_answer(answer)
