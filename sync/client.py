@@ -32,6 +32,8 @@ from sync.protocol import (
     InviteCode,
     InviteRequest,
     LoginRequest,
+    MatchDecision,
+    MatchReviewView,
     PhoneCodeRequest,
     PhoneCodeSent,
     ProgressReport,
@@ -171,6 +173,15 @@ class SyncClient:
         query = f"?limit={limit}" + (f"&on={on.isoformat()}" if on else "")
         return self._parse(await self._send(
             "GET", f"/v1/areas/{quote(area_code, safe='')}/visits{query}"), VisitList)
+
+    async def match_reviews(self) -> list[MatchReviewView]:
+        """The open reviews in a collaborator's areas: persons not matched without guessing."""
+        return self._parse_list(await self._send("GET", "/v1/matches"), MatchReviewView)
+
+    async def decide_match(self, review_id: str, decision: MatchDecision) -> MatchReviewView:
+        """A collaborator's decision on one review."""
+        return await self._post(f"/v1/matches/{quote(review_id, safe='')}", decision,
+                                MatchReviewView, auth=True)
 
     async def revoke(self, person_id: str, grantee_account_id: str) -> None:
         """Withdraw a relative's access, at once."""

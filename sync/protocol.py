@@ -288,6 +288,40 @@ class GrantView(Message):
     role: Literal["relative", "collaborator"] = "relative"
 
 
+class MatchPerson(Message):
+    """Who a review is about, or one of its candidates, as the collaborator compares them."""
+
+    person_id: str | None  # None: what a city system sent, not on record yet
+    full_name: str
+    birth_date: str
+    sex: str | None = None
+    cccd: str | None = None
+    bhyt: str | None = None
+    address: str | None = None
+
+
+class MatchReviewView(Message):
+    """A person HSSK could not match without guessing: what arrived, from whom, why, and the
+    persons it could be. A collaborator of the area decides."""
+
+    id: str
+    reason: Literal["several", "identifiers_disagree", "cccd_disagrees", "duplicate_cccd"]
+    area_code: str
+    created_at: datetime
+    source: str | None  # the city system that sent it, by its title; None: a device pushed it
+    incoming: MatchPerson
+    candidates: list[MatchPerson]
+    status: Literal["open", "attached", "new", "dismissed"] = "open"
+
+
+class MatchDecision(Message):
+    """``attach`` to one candidate; ``new``: nobody on record (a registered person is made);
+    ``dismiss``: two different people who share a typed CCCD."""
+
+    decision: Literal["attach", "new", "dismiss"]
+    person_id: str | None = Field(default=None, max_length=36)
+
+
 class AreaView(Message):
     """An area a collaborator or supervisor works in: the tablet lists households by these."""
 

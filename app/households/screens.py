@@ -111,6 +111,8 @@ def CollabHome(ui: Ui, collab: CollabState, sync_panel: list[ft.Control]) -> ft.
     controls += [ft.Divider(), *sync_panel, ft.Row([
         big_button(t("new_household", lang), ui.run(collab.start_household), key="new-household",
                    size=size, icon=ft.Icons.ADD_HOME),
+        big_button(t("matches_title", lang), partial(ui.go, "matches"), key="matches",
+                   size=size, icon=ft.Icons.PEOPLE_OUTLINE),
         big_button(t("settings", lang), partial(ui.go, "settings"), key="settings",
                    size=size),
     ], wrap=True)]

@@ -10,6 +10,7 @@ from app.access.state import LockState
 from app.access.welcome_screen import Welcome
 from app.declare.declare_screen import Declare
 from app.declare.fact_screen import Fact
+from app.households.match_screen import MatchReviews
 from app.households.screens import CollabHome, HouseholdPage, NewHousehold
 from app.person.accept_screen import AcceptInvite
 from app.person.person_screen import Person
@@ -32,7 +33,8 @@ def Root(state: AppState) -> ft.Control:
         "account": lambda s: Account(s, s.account),
         "accept_invite": lambda s: AcceptInvite(s, s.person),
         "household": lambda s: HouseholdPage(s, s.collab),
-        "new_household": lambda s: NewHousehold(s, s.collab)}
+        "new_household": lambda s: NewHousehold(s, s.collab),
+        "matches": lambda s: MatchReviews(s, s.matches)}
     if state.role == "collaborator":
         screens["home"] = lambda s: CollabHome(s, s.collab, sync_status(s))
     elif state.role == "supervisor":

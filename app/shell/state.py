@@ -21,6 +21,7 @@ from app.device import local_records, settings, store, syncing
 from app.device.reminder_alerts import Digest
 from app.device.services import Services
 from app.device.settings import Key
+from app.households.match_state import MatchState
 from app.households.state import CollabState
 from app.person.state import PersonState
 from app.supervision.state import SupervisionState
@@ -63,6 +64,7 @@ class AppState:
     fact: FactState = field(init=False)
     person: PersonState = field(init=False)
     collab: CollabState = field(init=False)
+    matches: MatchState = field(init=False)
     supervision: SupervisionState = field(init=False)
     _rebuilding: set[asyncio.Task[Any]] = field(default_factory=set)
 
@@ -72,6 +74,7 @@ class AppState:
         self.declaring = DeclareState(self, roster=lambda: self.collab)
         self.fact = FactState(self)
         self.collab = CollabState(services=self.services)
+        self.matches = MatchState(services=self.services)
         self.supervision = SupervisionState(services=self.services)
         # Any change a person causes counts as activity for the idle lock (the observable
         # holds listeners weakly: keep this one).
@@ -252,6 +255,7 @@ class AppState:
         """The account's people and households leave the device's memory with it."""
         self.collab.forget()
         self.collab = CollabState(services=self.services)
+        self.matches = MatchState(services=self.services)
         self.supervision = SupervisionState(services=self.services)
         self.role = "citizen"
         self.person.close()

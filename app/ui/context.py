@@ -19,7 +19,7 @@ from sync.qrcodes import CampaignClaims
 from sync.records import Declaration, Encounter, Immunization
 
 Screen = Literal["welcome", "declare", "home", "person", "fact", "pending", "settings",
-                 "account", "accept_invite", "household", "new_household"]
+                 "account", "accept_invite", "household", "new_household", "matches"]
 FactKind = Literal["immunization", "encounter"]
 
 

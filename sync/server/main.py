@@ -25,6 +25,7 @@ from sync.server.routes import (
     fhir_tasks,
     health,
     landing,
+    matches,
     oauth,
     persons,
     sync,
@@ -77,7 +78,7 @@ def create_app(settings: Settings) -> FastAPI:
         return _error(422, "invalid_request", f"{where}: {first.get('msg', 'invalid')}")
 
     for router in (health.router, auth.router, devices.router, campaigns.router, sync.router,
-                   persons.router, areas.router, oauth.router):
+                   persons.router, areas.router, oauth.router, matches.router):
         app.include_router(router, prefix="/v1")
     app.include_router(fhir.router)
     app.include_router(fhir_tasks.router)

@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from sqlmodel import Session, col, select
 
 from sync.ids import utc_now
-from sync.server import intake
+from sync.protocol import MatchDecision, MatchPerson, MatchReviewView
+from sync.server import intake, scopes
+from sync.server.accounts import Caller
 from sync.server.errors import Conflict, InvalidInput, NotFound
 from sync.server.fhir_in import IncomingPatient, Sent
 from sync.server.intake_models import MatchReview
@@ -73,6 +75,64 @@ def _patient(review: MatchReview) -> tuple[Source, IncomingPatient]:
     data = dict(review.resource)
     return (Source(id=review.source_id, name="", kind="", secret_hash=""),
             IncomingPatient(**{**data, "sent": Sent(**data["sent"])}))
+
+
+def _person(session: Session, person_id: str) -> MatchPerson:
+    head = session.exec(select(ServerRecord).where(ServerRecord.id == person_id).order_by(
+        col(ServerRecord.version).desc())).first()
+    p = head.payload if head is not None else {}
+    return MatchPerson(person_id=person_id, full_name=str(p.get("full_name", "")),
+                       birth_date=str(p.get("birth_date", "")), sex=p.get("sex"),
+                       cccd=p.get("cccd"), bhyt=p.get("bhyt"), address=p.get("address"))
+
+
+def view(session: Session, review: MatchReview) -> MatchReviewView:
+    """A review as the collaborator's tablet shows it."""
+    source = session.get(Source, review.source_id) if review.source_id else None
+    sent = review.resource or {}
+    incoming = (MatchPerson(person_id=None, full_name=sent.get("full_name", ""),
+                            birth_date=sent.get("birth_date", ""), sex=sent.get("sex"),
+                            cccd=sent.get("cccd"), bhyt=sent.get("bhyt"),
+                            address=sent.get("address"))
+                if sent else _person(session, review.person_id or ""))
+    return MatchReviewView(
+        id=review.id, reason=review.reason, area_code=review.area_code,
+        created_at=review.created_at, source=(source.title or source.name) if source else None,
+        incoming=incoming, candidates=[_person(session, c) for c in review.candidates],
+        status=review.status)
+
+
+def for_collaborator(session: Session, caller: Caller) -> list[MatchReviewView]:
+    """The open reviews in the areas a collaborator works in, oldest first (audited)."""
+    if caller.account.role != "collaborator":
+        return []
+    found = [view(session, o.review)
+             for o in open_reviews(session, scopes.worked_areas(session, caller))]
+    session.add(AuditEntry(account_id=caller.account.id, device_id=caller.device_id,
+                           action="list_match_reviews", detail=f"{len(found)} open"))
+    session.commit()
+    return found
+
+
+def decide(session: Session, storage: Storage, caller: Caller, review_id: str,
+           decision: MatchDecision) -> MatchReviewView:
+    """A collaborator's decision on a review of their areas (the same ``NotFound`` for one that
+    does not exist and one elsewhere)."""
+    review = session.get(MatchReview, review_id)
+    if (review is None or caller.account.role != "collaborator"
+            or review.area_code not in scopes.worked_areas(session, caller)):
+        raise NotFound("no such review in your areas")
+    who = caller.account.id
+    if decision.decision == "attach":
+        if decision.person_id is None:
+            raise InvalidInput("attach names the candidate (person_id)")
+        attach(session, review_id, decision.person_id, who)
+    elif decision.decision == "new":
+        new_person(session, storage, review_id, who)
+    else:
+        dismiss(session, review_id, who)
+    session.refresh(review)
+    return view(session, review)
 
 
 def attach(session: Session, review_id: str, person_id: str, decided_by: str) -> None:

@@ -153,6 +153,22 @@ def test_a_collaborator_captures_three_households_offline_then_syncs(browser, tm
                 ward = http.get("/v1/areas/26734/report", headers=auth).json()["area"]
                 visits = http.get("/v1/areas/26734/visits", headers=auth).json()
             assert (visits["total"], ward["persons"], ward["declared"]) == (3, 3, 3)
+            # A clinic sends a patient whose CCCD says another birth year and sex: the server
+            # does not guess, and the ward's queue on the tablet asks the collaborator.
+            assert server.clinic_sends([
+                {"resourceType": "Patient", "id": "bn-9", "name": [{"text": "Bà Tư"}],
+                 "gender": "female", "birthDate": "1950-02-03",
+                 "identifier": [{"system": "https://hssk.vn/fhir/sid/cccd",
+                                 "value": "079048001234"}]}],
+                title="Phòng khám Đa khoa Quận 1") == ["202 Accepted"]
+            tablet.get_by_role("button", name="Hồ sơ cần ghép").click()
+            expect(seen(tablet, "Gửi từ: Phòng khám Đa khoa Quận 1")).to_be_visible()
+            expect(seen(tablet, "Số CCCD không khớp năm sinh hoặc giới tính.")).to_be_visible()
+            expect(seen(tablet, "Bà Tư · Sinh 03/02/1950 · Nữ")).to_be_visible()
+            tablet.get_by_role("button", name="Không phải ai ở trên: tạo hồ sơ mới").click()
+            expect(seen(tablet, "Đã tạo hồ sơ mới.")).to_be_visible()
+            expect(seen(tablet, "Không có hồ sơ nào cần ghép.")).to_be_visible()
+            tablet.get_by_role("button", name="Về danh sách hộ").click()
             # The tablet is handed on: signing out takes the residents off it.
             tablet.get_by_role("button", name="Cài đặt").click()
             tablet.get_by_role("button", name="Đăng xuất").click()
