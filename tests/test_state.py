@@ -4,17 +4,20 @@ errors, settings that survive a restart, and the due digest's wording."""
 from __future__ import annotations
 
 import asyncio
+import base64
+import io
 import json
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 from fhir.resources.R4B.bundle import Bundle
+from PIL import Image
 from sqlmodel import Session
 
 from app.access import accounts, campaigns
 from app.declare import forms
-from app.device import local_records, settings, store
+from app.device import local_records, photos, settings, store
 from app.device.config import AppConfig
 from app.device.services import Services
 from app.device.settings import Key
@@ -538,6 +541,13 @@ def test_a_mistake_is_reported_offline_and_the_source_s_answer_shown(tmp_path: P
     page.start_report(weight.id)
     assert page.send_report() is None and page.report_error == "Hãy ghi điều chưa đúng."
     page.set_report_text("  Cân nặng đúng là   62 kg ")
+    asyncio.run(page.attach_report_photo(b"not a picture"))
+    assert page.report_photo is None and "Không đọc được ảnh" in (page.report_error or "")
+    # A phone photo of the paper (12 megapixels of detail) is made small enough to send.
+    taken = io.BytesIO()
+    Image.effect_noise((4000, 3000), 60).convert("RGB").save(taken, "JPEG", quality=95)
+    asyncio.run(page.attach_report_photo(taken.getvalue()))
+    assert page.report_photo is not None and page.report_error is None
     outcome = page.send_report()
     assert outcome is not None and outcome.notice is not None and "sẽ gửi" in outcome.notice
     assert page.record is not None and page.reporting is None
@@ -549,6 +559,8 @@ def test_a_mistake_is_reported_offline_and_the_source_s_answer_shown(tmp_path: P
                   if m["record"]["kind"] == "correction_request"]
         assert (sent["kind"], sent["payload"]["comment"], sent["payload"]["record_id"]) == (
             "correction_request", "Cân nặng đúng là 62 kg", weight.id)
+        photo = base64.b64decode(sent["payload"]["photo_jpeg"])
+        assert len(photo) <= photos.MAX_JPEG and Image.open(io.BytesIO(photo)).format == "JPEG"
         batch_id, mutations = store.claim_batch(session, 10) or ("", [])
         store.settle_batch(session, PushResponse(batch_id=batch_id, results=[
             MutationResult(mutation_id=m.mutation_id, record_id=m.record.id, status="applied",

@@ -134,7 +134,7 @@ def add_fact(*, session: Session, person_id: str, kind: RecordKind, payload: dic
 
 
 def report_mistake(*, session: Session, record_id: str, comment: str, device_id: str,
-                   entered_by: EnteredBy = EnteredBy.SELF) -> str:
+                   entered_by: EnteredBy = EnteredBy.SELF, photo_jpeg: str | None = None) -> str:
     """Report that a record a city system sent is wrong ("Báo sai"): a correction request,
     queued like any change; the server delivers it to that system. Returns its id."""
     reported = session.get(LocalRecord, record_id)
@@ -142,7 +142,8 @@ def report_mistake(*, session: Session, record_id: str, comment: str, device_id:
         raise store.NotEditable(record_id)
     record = RecordData(kind=RecordKind.CORRECTION_REQUEST, person_id=reported.person_id,
                         device_id=device_id, entered_by=entered_by,
-                        payload=CorrectionRequest(record_id=record_id, comment=comment
+                        payload=CorrectionRequest(record_id=record_id, comment=comment,
+                                                  photo_jpeg=photo_jpeg
                                                   ).model_dump(mode="json"))
     store.put_record(session, record)
     session.commit()

@@ -5,47 +5,19 @@ Decoding is kept behind this module so the decoder can change on platforms witho
 
 from __future__ import annotations
 
-import io
-import warnings
 from collections.abc import Callable
 
-from PIL import Image, ImageChops, ImageFilter, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageChops, ImageFilter, ImageOps
 
+from app.device.images import open_image
 from app.device.rectify import rectified
-from sync.errors import ImageUnreadable, NoCodeInImage
-
-MAX_IMAGE_BYTES = 25 * 1024 * 1024
-# A 48-megapixel phone photo is the largest honest input; beyond that it is a decompression bomb.
-MAX_PIXELS = 50_000_000
+from sync.errors import NoCodeInImage
 
 
 def decode_qr_image(data: bytes, *, rectify: bool = True) -> list[str]:
     """All QR texts found in an image (JPEG, PNG, …), or ``NoCodeInImage`` / ``ImageUnreadable``.
     ``rectify=False`` skips the perspective correction (the benchmark's baseline)."""
-    if not data:
-        raise ImageUnreadable("empty")
-    if len(data) > MAX_IMAGE_BYTES:
-        raise ImageUnreadable("file too large")
-    try:
-        with warnings.catch_warnings():
-            # Pillow only warns between its two limits; here any such image is refused.
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            opened = Image.open(io.BytesIO(data))
-    except (Image.DecompressionBombWarning, Image.DecompressionBombError):
-        raise ImageUnreadable("too many pixels") from None
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
-        raise ImageUnreadable("not an image") from None
-    try:
-        with opened:
-            width, height = opened.size
-            if width * height > MAX_PIXELS:
-                raise ImageUnreadable("too many pixels")
-            opened.load()
-            image = ImageOps.exif_transpose(opened).convert("L")
-    except ImageUnreadable:
-        raise
-    except (OSError, ValueError, SyntaxError):
-        raise ImageUnreadable("not an image") from None
+    image = open_image(data).convert("L")
     for attempt in ATTEMPTS[:RECTIFY_AFTER]:
         texts = _decode(attempt(image))
         if texts:

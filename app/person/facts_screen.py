@@ -107,6 +107,7 @@ def _report(ui: Ui, state: PersonState, entry: Entry) -> list[ft.Control]:
             field(t("report_what", lang), state.report_input.get("comment"),
                   lambda e: state.set_report_text(e.control.value), key="report-comment",
                   size=size, multiline=True, helper=t("report_hint", lang)),
+            *_photo(ui, state),
             error_text(state.report_error, key="report-error", size=size),
             ft.Row([big_button(t("report_send", lang), ui.run(state.send_report),
                                key="report-send", size=size),
@@ -126,3 +127,23 @@ def from_systems(ui: Ui, state: PersonState, by_source: dict[str, list[Entry]]
                                 size=ui.size(BIG_TEXT)))
         controls += [fact_card(ui, state, e) for e in entries]
     return controls
+
+
+def _photo(ui: Ui, state: PersonState) -> list[ft.Control]:
+    """Attach a picture of the paper that shows the right value (optional), or take it off."""
+    lang, size = ui.lang, ui.size(BIG_TEXT - 2)
+
+    async def pick() -> None:
+        files = await ft.FilePicker().pick_files(file_type=ft.FilePickerFileType.IMAGE,
+                                                 with_data=True)
+        if files and files[0].bytes:
+            await ui.do(state.attach_report_photo, files[0].bytes)
+
+    if state.report_photo is None:
+        return [big_button(t("report_attach", lang), pick, key="report-photo", size=size,
+                           icon=ft.Icons.ADD_PHOTO_ALTERNATE_OUTLINED)]
+    return [ft.Row([ft.Text(t("report_attached", lang), size=size),
+                    big_button(t("report_remove_photo", lang),
+                               ui.run(state.remove_report_photo), key="report-photo-off",
+                               size=size)], wrap=True)]
+

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import flet as ft
 from sqlmodel import Session
 
-from app.device import local_records, scanning, settings, store
+from app.device import local_records, photos, scanning, settings, store
 from app.device.store import LocalRecord
 from app.person import family, fhir, health_record
 from app.ui.context import FactKind, FactRequest, FormRequest, Outcome, Shared
@@ -41,6 +41,7 @@ class PersonState:
     invite_note: str | None = None  # "copied", "your relative accepted", beside the invite
     reporting: str | None = None  # the record whose "Báo sai" form is open
     report_input: Typed = field(default_factory=Typed)
+    report_photo: str | None = None  # base64 JPEG, once a picture is attached
     report_error: str | None = None
 
     def open(self, person_id: str) -> None:
@@ -111,6 +112,18 @@ class PersonState:
 
     def start_report(self, record_id: str) -> None:
         self.reporting, self.report_input, self.report_error = record_id, Typed(), None
+        self.report_photo = None
+
+    async def attach_report_photo(self, data: bytes) -> None:
+        """A picture of the paper with the right value, made small enough to send."""
+        try:
+            self.report_photo = await asyncio.to_thread(photos.report_photo, data)
+            self.report_error = None
+        except HsskError as exc:
+            self.report_error = exc.message(self.ctx.lang)
+
+    def remove_report_photo(self) -> None:
+        self.report_photo = None
 
     def cancel_report(self) -> None:
         self.reporting, self.report_error = None, None
@@ -130,9 +143,9 @@ class PersonState:
             device_id, _ = settings.device_identity(session)
             local_records.report_mistake(
                 session=session, record_id=self.reporting, comment=comment[:1000],
-                device_id=device_id,
+                photo_jpeg=self.report_photo, device_id=device_id,
                 entered_by=local_records.entered_by(session, self.record.person_id))
-        self.reporting, self.report_error = None, None
+        self.reporting, self.report_error, self.report_photo = None, None, None
         self.reload()
         return Outcome(notice=t("report_saved", self.ctx.lang), refresh=True)
 
