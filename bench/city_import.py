@@ -12,7 +12,8 @@ docs/city-systems.md, and compared with the import's outcome file.
 Baseline, same run: the same number of record rows inserted into the same ``record_versions``
 table with one ``executemany`` (SQLite) or ``COPY`` (PostgreSQL). Prints resources/s, the ratio
 to the baseline, the counts, and the import's resident memory at a quarter of the file and at
-its end (flat: it streams).
+its end (flat: it streams). Then one collaborator of the first ward pulls what arrived onto an
+empty tablet, through the real server: records/s.
 
 Usage: python bench/city_import.py [PERSONS] [--engines sqlite,postgresql] [--chunk 1000]
 """
@@ -20,6 +21,7 @@ Usage: python bench/city_import.py [PERSONS] [--engines sqlite,postgresql] [--ch
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import json
 import random
@@ -37,7 +39,14 @@ sys.path.insert(0, str(ROOT))
 
 from sqlmodel import Session  # noqa: E402
 
-from bench.sync_ingest import COLUMNS, database, raw_copy, raw_sqlite  # noqa: E402
+from bench.sync_ingest import (  # noqa: E402
+    COLUMNS,
+    PASSWORD,
+    database,
+    first_pull,
+    raw_copy,
+    raw_sqlite,
+)
 from sync.fhir_codes import SYSTEM_BHYT, SYSTEM_CCCD, SYSTEM_ENCOUNTER_TYPE  # noqa: E402
 from sync.ids import new_id, utc_now  # noqa: E402
 from sync.names import fold  # noqa: E402
@@ -46,7 +55,7 @@ from sync.server.db import make_engine, migrate  # noqa: E402
 from sync.server.models import ServerRecord  # noqa: E402
 from sync.server.storage import storage_for  # noqa: E402
 from tests.postgres import create_database  # noqa: E402
-from tests.processes import BIN  # noqa: E402
+from tests.processes import BIN, free_port, hssk_server, running  # noqa: E402
 
 WARDS = [f"27{n:03d}" for n in range(40)]
 FAMILY = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi",
@@ -240,6 +249,19 @@ def baseline(engine_name: str, url: str, rows: int, directory: Path) -> float:
     return raw_copy(made, create_database(url.rsplit("/", 1)[0], "hssk_bench_raw"))
 
 
+def ward_pull(env: dict[str, str], directory: Path) -> tuple[float, int, int]:
+    """One collaborator of the first ward signs in on an empty tablet and pulls what arrived
+    (the real server, over HTTP, into the device's sealed store): seconds, records, pages."""
+    data = Path(env["HSSK_DATA_DIR"])
+    hssk_server("users", "add", "0999000001", "--role", "collaborator", "--area", WARDS[0],
+                "--password", PASSWORD, data_dir=data, env=env)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with running([str(BIN / "hssk-server"), "serve", "--port", str(port)],
+                 url=f"{url}/v1/health", env=env, log=directory / "server.log"):
+        return asyncio.run(first_pull(url, directory))
+
+
 def run(engine_name: str, n: int, chunk: int, directory: Path, url: str) -> None:
     persons = people(n)
     stored = [p for p in persons if p["declared"]] + twins(persons)
@@ -269,6 +291,10 @@ def run(engine_name: str, n: int, chunk: int, directory: Path, url: str) -> None
         print(f"{key + ':':<28}{got[key]:10,}  {mark}")
     if got["facts refused"]:
         print(f"{'facts refused:':<28}{got['facts refused']:10,}  (their Patient was queued)")
+    pulled_in, pulled, pages = ward_pull(env, directory)
+    print(f"{'ward pull (' + WARDS[0] + '):':<28}{pulled / pulled_in:10,.0f} records/s  "
+          f"({pulled:,} records in {pulled_in:,.1f} s, {pages} pages, one collaborator's "
+          f"empty tablet over HTTP)")
 
 
 def main() -> None:
