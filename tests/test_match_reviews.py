@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import httpx
 from sqlmodel import Session, select
@@ -33,14 +34,18 @@ def _token(server, name: str) -> str:
         "client_secret": secret}).json()["access_token"])
 
 
-def _ambiguous(server, token: str, pid: str) -> None:
-    """A Patient with no identifier whose name and birth date two residents share."""
+def _ambiguous(server, token: str, pid: str, *, name: str = "Phan Van Ghep",
+               gender: str = "male", birth: str = "1955-05-05", cccd: str | None = None) -> None:
+    """A Patient the server cannot match without guessing: by default one with no identifier
+    whose name and birth date two residents share."""
+    patient: dict[str, Any] = {"resourceType": "Patient", "id": pid, "name": [{"text": name}],
+                               "gender": gender, "birthDate": birth,
+                               "address": [{"text": "7 Hẻm 12 Lê Lợi"}]}
+    if cccd:
+        patient["identifier"] = [{"system": "https://hssk.vn/fhir/sid/cccd", "value": cccd}]
     answer = httpx.post(f"{server.url}/fhir/r4", headers={
         "authorization": f"Bearer {token}", "content-type": "application/fhir+json"},
-        json={"resourceType": "Bundle", "type": "batch", "entry": [{"resource": {
-            "resourceType": "Patient", "id": pid, "name": [{"text": "Phan Van Ghep"}],
-            "gender": "male", "birthDate": "1955-05-05",
-            "address": [{"text": "7 Hẻm 12 Lê Lợi"}]}}]})
+        json={"resourceType": "Bundle", "type": "batch", "entry": [{"resource": patient}]})
     assert [e["response"]["status"] for e in answer.json()["entry"]] == ["202 Accepted"]
 
 
@@ -112,7 +117,20 @@ async def test_the_ward_s_collaborator_decides_its_queue_and_nobody_else(live_se
         names = [r.payload["full_name"] for r in store.records_of_kind(session,
                                                                        RecordKind.PERSON)]
     assert "Phan Van Ghep" in names
+    # A CCCD whose digits say a man born in 1948, on a woman born in 1950: nobody holds it;
+    # "new" keeps her without the doubtful number (the clinic's to correct).
+    _ambiguous(server, token, "g3", name="Bà Tư", gender="female", birth="1950-02-03",
+               cccd="079048001234")
+    with httpx.Client(base_url=server.url) as http:
+        ours = _login(http, "0977300001")
+        [doubtful] = http.get("/v1/matches", headers=ours).json()
+        assert (doubtful["reason"], doubtful["candidates"]) == ("cccd_disagrees", [])
+        made = http.post(f"/v1/matches/{doubtful['id']}", headers=ours,
+                         json={"decision": "new"})
+        assert made.status_code == 200, made.text
     with server.db() as session:
-        decided = session.exec(select(AuditEntry.action).where(
+        decided = session.exec(select(AuditEntry.action, AuditEntry.account_id).where(
             AuditEntry.action.startswith("match_"))).all()
-    assert sorted(decided) == ["match_attached", "match_new"]
+    assert sorted(action for action, _ in decided) == ["match_attached", "match_new",
+                                                       "match_new"]
+    assert len({account for _, account in decided}) == 1 and None not in dict(decided).values()

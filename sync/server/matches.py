@@ -8,7 +8,7 @@ about that Patient attach to the person decided here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlmodel import Session, col, select
 
@@ -17,7 +17,7 @@ from sync.protocol import MatchDecision, MatchPerson, MatchReviewView
 from sync.server import intake, scopes
 from sync.server.accounts import Caller
 from sync.server.errors import Conflict, InvalidInput, NotFound
-from sync.server.fhir_in import IncomingPatient, Sent
+from sync.server.fhir_in import EntryRefused, IncomingPatient, Sent
 from sync.server.intake_models import MatchReview
 from sync.server.models import AuditEntry, ServerRecord, Source
 from sync.server.storage import Storage
@@ -126,16 +126,17 @@ def decide(session: Session, storage: Storage, caller: Caller, review_id: str,
     if decision.decision == "attach":
         if decision.person_id is None:
             raise InvalidInput("attach names the candidate (person_id)")
-        attach(session, review_id, decision.person_id, who)
+        attach(session, review_id, decision.person_id, who, who)
     elif decision.decision == "new":
-        new_person(session, storage, review_id, who)
+        new_person(session, storage, review_id, who, who)
     else:
-        dismiss(session, review_id, who)
+        dismiss(session, review_id, who, who)
     session.refresh(review)
     return view(session, review)
 
 
-def attach(session: Session, review_id: str, person_id: str, decided_by: str) -> None:
+def attach(session: Session, review_id: str, person_id: str, decided_by: str,
+           account_id: str | None = None) -> None:
     """The Patient is this candidate: the source's entries about it attach to them."""
     review = _open(session, review_id)
     if person_id not in review.candidates:
@@ -143,32 +144,42 @@ def attach(session: Session, review_id: str, person_id: str, decided_by: str) ->
     stub, patient = _patient(review)
     source = session.get(Source, stub.id) or stub
     intake.remember_match(session, source, patient.sent, person_id)
-    _decide(session, review, "attached", person_id, decided_by)
+    _decide(session, review, "attached", person_id, decided_by, account_id)
 
 
-def new_person(session: Session, storage: Storage, review_id: str, decided_by: str) -> str:
-    """The Patient is nobody on record: a registered person is made in the source's area."""
+def new_person(session: Session, storage: Storage, review_id: str, decided_by: str,
+               account_id: str | None = None) -> str:
+    """The Patient is nobody on record: a registered person is made in the source's area. A
+    CCCD whose digits say another birth year or sex is left off the record (which of the two
+    is wrong is the source's to say; the person is kept without guessing)."""
     review = _open(session, review_id)
     stub, patient = _patient(review)
     source = session.get(Source, stub.id)
     if source is None:
         raise NotFound(f"source {stub.id} is gone")
-    person_id = intake.create_registered(session, storage, source, patient)
-    _decide(session, review, "new", person_id, decided_by)
+    if review.reason == "cccd_disagrees":
+        patient = replace(patient, cccd=None)
+    try:
+        person_id = intake.create_registered(session, storage, source, patient)
+    except EntryRefused as refused:
+        session.rollback()
+        raise InvalidInput(f"the record cannot be made: {refused.en}") from None
+    _decide(session, review, "new", person_id, decided_by, account_id)
     return person_id
 
 
-def dismiss(session: Session, review_id: str, decided_by: str) -> None:
+def dismiss(session: Session, review_id: str, decided_by: str,
+            account_id: str | None = None) -> None:
     """Two records that share a typed CCCD are two people (one CCCD was mistyped)."""
     review = _open(session, review_id)
-    _decide(session, review, "dismissed", None, decided_by)
+    _decide(session, review, "dismissed", None, decided_by, account_id)
 
 
 def _decide(session: Session, review: MatchReview, status: str, person_id: str | None,
-            decided_by: str) -> None:
+            decided_by: str, account_id: str | None) -> None:
     review.status, review.decided_person_id = status, person_id
     review.decided_by, review.decided_at = decided_by, utc_now()
     session.add(review)
-    session.add(AuditEntry(account_id=None, action=f"match_{status}", record_id=person_id,
+    session.add(AuditEntry(account_id=account_id, action=f"match_{status}", record_id=person_id,
                            detail=f"review {review.id} by {decided_by}"))
     session.commit()
