@@ -251,7 +251,7 @@ def _clinic(server: Any, name: str, area: str) -> str:
 
 
 def _checkups(server: Any, token: str, rng: random.Random, prefix: str, n: int,
-              version: str = "1") -> None:
+              version: str = "1", visit: str = "e") -> None:
     """Persons known only to the system (registered) and their check-ups, some over a year
     old, some in the days ahead of the report days; one person in three has none; a visit
     that is no check-up counts for nothing."""
@@ -264,7 +264,8 @@ def _checkups(server: Any, token: str, rng: random.Random, prefix: str, n: int,
         for k in range(i % 3):
             day = TODAY - timedelta(days=rng.randrange(-10, 600))
             kind = "periodic_checkup" if k == 0 or i % 2 else "outpatient"
-            entries.append({"resourceType": "Encounter", "id": f"{pid}-e{k}", "status": "finished",
+            entries.append({"resourceType": "Encounter", "id": f"{pid}-{visit}{k}",
+                            "status": "finished",
                             "meta": {"versionId": version},
                             "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode",
                                       "code": "AMB"},
@@ -351,6 +352,7 @@ async def test_every_figure_equals_a_brute_force_count(live_server, tmp_path: Pa
     first.edit(ours[9], birth_date="1950")
     await _sync(first)
     _checkups(live_server, platform, rng, "p", 9, version="2")  # every check-up on a new day
+    _checkups(live_server, other, rng, "q", 6, visit="f")       # new check-ups, known persons
     await _delete(second, theirs[0])
     await _check(live_server, token)
 

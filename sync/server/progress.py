@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
@@ -264,7 +264,10 @@ def refresh(session: Session, person_ids: Iterable[str],
     old = _stored(connection, ids)
     # Persons made by this very batch have no records but its own: no need to read them back.
     made = _made_in(written or [], set(ids) - set(old), current)
-    new = {**read_facts(connection, [p for p in ids if p not in made], current), **made}
+    # A city system's new check-ups only move a known person's last check-up later.
+    checked = _checked_up(written or [], old)
+    new = {**read_facts(connection, [p for p in ids if p not in made and p not in checked],
+                        current), **made, **checked}
     delta: Counter[Key] = Counter()
     for person_id in ids:
         before, after = old.get(person_id), new.get(person_id)
@@ -282,6 +285,28 @@ def refresh(session: Session, person_ids: Iterable[str],
     rows = [_row(new[p]) for p in changed if p in new]
     if rows:
         connection.execute(PERSONS.insert(), rows)
+
+
+def _checked_up(written: list[dict[str, Any]], stored: dict[str, Facts]) -> dict[str, Facts]:
+    """The facts of stored persons for whom ``written`` holds nothing but new check-ups and
+    other new facts that figures do not read (no person version, declaration or correction)."""
+    touched: dict[str, list[date]] = {}
+    other: set[str] = set()
+    for row in written:
+        person = row["person_id"]
+        if row["kind"] in (RecordKind.PERSON, RecordKind.DECLARATION) or row["supersedes"] \
+                or row["deleted"]:
+            other.add(person)
+        elif row["kind"] == RecordKind.ENCOUNTER:
+            day = checkup_day(row)
+            touched.setdefault(person, []).extend([day] if day else [])
+    found = {}
+    for person, days in touched.items():
+        if person in stored and person not in other:
+            before = stored[person].last_checkup
+            found[person] = replace(stored[person], last_checkup=max(
+                [*days, *([before] if before else [])], default=None))
+    return found
 
 
 def _lock_persons(connection: Connection, ids: list[str]) -> None:
