@@ -110,7 +110,8 @@ def test_an_interrupted_import_goes_on_from_its_checkpoint_and_stores_nothing_tw
 
     try:
         with pytest.raises(KeyboardInterrupt):
-            run(chunk=10, progress=stop_after_two)
+            # Read ahead in another process (as the command does): still written in order.
+            run(chunk=10, progress=stop_after_two, workers=2)
         assert _stored(module_server, "platform-b")[1] == 20 - 1  # 20 lines, one not JSON
         # A crash after a chunk was written but before its checkpoint: the checkpoint is
         # older than the data.

@@ -11,19 +11,22 @@ resource version changes nothing), so nothing is ever stored twice.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import multiprocessing
 import os
 import time
-from collections import Counter
-from collections.abc import Callable
+from collections import Counter, deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, TextIO
 
 from sqlmodel import Session
 
 from sync.server import intake
-from sync.server.fhir_in import EntryRefused
+from sync.server.fhir_in import EntryRefused, Read, read_all
 from sync.server.models import Source
 from sync.server.storage import Storage
 
@@ -51,20 +54,36 @@ def paths(source_file: Path) -> tuple[Path, Path]:
 
 
 def import_ndjson(session: Session, storage: Storage, source: Source, source_file: Path, *,
-                  restart: bool = False, chunk: int = CHUNK,
+                  restart: bool = False, chunk: int = CHUNK, workers: int = 1,
                   progress: Callable[[int, int], None] | None = None) -> ImportReport:
     """Import the file (resuming from its checkpoint unless ``restart``); ``progress`` is
     called after each chunk with (bytes read, lines read)."""
     return import_lines(session, storage, source, source_file, lambda raw: [parse_line(raw)],
-                        restart=restart, chunk=chunk, progress=progress)
+                        restart=restart, chunk=chunk, workers=workers, progress=progress)
+
+
+@dataclass
+class _Chunk:
+    """Lines read ahead of the database: each line's resources (or why it was refused), where
+    the file stands after them, and the reading of their resources, done or under way."""
+
+    lines: list[tuple[int, list[Any] | EntryRefused]]
+    offset: int
+    count: int
+    sent: list[Any]
+    reading: Future[list[Read]] | list[Read]
 
 
 def import_lines(session: Session, storage: Storage, source: Source, source_file: Path,
                  read_line: LineReader, *, header_lines: int = 0, restart: bool = False,
-                 chunk: int = CHUNK,
+                 chunk: int = CHUNK, workers: int = 1,
                  progress: Callable[[int, int], None] | None = None) -> ImportReport:
     """Import a file line by line, each line read into resources by ``read_line`` after the
-    first ``header_lines`` (which the caller has read); one outcome per line."""
+    first ``header_lines`` (which the caller has read); one outcome per line.
+
+    With ``workers`` > 1, the FHIR reading of the next chunks (validation and mapping, most of
+    an import's time, no database) runs in ``workers - 1`` other processes while this one
+    writes the current chunk; chunks are still written, and checkpointed, in order."""
     outcomes_path, checkpoint_path = paths(source_file)
     report, offset = ImportReport(), 0
     if checkpoint_path.exists() and not restart:
@@ -75,39 +94,71 @@ def import_lines(session: Session, storage: Storage, source: Source, source_file
     elif outcomes_path.exists():
         outcomes_path.unlink()
     started = time.monotonic()
-    with source_file.open("rb") as lines, outcomes_path.open("a", encoding="utf-8") as out:
+    pool = (ProcessPoolExecutor(workers - 1, mp_context=multiprocessing.get_context("spawn"))
+            if workers > 1 else None)
+    with source_file.open("rb") as lines, outcomes_path.open("a", encoding="utf-8") as out, \
+            pool or contextlib.nullcontext():
         if offset:
             lines.seek(offset)
         else:
             for _ in range(header_lines):
                 lines.readline()
                 report.lines += 1
-        while True:
-            batch: list[tuple[int, list[Any] | EntryRefused]] = []
-            while len(batch) < chunk:
-                raw = lines.readline()
-                if not raw:
-                    break
-                report.lines += 1
-                if raw.strip():
-                    batch.append((report.lines, _read(read_line, raw)))
-            if not batch:
-                break
-            sent = [r for _, rs in batch if not isinstance(rs, EntryRefused) for r in rs]
-            answers = iter(intake.apply_entries(session, storage, source, sent))
-            for number, resources in batch:
-                answer = (intake.refused(resources) if isinstance(resources, EntryRefused)
-                          else _line_answer([next(answers) for _ in resources]))
-                report.outcomes[answer.status] += 1
-                out.write(json.dumps({"line": number, **answer.entry()["response"]},
-                                     ensure_ascii=False) + "\n")
-            out.flush()
-            os.fsync(out.fileno())  # the outcomes are on disk before the checkpoint says so
-            _save(checkpoint_path, lines.tell(), report)
-            if progress is not None:
-                progress(lines.tell(), report.lines)
+        ahead: deque[_Chunk] = deque()
+        count = report.lines
+        for batch in _batches(lines, read_line, chunk):
+            before, count = count, count + batch[-1][0]
+            numbered = [(before + n, resources) for n, resources in batch[:-1]]
+            sent = [r for _, rs in numbered if not isinstance(rs, EntryRefused) for r in rs]
+            ahead.append(_Chunk(numbered, lines.tell(), count, sent,
+                                pool.submit(read_all, sent) if pool else read_all(sent)))
+            if len(ahead) >= workers:
+                _write_chunk(session, storage, source, ahead.popleft(), out, checkpoint_path,
+                             report, progress)
+        while ahead:
+            _write_chunk(session, storage, source, ahead.popleft(), out, checkpoint_path,
+                         report, progress)
     report.seconds = time.monotonic() - started
     return report
+
+
+def _batches(lines: BinaryIO, read_line: LineReader,
+             chunk: int) -> Iterator[list[tuple[int, Any]]]:
+    """Up to ``chunk`` non-empty lines at a time, each numbered from 1 within the batch, then
+    a last item ``(lines read, None)`` counting the blank lines too."""
+    while True:
+        batch: list[tuple[int, Any]] = []
+        read = 0
+        while len(batch) < chunk:
+            raw = lines.readline()
+            if not raw:
+                break
+            read += 1
+            if raw.strip():
+                batch.append((read, _read(read_line, raw)))
+        if not read:
+            return
+        yield [*batch, (read, None)]
+
+
+def _write_chunk(session: Session, storage: Storage, source: Source, done: _Chunk,
+                 out: TextIO, checkpoint_path: Path, report: ImportReport,
+                 progress: Callable[[int, int], None] | None) -> None:
+    readings = done.reading if isinstance(done.reading, list) else done.reading.result()
+    answers = iter(intake.apply_entries(session, storage, source, done.sent,
+                                        already_read=readings))
+    for number, resources in done.lines:
+        answer = (intake.refused(resources) if isinstance(resources, EntryRefused)
+                  else _line_answer([next(answers) for _ in resources]))
+        report.outcomes[answer.status] += 1
+        out.write(json.dumps({"line": number, **answer.entry()["response"]},
+                             ensure_ascii=False) + "\n")
+    out.flush()
+    os.fsync(out.fileno())  # the outcomes are on disk before the checkpoint says so
+    report.lines = done.count
+    _save(checkpoint_path, done.offset, report)
+    if progress is not None:
+        progress(done.offset, done.count)
 
 
 def _read(read_line: LineReader, raw: bytes) -> list[Any] | EntryRefused:

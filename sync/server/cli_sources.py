@@ -4,6 +4,7 @@ client credentials."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -164,6 +165,9 @@ import_app = typer.Typer(help="Records in bulk from a source.", no_args_is_help=
 
 Restart = Annotated[bool, typer.Option(
     help="Start from the first line, not from the last checkpoint.")]
+Workers = Annotated[int, typer.Option(
+    min=1, max=16, help="Processes: with 2 or more, the next chunks are read and validated "
+                        "while one is written.")]
 
 
 @import_app.command("fhir")
@@ -172,13 +176,13 @@ def import_fhir(ndjson: Annotated[Path, typer.Argument(help="One FHIR resource p
                 restart: Restart = False,
                 chunk: Annotated[int, typer.Option(min=1, max=1000,
                                                    help="Resources per transaction.")] = 500,
-                data_dir: DataDir = None) -> None:
+                workers: Workers = 2, data_dir: DataDir = None) -> None:
     """Import NDJSON (streamed, resumable): a progress bar, then the outcome of each line in
     FILE.outcomes.ndjson."""
     from sync.server.bulk_import import parse_line
 
     _import(ndjson, source, lambda raw: [parse_line(raw)], header_lines=0, restart=restart,
-            chunk=chunk, data_dir=data_dir)
+            chunk=chunk, workers=workers, data_dir=data_dir)
 
 
 @import_app.command("school-checks")
@@ -189,7 +193,7 @@ def import_school_checks(
         restart: Restart = False,
         chunk: Annotated[int, typer.Option(min=1, max=500,
                                            help="Rows per transaction.")] = 100,
-        data_dir: DataDir = None) -> None:
+        workers: Workers = 2, data_dir: DataDir = None) -> None:
     """Import a school's health checks (CSV UTF-8, streamed, resumable): a progress bar, then
     the outcome of each row in FILE.outcomes.ndjson."""
     from sync.server import school_checks
@@ -202,12 +206,13 @@ def import_school_checks(
             header = school_checks.read_header(first.readline())
         except EntryRefused as exc:
             raise fail(f"{exc.en}\n{exc.vi}") from None
-    _import(csv_file, source, lambda raw: school_checks.row_resources(header, raw),
-            header_lines=1, restart=restart, chunk=chunk, data_dir=data_dir)
+    _import(csv_file, source, partial(school_checks.row_resources, header),
+            header_lines=1, restart=restart, chunk=chunk, workers=workers, data_dir=data_dir)
 
 
 def _import(path: Path, source: str, read_line: Callable[[bytes], list[Any]], *,
-            header_lines: int, restart: bool, chunk: int, data_dir: Path | None) -> None:
+            header_lines: int, restart: bool, chunk: int, workers: int,
+            data_dir: Path | None) -> None:
     from rich.progress import (
         BarColumn,
         Progress,
@@ -236,7 +241,7 @@ def _import(path: Path, source: str, read_line: Callable[[bytes], list[Any]], *,
             task = bar.add_task(path.name, total=path.stat().st_size, lines=0)
             report = bulk_import.import_lines(
                 session, storage_for(settings.database_url), sender, path, read_line,
-                header_lines=header_lines, restart=restart, chunk=chunk,
+                header_lines=header_lines, restart=restart, chunk=chunk, workers=workers,
                 progress=lambda done, lines: bar.update(task, completed=done, lines=lines))
     outcomes, _ = bulk_import.paths(path)
     rate = (report.lines - report.resumed_from_line) / report.seconds if report.seconds else 0

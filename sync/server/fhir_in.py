@@ -63,6 +63,10 @@ class EntryRefused(Exception):
     def outcome(self) -> dict[str, Any]:
         return operation_outcome(self.code, self.vi, self.en)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Crosses to and from the bulk import's reading process whole, words included.
+        return (EntryRefused, (self.code, self.vi, self.en, self.status))
+
 
 def operation_outcome(code: str, vi: str, en: str, severity: str = "error") -> dict[str, Any]:
     """An OperationOutcome with one issue, its text in Vietnamese and English."""
@@ -138,6 +142,21 @@ def read(resource: Any) -> IncomingPatient | IncomingFact:
         raise EntryRefused("value", vi, en) from None
     return IncomingFact(sent, RecordKind(SENT_KIND[kind]),
                         subject.model_dump(mode="json", exclude_none=True), payload)
+
+
+Read = IncomingPatient | IncomingFact | EntryRefused
+
+
+def read_all(resources: list[Any]) -> list[Read]:
+    """Each resource read, or why not: the part of an import that needs no database, so the
+    bulk import runs it in another process while the previous chunk is written."""
+    found: list[Read] = []
+    for resource in resources:
+        try:
+            found.append(read(resource))
+        except EntryRefused as refused:
+            found.append(refused)
+    return found
 
 
 def _patient(sent: Sent, p: Any) -> IncomingPatient:

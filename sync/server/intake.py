@@ -23,9 +23,10 @@ from sync.server.fhir_in import (
     EntryRefused,
     IncomingFact,
     IncomingPatient,
+    Read,
     Sent,
     operation_outcome,
-    read,
+    read_all,
 )
 from sync.server.intake_models import MatchReview, SourceResource
 from sync.server.models import AuditEntry, ServerRecord, Source
@@ -306,26 +307,29 @@ def apply_bundle(session: Session, storage: Storage, source: Source,
 
 
 def apply_entries(session: Session, storage: Storage, source: Source,
-                  resources: list[Any]) -> list[Answer]:
-    """Apply resources as one ``batch`` (the bulk import's chunks); an answer for each."""
+                  resources: list[Any], *, already_read: list[Read] | None = None
+                  ) -> list[Answer]:
+    """Apply resources as one ``batch`` (the bulk import's chunks); an answer for each.
+    ``already_read``: ``read_all(resources)``, when another process has done it."""
     with storage.writer():
-        return _apply(session, storage, source, [{"resource": r} for r in resources], "batch")
+        return _apply(session, storage, source, [{"resource": r} for r in resources], "batch",
+                      already_read)
 
 
 def _apply(session: Session, storage: Storage, source: Source, entries: list[Any],
-           bundle_type: str) -> list[Answer]:
+           bundle_type: str, already_read: list[Read] | None = None) -> list[Answer]:
     tree_areas = set().union(*(areas.subtree(session=session, root=a) for a in source.areas))
     intake = _Intake(session, source, tree_areas)
     answers: list[Answer | None] = [None] * len(entries)
     read_entries: list[tuple[int, IncomingPatient | IncomingFact, str | None]] = []
-    for n, entry in enumerate(entries):
-        try:
-            resource = entry.get("resource") if isinstance(entry, dict) else None
-            full_url = entry.get("fullUrl") if isinstance(entry, dict) else None
-            read_entries.append((n, read(resource), full_url if isinstance(full_url, str)
-                                 else None))
-        except EntryRefused as exc:
-            answers[n] = refused(exc)
+    readings = already_read if already_read is not None else read_all(
+        [entry.get("resource") if isinstance(entry, dict) else None for entry in entries])
+    for n, (entry, item) in enumerate(zip(entries, readings, strict=True)):
+        full_url = entry.get("fullUrl") if isinstance(entry, dict) else None
+        if isinstance(item, EntryRefused):
+            answers[n] = refused(item)
+        else:
+            read_entries.append((n, item, full_url if isinstance(full_url, str) else None))
     intake.prefetch([item for _, item, _ in read_entries])
     # Patients first, so that the facts after them in the same Bundle find their person.
     for n, item, full_url in sorted(read_entries, key=lambda e: not isinstance(e[1],
