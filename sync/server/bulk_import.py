@@ -45,6 +45,7 @@ class ImportReport:
     outcomes: Counter[str] = field(default_factory=Counter)
     resumed_from_line: int = 0
     seconds: float = 0.0
+    chunks: int = 0  # written by this run
 
 
 def paths(source_file: Path) -> tuple[Path, Path]:
@@ -147,6 +148,10 @@ def _write_chunk(session: Session, storage: Storage, source: Source, done: _Chun
     readings = done.reading if isinstance(done.reading, list) else done.reading.result()
     answers = iter(intake.apply_entries(session, storage, source, done.sent,
                                         already_read=readings))
+    report.chunks += 1
+    if report.chunks & (report.chunks - 1) == 0:  # after chunks 1, 2, 4, 8…: as tables double
+        storage.refresh_statistics(session.connection())
+        session.commit()
     for number, resources in done.lines:
         answer = (intake.refused(resources) if isinstance(resources, EntryRefused)
                   else _line_answer([next(answers) for _ in resources]))

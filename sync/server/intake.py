@@ -97,14 +97,17 @@ class _Intake:
         wanted |= {("Patient", str(i.subject.get("reference", "")).removeprefix("Patient/"))
                    for i in items if isinstance(i, IncomingFact)}
         s = SENT.c
-        ids = sorted({resource_id for _, resource_id in wanted})
-        for start in range(0, len(ids), 500):
-            rows = self.session.execute(select(
-                s.resource_type, s.resource_id, s.version, s.record_id, s.person_id).where(
-                s.source_id == self.source.id, s.resource_id.in_(ids[start:start + 500]))).all()
-            for kind, resource_id, version, record_id, person_id in rows:
-                self.seen.setdefault((str(kind), str(resource_id)), {})[str(version)] = (
-                    str(record_id), str(person_id))
+        # By type, then id: the key's order (source, type, id, version), so each is a range.
+        for resource_type in sorted({kind for kind, _ in wanted}):
+            ids = sorted(resource_id for kind, resource_id in wanted if kind == resource_type)
+            for start in range(0, len(ids), 500):
+                rows = self.session.execute(select(
+                    s.resource_id, s.version, s.record_id, s.person_id).where(
+                    s.source_id == self.source.id, s.resource_type == resource_type,
+                    s.resource_id.in_(ids[start:start + 500]))).all()
+                for resource_id, version, record_id, person_id in rows:
+                    self.seen.setdefault((resource_type, str(resource_id)), {})[str(version)] \
+                        = (str(record_id), str(person_id))
         for key in wanted:
             self.seen.setdefault(key, {})
         patients = [i for i in items if isinstance(i, IncomingPatient)]

@@ -37,6 +37,9 @@ class Storage(Protocol):
     def writer(self) -> AbstractContextManager[None]:
         """Held around a read-then-write transaction (a push)."""
 
+    def refresh_statistics(self, connection: Connection) -> None:
+        """Tell the query planner what a bulk load has just added."""
+
 
 class SQLiteStorage:
     """SQLite allows one writer; a push that read under a snapshot another push has since
@@ -72,6 +75,9 @@ class SQLiteStorage:
     def commit_watermark(self, connection: Connection) -> int:
         return SQLITE_NO_LIMIT
 
+    def refresh_statistics(self, connection: Connection) -> None:
+        pass  # SQLite plans by its indexes without statistics; nothing goes stale
+
 
 class PostgresStorage:
     """Concurrent pushes run side by side; two writing the same record version collide on its
@@ -100,6 +106,11 @@ class PostgresStorage:
         except psycopg.IntegrityError as exc:
             # Raised by the driver itself here; callers catch SQLAlchemy's type for any engine.
             raise IntegrityError(statement, None, exc) from exc
+
+    def refresh_statistics(self, connection: Connection) -> None:
+        # Autovacuum analyses a table only a while after it grew: until then the planner
+        # still thinks a table filled by this very import is empty and scans it whole.
+        connection.exec_driver_sql("ANALYZE")
 
     def commit_watermark(self, connection: Connection) -> int:
         value = connection.execute(
