@@ -96,29 +96,42 @@ def twins(persons: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def expected(persons: list[dict[str, Any]], stored: list[dict[str, Any]]) -> Counter[str]:
     """What each Patient must become, by the documented rules, worked out here from the data
-    (not by the server's code): matched, created or queued."""
-    by_cccd = Counter(p["cccd"] for p in stored if p["cccd"])
-    by_bhyt = Counter(p["bhyt"] for p in stored if p["bhyt"])
-    named: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    (not by the server's code): matched, created or queued. The file is read in order, and a
+    person created by an earlier line is found by a later one (a namesake born the same day:
+    at full size, some twenty of them)."""
+    holders: dict[tuple[str, str], list[int]] = {}
+    named: dict[tuple[str, str], list[int]] = {}
+    stated: list[dict[str, str]] = []
+
+    def add(cccd: str | None, bhyt: str | None, name: str, birth: str) -> None:
+        ids = {system: value for system, value in (("cccd", cccd), ("bhyt", bhyt)) if value}
+        for key in ids.items():
+            holders.setdefault(key, []).append(len(stated))
+        named.setdefault((fold(name), birth), []).append(len(stated))
+        stated.append(ids)
+
     for p in stored:
-        named.setdefault((fold(p["name"]), p["birth"]), []).append(p)
+        add(p["cccd"], p["bhyt"], p["name"], p["birth"])
     outcome: Counter[str] = Counter()
     for p in persons:
         cccd = p["cccd"] if p["sends"] == "cccd" else None
         bhyt = p["bhyt"] if p["sends"] in ("cccd", "bhyt") else None
-        if cccd and by_cccd[cccd] or bhyt and by_bhyt[bhyt]:
-            outcome["matched"] += 1
-            continue
-        same = named.get((fold(p["name"]), p["birth"]), [])
-        if len(same) > 1:
+        by_cccd = holders.get(("cccd", cccd), []) if cccd else []
+        by_bhyt = holders.get(("bhyt", bhyt), []) if bhyt else []
+        if len(by_cccd) > 1 or by_cccd and by_bhyt and by_bhyt != by_cccd:
             outcome["queued"] += 1
-        elif same:
-            other = same[0]
-            disagree = (cccd and other["cccd"] and other["cccd"] != cccd) or (
-                bhyt and other["bhyt"] and other["bhyt"] != bhyt)
+        elif by_cccd or len(by_bhyt) == 1:
+            outcome["matched"] += 1
+        elif by_bhyt or len(named.get((fold(p["name"]), p["birth"]), [])) > 1:
+            outcome["queued"] += 1
+        elif same := named.get((fold(p["name"]), p["birth"]), []):
+            other = stated[same[0]]
+            disagree = any(value and other.get(system, value) != value
+                           for system, value in (("cccd", cccd), ("bhyt", bhyt)))
             outcome["queued" if disagree else "matched"] += 1
         else:
             outcome["created"] += 1
+            add(cccd, bhyt, p["name"], p["birth"])
     return outcome
 
 

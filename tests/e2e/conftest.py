@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
+import sys
 import tempfile
 import threading
+import traceback
 from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
 from typing import Any
 
+import greenlet
 import pytest
 from playwright.sync_api import Browser, Playwright, sync_playwright
 
@@ -74,6 +78,29 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             tail = log.read_text(errors="replace").splitlines()[-25:]
             report.sections.append((f"end of {log.name}", "\n".join(tail)))
     return report
+
+
+LONG_WALK_S = 240
+
+
+def _where_the_journey_waits(name: str) -> None:
+    """The journey's own stack, from its greenlet: Playwright's sync API runs the test in a
+    greenlet, so a hung call shows in pytest-timeout's dump only as its event loop waiting."""
+    print(f"\n{name} has walked {LONG_WALK_S} s; where each greenlet is:", file=sys.stderr)
+    for thing in gc.get_objects():
+        if isinstance(thing, greenlet.greenlet) and thing.gr_frame is not None:
+            traceback.print_stack(thing.gr_frame, file=sys.stderr)
+
+
+@pytest.fixture(autouse=True)
+def long_walk_watch(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A journey still walking after four minutes (most take under one) prints where it is,
+    before pytest-timeout ends the run."""
+    timer = threading.Timer(LONG_WALK_S, _where_the_journey_waits, [request.node.name])
+    timer.daemon = True
+    timer.start()
+    yield
+    timer.cancel()
 
 
 @pytest.fixture
