@@ -63,6 +63,7 @@ class EnteredBy(StrEnum):
     FAMILY = "family"
     COLLABORATOR = "collaborator"
     CLINIC_IMPORT = "clinic_import"
+    REGISTRY = "registry"  # the residents registry (a registered person, their household)
 
 
 Sex = Literal["male", "female"]
@@ -189,10 +190,14 @@ class Administrative(Payload):
 
 
 class PersonProfile(Administrative):
-    """A person: the versioned document every other record of theirs points at."""
+    """A person: the versioned document every other record of theirs points at. ``left``:
+    the residents registry says they moved away or died (on ``left_on``); they leave the
+    ward's lists and targets, not its history."""
 
     household_id: str | None = None
     area_code: str | None = Field(default=None, max_length=32)
+    left: Literal["moved_out", "died"] | None = None
+    left_on: RecordDate | None = None
 
 
 class Household(Payload):

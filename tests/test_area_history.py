@@ -1,4 +1,5 @@
-"""A ward moved to another parent: its earlier records keep counting under the old parent."""
+"""A ward moved to another parent: its residents count under the new parent (as its
+collaborators' scope does), its declarations keep their week under the parent they had then."""
 
 from datetime import UTC, date, datetime
 
@@ -7,7 +8,7 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from sync.ids import new_id
-from sync.records import PersonProfile, RecordKind
+from sync.records import Administrative, Declaration, PersonProfile, RecordKind
 from sync.server import area_import, areas, crud, progress
 from sync.server.db import alembic_config, make_engine, migrate
 from sync.server.models import ServerRecord
@@ -21,17 +22,23 @@ TREE = """code,name,level,parent_code,valid_from,valid_to
 
 
 def _person(session: Session, area: str, made: datetime) -> None:
+    """A person made (and declaring) at ``made``."""
     person_id = new_id()
     session.add(ServerRecord(id=person_id, kind=RecordKind.PERSON, person_id=person_id,
                              device_id="d", created_at=made, area_code=area,
                              payload=PersonProfile(full_name="A", birth_date="1950",
                                                    sex="male").model_dump(mode="json")))
+    session.add(ServerRecord(id=new_id(), kind=RecordKind.DECLARATION, person_id=person_id,
+                             device_id="d", created_at=made, area_code=area,
+                             payload=Declaration(declared_on=made.date(), administrative=(
+                                 Administrative(full_name="A", birth_date="1950",
+                                                sex="male"))).model_dump(mode="json")))
     session.commit()
     progress.refresh(session, [person_id])  # as push keeps the rollups
     session.commit()
 
 
-def test_progress_follows_the_tree_as_it_stood(database_url):
+def test_residents_follow_the_tree_declarations_keep_their_history(database_url):
     engine = make_engine(database_url)
     migrate(engine)
     with Session(engine) as session:
@@ -48,17 +55,22 @@ def test_progress_follows_the_tree_as_it_stood(database_url):
             counted = progress.figures(session.connection(), [code], date(2026, 1, 10))
             return counted[code]["persons"]
 
-        assert persons("760") == 1  # made in March, under the old district
-        assert persons("761") == 1  # made in September, under the new one
-        assert persons("26740") == 2 and persons("79") == 2
-        # A record made after the move counts under the new parent only.
+        def declared_in_weeks(code: str) -> int:
+            return sum(n for _, n in progress.weeks(session.connection(), code,
+                                                    date(2026, 1, 10), count=60))
+
+        # Both residents now live under the new district, as its collaborators' scope says.
+        assert (persons("760"), persons("761"), persons("26740"), persons("79")) == (0, 2, 2, 2)
+        # The March declaration stays in the old district's history, September's is the new's.
+        assert (declared_in_weeks("760"), declared_in_weeks("761")) == (1, 1)
         _person(session, "26740", datetime(2025, 12, 1, tzinfo=UTC))
-        assert (persons("760"), persons("761"), persons("79")) == (1, 2, 3)
+        assert (persons("760"), persons("761"), persons("79")) == (0, 3, 3)
         # Creating areas one by one records their parents too.
         crud.add_area(session=session, code="26740-01", name="Tổ 1", level="group",
                       parent_code="26740")
         _person(session, "26740-01", datetime(2026, 1, 5, tzinfo=UTC))
-        assert (persons("761"), persons("26740"), persons("760")) == (3, 4, 1)
+        assert (persons("761"), persons("26740"), persons("760")) == (4, 4, 0)
+        assert (declared_in_weeks("760"), declared_in_weeks("761")) == (1, 3)
     engine.dispose()
 
 

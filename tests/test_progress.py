@@ -93,7 +93,8 @@ def brute_force(url: str, on: date) -> tuple[dict[str, Counter[str]], dict[str, 
                     if r.kind == RecordKind.ENCOUNTER and r.person_id == rid
                     and r.entered_by == EnteredBy.CLINIC_IMPORT and r.id not in superseded
                     and r.payload["type"] in ("periodic_checkup", "school_health_check")]
-        for code in areas.ancestors_at(periods, first.area_code, as_utc(first.created_at)):
+        # Residents count where their area stands now; declarations where it stood then.
+        for code in areas.ancestors_at(periods, first.area_code, areas.LATEST):
             figures[code]["persons"] += 1
             figures[code]["registered"] += first.entered_by == EnteredBy.CLINIC_IMPORT
             figures[code]["checked_up_12m"] += max(checkups, default=date.min) >= (

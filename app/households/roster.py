@@ -34,6 +34,7 @@ from sync.records import (
 from sync.reminders import Reminder, ReminderState
 
 LIST_KINDS = (RecordKind.PERSON, RecordKind.HOUSEHOLD, RecordKind.DECLARATION)
+REGISTERING = (EnteredBy.REGISTRY, EnteredBy.CLINIC_IMPORT)
 
 
 class HouseholdStatus(StrEnum):
@@ -59,6 +60,8 @@ class Resident:
     household_id: str | None
     reminder: Reminder
     synced: bool
+    # Made by the residents registry (or a city system) and never declared: who to visit.
+    registered: bool = False
 
 
 SOLO = "person:"  # a listed entry for someone in no household (declared on their own phone)
@@ -158,6 +161,7 @@ def _checked_address(address: str, errors: dict[str, InvalidValue]) -> str:
 class _Person:
     payload: dict[str, Any]
     synced: bool
+    registered: bool = False
     declarations: list[reminders.Declared] = field(default_factory=list)
 
 
@@ -197,7 +201,7 @@ class HouseholdIndex:
         query = select(*(col(c) for c in (
             LocalRecord.id, LocalRecord.kind, LocalRecord.person_id, LocalRecord.supersedes,
             LocalRecord.deleted, LocalRecord.payload, LocalRecord.sync_state,
-            LocalRecord.created_at))
+            LocalRecord.created_at, LocalRecord.entered_by))
         ).where(col(LocalRecord.kind).in_(LIST_KINDS))
         if only is not None:
             homes, persons = only
@@ -207,13 +211,15 @@ class HouseholdIndex:
         homes_read: dict[str, tuple[dict[str, Any], bool]] = {}
         facts: list[tuple[str, str | None, str | None, dict[str, Any], bool, datetime]] = []
         replaced: set[str] = set()
-        for rid, kind, person_id, supersedes, deleted, payload, state, made in session.execute(
-                query):
+        for rid, kind, person_id, supersedes, deleted, payload, state, made, by in \
+                session.execute(query):
             synced = state == "synced"
-            if deleted:
+            # Someone who moved away or died (the registry says) leaves the lists; their
+            # record stays on the tablet, as in the history.
+            if deleted or kind == RecordKind.PERSON and payload.get("left"):
                 continue
             if kind == RecordKind.PERSON:
-                people[rid] = _Person(payload, synced)
+                people[rid] = _Person(payload, synced, by in REGISTERING)
             elif kind == RecordKind.HOUSEHOLD:
                 homes_read[rid] = (payload, synced)
             else:
@@ -280,7 +286,8 @@ class HouseholdIndex:
             today=self.today, default_months=self.default_months)
         return Resident(pid, profile.get("full_name", ""), profile.get("birth_date", ""),
                         profile.get("cccd"), profile.get("address"), profile.get("area_code"),
-                        profile.get("household_id"), reminder, person.synced)
+                        profile.get("household_id"), reminder, person.synced,
+                        person.registered and not person.declarations)
 
     def _forget_resident(self, pid: str) -> Resident | None:
         old = self.residents.pop(pid, None)

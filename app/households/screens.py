@@ -146,6 +146,9 @@ def HouseholdPage(ui: Ui, collab: CollabState) -> ft.Control:
             ft.Text(f"{t('born', lang)}: {format_date_vn(r.birth_date)}", size=size),
             reminder_line(r.reminder, ui.lang, ui.size(BIG_TEXT)),
         ]
+        if r.registered:
+            lines.append(ft.Text(t("registered_not_declared", lang), size=size,
+                                 color=ft.Colors.BLUE_900, weight=ft.FontWeight.BOLD))
         lines.append(ft.Text(t("state_synced" if r.synced else "state_pending", lang),
                              size=size - 2,
                              color=ft.Colors.GREEN_800 if r.synced else ft.Colors.ORANGE_900))

@@ -96,7 +96,7 @@ def _collaborators(session: Session, person_id: str) -> list[GrantView]:
     area = scopes.person_area(session, person_id)
     if area is None:
         return []
-    covering = areas.ancestors_at(areas.parent_periods(session=session), area, utc_now())
+    covering = areas.snapshot(session).ancestors_now(area)  # a merged ward's collaborators too
     rows = session.exec(
         select(Account, AccountArea.area_code).where(
             AccountArea.account_id == Account.id, Account.role == "collaborator",

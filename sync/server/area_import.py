@@ -118,7 +118,8 @@ def import_csv(*, session: Session, text: str, now: datetime | None = None) -> I
             updated += 1
         session.flush()
     if moved:
-        # Records made after a move's date now count under the new parent.
+        # The area's residents now count under the new parent; its declarations from the
+        # move's date on.
         progress.reattribute(session, before, moved)
     session.add(AuditEntry(action="areas_import", detail=f"{created} created, {updated} updated"))
     session.commit()

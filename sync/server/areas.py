@@ -1,5 +1,8 @@
-"""The area tree and its history: where an area sat when, subtrees, and a cached snapshot
-(importing it from CSV is ``area_import.py``)."""
+"""The area tree and its history: where an area sat when, which areas were merged into which
+and from when, subtrees, and a cached snapshot (importing it from CSV is ``area_import.py``).
+
+Residents belong to their area as the tree stands now: a merged area's under the area it was
+merged into. Declarations keep the tree as it stood when they were made (history)."""
 
 from __future__ import annotations
 
@@ -13,9 +16,11 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from sync.ids import as_utc
-from sync.server.models import Area, AreaParent, Campaign
+from sync.server.models import Area, AreaMerge, AreaParent, Campaign
 
 EPOCH = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(9999, 1, 1, tzinfo=UTC)  # "as the tree stands": every change known so far
+MERGE_KINDS = ("merged", "split")
 
 
 def start_of(valid_from: date | None, now: datetime) -> datetime:
@@ -33,6 +38,16 @@ def record_parent(*, session: Session, code: str, parent_code: str | None,
         period.until = since
         session.add(period)
     session.add(AreaParent(code=code, parent_code=parent_code, since=since))
+
+
+def record_merge(*, session: Session, code: str, into_code: str, on: date, kind: str) -> None:
+    """From ``on``, ``code``'s residents belong to ``into_code`` (``kind``: merged, or a group
+    handed over in a split); the old area closes that day if it was still open."""
+    session.add(AreaMerge(code=code, into_code=into_code, kind=kind, effective_on=on))
+    area = session.get(Area, code)
+    if area is not None and kind == "merged" and area.valid_to is None:
+        area.valid_to = on
+        session.add(area)
 
 
 def parent_periods(*, session: Session) -> dict[str, list[AreaParent]]:
@@ -96,13 +111,21 @@ class Snapshot:
     year (an import), so it is read once per change rather than once per request."""
 
     def __init__(self, rows: list[Area], periods: dict[str, list[AreaParent]],
-                 months: dict[str, int], marker: tuple[int, ...]) -> None:
+                 months: dict[str, int], marker: tuple[int, ...],
+                 merges: list[AreaMerge] | None = None) -> None:
         self.marker = marker
         self.areas = {a.code: AreaInfo(a.code, a.name, a.level, a.parent_code,
                                        a.target_population, a.valid_to) for a in rows}
         self.children: dict[str | None, list[str]] = {}
         for area in self.areas.values():
             self.children.setdefault(area.parent_code, []).append(area.code)
+        # code → [(into, from)], and into → the codes merged into it (shown as its children).
+        self.merged_into: dict[str, list[tuple[str, datetime]]] = {}
+        self.merged_from: dict[str, list[str]] = {}
+        for merge in merges or []:
+            self.merged_into.setdefault(merge.code, []).append(
+                (merge.into_code, start_of(merge.effective_on, EPOCH)))
+            self.merged_from.setdefault(merge.into_code, []).append(merge.code)
         # Copies: the session's own rows change under an import, and this snapshot outlives it.
         self.periods = {code: [AreaParent(code=p.code, parent_code=p.parent_code,
                                           since=as_utc(p.since),
@@ -110,7 +133,8 @@ class Snapshot:
                                for p in found] for code, found in periods.items()}
         self._months = months
         # Every ancestor chain stays the same between two moments the tree changed.
-        self._moments = sorted({p.since for found in self.periods.values() for p in found})
+        self._moments = sorted({p.since for found in self.periods.values() for p in found}
+                               | {on for found in self.merged_into.values() for _, on in found})
         self._ancestors: dict[tuple[str, int], frozenset[str]] = {}
         self._subtrees: dict[str, frozenset[str]] = {}
         self._targets: dict[str, int | None] = {}
@@ -128,6 +152,8 @@ class Snapshot:
         return self._targets[code]
 
     def subtree(self, root: str) -> frozenset[str]:
+        """The area, everything below it, and the areas merged into any of them (with theirs):
+        whom its collaborators serve and its figures count."""
         found = self._subtrees.get(root)
         if found is None:
             codes, stack = set(), [root]
@@ -136,17 +162,33 @@ class Snapshot:
                 if code not in codes:
                     codes.add(code)
                     stack.extend(self.children.get(code, []))
+                    stack.extend(self.merged_from.get(code, []))
             found = self._subtrees[root] = frozenset(codes)
         return found
 
     def ancestors_at(self, code: str, when: datetime) -> frozenset[str]:
-        """The area and every area above it as the tree stood at ``when``."""
+        """The area and every area above it as the tree stood at ``when``, through the areas
+        it had been merged into by then."""
         when = as_utc(when)
         key = (code, bisect_right(self._moments, when))
         found = self._ancestors.get(key)
         if found is None:
-            found = self._ancestors[key] = frozenset(ancestors_at(self.periods, code, when))
+            codes: set[str] = set()
+            stack = [code]
+            while stack:
+                current = stack.pop()
+                if current in codes:
+                    continue
+                chain = ancestors_at(self.periods, current, when)
+                codes |= chain
+                stack.extend(into for above in chain
+                             for into, on in self.merged_into.get(above, ()) if on <= when)
+            found = self._ancestors[key] = frozenset(codes)
         return found
+
+    def ancestors_now(self, code: str) -> frozenset[str]:
+        """The area and every area above it as the tree stands (every change known)."""
+        return self.ancestors_at(code, LATEST)
 
     def default_months(self, code: str) -> int:
         """The reminder interval of the nearest campaign above (6 unless one printed 3)."""
@@ -176,7 +218,9 @@ def snapshot(session: Session) -> Snapshot:
         "  0) FROM areas),"
         " (SELECT count(*) FROM area_parents), (SELECT coalesce(max(id), 0) FROM area_parents),"
         " (SELECT count(*) FROM campaigns),"
-        " (SELECT coalesce(sum(remind_months), 0) FROM campaigns)")).one())
+        " (SELECT coalesce(sum(remind_months), 0) FROM campaigns),"
+        " (SELECT count(*) FROM area_merges), (SELECT coalesce(max(id), 0) FROM area_merges)"
+        )).one())
     engine = connection.engine
     cached = _SNAPSHOTS.get(engine)
     if cached is not None and cached.marker == marker:
@@ -185,6 +229,6 @@ def snapshot(session: Session) -> Snapshot:
     for area_code, remind in session.exec(select(Campaign.area_code, Campaign.remind_months)):
         months[area_code] = min(months.get(area_code, remind), remind)
     built = Snapshot(list(session.exec(select(Area)).all()), parent_periods(session=session),
-                     months, marker)
+                     months, marker, list(session.exec(select(AreaMerge)).all()))
     _SNAPSHOTS[engine] = built
     return built

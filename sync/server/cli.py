@@ -12,9 +12,11 @@ from sqlmodel import col, select
 from sync import logs
 from sync.ids import utc_now
 from sync.qrcodes import code_link, qr_png
-from sync.server import accounts, area_import, audit, campaign_codes, crud, keys, progress, pull
+from sync.server import accounts, audit, campaign_codes, crud, keys, progress, pull
+from sync.server.cli_areas import areas_app
 from sync.server.cli_common import DataDir, fail, open_session
 from sync.server.cli_corrections import corrections_app
+from sync.server.cli_registry import import_residents  # noqa: F401 (registers the command)
 from sync.server.cli_sources import import_app, matches_app, sources_app
 from sync.server.config import Settings
 from sync.server.errors import DomainError
@@ -22,7 +24,6 @@ from sync.server.models import Area, AuditEntry, Campaign, Quarantine
 
 app = typer.Typer(help="HSSK central server and its administration.", no_args_is_help=True)
 keys_app = typer.Typer(help="Issuer signing keys.", no_args_is_help=True)
-areas_app = typer.Typer(help="The area tree.", no_args_is_help=True)
 campaign_app = typer.Typer(help="Declaration campaigns and their QR codes.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 app.add_typer(areas_app, name="areas")
@@ -109,41 +110,6 @@ def keys_list(data_dir: DataDir = None) -> None:
     settings = Settings.from_env(data_dir)
     for kid, active in keys.list_keys(settings.keys_dir):
         typer.echo(f"{kid}{'  (active)' if active else ''}")
-
-
-@areas_app.command("import")
-def areas_import(csv_file: Annotated[Path, typer.Argument(
-                     help="CSV with a header: " + ",".join(area_import.COLUMNS))],
-                 data_dir: DataDir = None) -> None:
-    """Create or update areas from a CSV file; all lines or none."""
-    try:
-        text = csv_file.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise _fail(f"cannot read {csv_file}: {exc}") from None
-    _, session = _session(data_dir)
-    with session:
-        try:
-            result = area_import.import_csv(session=session, text=text)
-        except DomainError as exc:
-            raise _fail(f"{csv_file}: {exc}; nothing was imported") from None
-    typer.echo(f"{result.created} areas created, {result.updated} updated")
-
-
-@areas_app.command("add")
-def areas_add(code: str, name: str,
-              level: Annotated[str, typer.Option(help="city, district, ward or group.")] = "ward",
-              parent: Annotated[str | None, typer.Option(help="Parent area code.")] = None,
-              target: Annotated[int | None, typer.Option(help="Target population.")] = None,
-              data_dir: DataDir = None) -> None:
-    """Add one area to the tree."""
-    _, session = _session(data_dir)
-    with session:
-        try:
-            crud.add_area(session=session, code=code, name=name, level=level,
-                          parent_code=parent, target_population=target)
-        except DomainError as exc:
-            raise _fail(str(exc)) from None
-    typer.echo(f"area {code} {name}")
 
 
 @campaign_app.command("create")

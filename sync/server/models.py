@@ -39,6 +39,20 @@ class AreaParent(SQLModel, table=True):
     until: datetime | None = None
 
 
+class AreaMerge(SQLModel, table=True):
+    """An area whose residents belong to another from a date: merged into it, or (a split)
+    a group handed to a new ward. The old area keeps its history before that date."""
+
+    __tablename__ = "area_merges"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(foreign_key="areas.code", index=True, max_length=32)
+    into_code: str = Field(foreign_key="areas.code", index=True, max_length=32)
+    kind: str = Field(max_length=16)  # merged | split
+    effective_on: date
+    recorded_at: datetime = Field(default_factory=utc_now)
+
+
 class Campaign(SQLModel, table=True):
     """A ward's declaration campaign: what its printed QR code points at."""
 
@@ -288,6 +302,7 @@ class ProgressPerson(SQLModel, table=True):
     declarations: str = "[]"
     registered: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     last_checkup: date | None = None
+    left_on: date | None = None  # moved away or died (the registry): out of the figures
 
 
 class ProgressCount(SQLModel, table=True):
@@ -340,13 +355,37 @@ class SourceToken(SQLModel, table=True):
     expires_at: datetime
 
 
+class RegistryHousehold(SQLModel, table=True):
+    """A household of the residents registry, by the registry's own id, and its record."""
+
+    __tablename__ = "registry_households"
+
+    key: str = Field(primary_key=True, max_length=64)
+    household_id: str = Field(max_length=36)
+    group_code: str = Field(max_length=32)
+
+
+class RegistryResident(SQLModel, table=True):
+    """A resident of the registry, by CCCD: their person, household, group and whether they
+    still live there, as of the registry's last file that named them."""
+
+    __tablename__ = "registry_residents"
+
+    cccd: str = Field(primary_key=True, max_length=12)
+    person_id: str = Field(max_length=36, index=True)
+    household_key: str = Field(max_length=64)
+    group_code: str = Field(max_length=32, index=True)
+    status: str = Field(max_length=16)  # present | moved_out | died
+    as_of: date
+
+
 SERVER_TABLES = frozenset(
     {"areas", "campaigns", "devices", "record_versions", "sync_batches", "audit_log",
      "accounts", "account_areas", "sessions", "login_throttle", "person_links",
      "area_parents", "server_meta", "quarantine", "scope_events", "invites",
      "progress_persons", "progress_counts", "rate_windows", "phone_codes", "sources",
      "source_tokens", "person_identifiers", "person_names", "match_reviews",
-     "source_resources"}
+     "source_resources", "area_merges", "registry_households", "registry_residents"}
 )
 
 

@@ -11,9 +11,10 @@ Persons the city's systems registered (made by a source, not declared by anyone)
 check-ups those systems recorded are counted apart from self-declarations: a supervisor sees
 both.
 
-A person counts under the areas above theirs as the tree stood when they were made, a
-declaration under the tree as it stood when it was made (DESIGN.md: records made before a
-reorganisation keep counting where they belong). Moving an area re-attributes the records
+A person counts under the areas above theirs as the tree stands now (a merged ward's
+residents under the ward it was merged into), so that figures, collaborators' scopes and visit
+lists always agree; a declaration counts in its week under the tree as it stood when it was
+made (the old areas keep their history). Moving or merging an area re-attributes the persons
 concerned (``reattribute``).
 """
 
@@ -107,19 +108,21 @@ class Facts:
     declarations: tuple[tuple[date, datetime], ...]
     registered: bool = False  # made by a city system's record, not by a person
     last_checkup: date | None = None  # the latest check-up a city system recorded
+    left_on: date | None = None  # moved away or died: in the history, not the figures
 
 
 def contributions(facts: Facts, tree: Tree) -> Counter[Key]:
     """The counts one person adds to the areas above them."""
     out: Counter[Key] = Counter()
-    for area in tree.ancestors_at(facts.area_code, facts.created_at):
+    standing = frozenset() if facts.left_on else tree.ancestors_now(facts.area_code)
+    for area in standing:
         out[(area, "person", NO_DAY)] += 1
         if facts.last_declared is not None and facts.due_on is not None:
             out[(area, "last_d", facts.last_declared)] += 1
             out[(area, "last_m", month_of(facts.last_declared))] += 1
             out[(area, "due_d", facts.due_on)] += 1
             out[(area, "due_m", month_of(facts.due_on))] += 1
-    for area in tree.ancestors_at(facts.area_code, facts.created_at):
+    for area in standing:
         if facts.registered:
             out[(area, "reg", NO_DAY)] += 1
         if facts.last_checkup is not None:  # metrics are at most 8 characters
@@ -148,8 +151,13 @@ def _facts(person: dict[str, Any], declarations: list[reminders.Declared], tree:
                  household_id=payload.get("household_id"),
                  last_declared=last.declared_on if last else None, due_on=due,
                  declarations=tuple((d.declared_on, d.created_at) for d in standing),
-                 registered=person.get("entered_by") == EnteredBy.CLINIC_IMPORT,
-                 last_checkup=max(checkups, default=None))
+                 registered=person.get("entered_by") in REGISTERING,
+                 last_checkup=max(checkups, default=None),
+                 left_on=date.fromisoformat(payload["left_on"]) if payload.get("left_on")
+                 else None)
+
+
+REGISTERING = (EnteredBy.CLINIC_IMPORT, EnteredBy.REGISTRY)  # a person made by a city system
 
 
 CHECKUPS = ("periodic_checkup", "school_health_check")
@@ -248,7 +256,8 @@ def _row(facts: Facts) -> dict[str, Any]:
             "last_declared": facts.last_declared, "due_on": facts.due_on,
             "declarations": json.dumps([[d.isoformat(), m.isoformat()]
                                         for d, m in facts.declarations]),
-            "registered": facts.registered, "last_checkup": facts.last_checkup}
+            "registered": facts.registered, "last_checkup": facts.last_checkup,
+            "left_on": facts.left_on}
 
 
 def refresh(session: Session, person_ids: Iterable[str],
@@ -585,8 +594,8 @@ def rebuild(session: Session, storage: Storage) -> int:
 
 
 def reattribute(session: Session, before: Tree, codes: Iterable[str]) -> None:
-    """After areas moved: the persons of ``codes`` (and below) leave the areas ``before``
-    counted them under for those the tree gives now."""
+    """After areas moved or merged: the persons of ``codes`` (and below) leave the areas
+    ``before`` counted them under for those the tree gives now."""
     connection = session.connection()
     after = tree(session)
     moved = set(codes)
@@ -611,7 +620,8 @@ def _stored_where(connection: Connection, condition: Any) -> list[Facts]:
                   last_declared=row["last_declared"], due_on=row["due_on"],
                   declarations=tuple((date.fromisoformat(d), datetime.fromisoformat(m))
                                      for d, m in json.loads(row["declarations"])),
-                  registered=bool(row["registered"]), last_checkup=row["last_checkup"])
+                  registered=bool(row["registered"]), last_checkup=row["last_checkup"],
+                  left_on=row["left_on"])
             for row in connection.execute(sa_select(PERSONS).where(condition)).mappings()]
 
 
@@ -631,7 +641,9 @@ def report(session: Session, code: str, *, on: date, visible: set[str] | None) -
     current_tree = tree(session)
     held = current_tree.areas
     area = held[code]
-    kids = sorted((held[c] for c in current_tree.children.get(code, [])),
+    # The areas merged into this one are shown among its children: their residents are its.
+    kids = sorted((held[c] for c in {*current_tree.children.get(code, []),
+                                     *current_tree.merged_from.get(code, [])}),
                   key=lambda a: (a.valid_to is not None, a.name))
     connection = session.connection()
     values = figures(connection, [code, *(k.code for k in kids)], on)
@@ -675,7 +687,7 @@ def visits(session: Session, code: str, *, on: date, limit: int) -> VisitList:
     for chunk in _chunks(sorted(standing), 500):
         for household, due, person_area in connection.execute(
                 sa_select(p.household_id, p.due_on, p.area_code).where(
-                    p.household_id.in_(chunk))):
+                    p.household_id.in_(chunk), p.left_on.is_(None))):
             residents[household].append(due)
             if person_area not in codes:
                 elsewhere[household] += 1
