@@ -46,6 +46,10 @@ def _card(ui: Ui, collab: CollabState, home: HouseholdView) -> ft.Control:
         _status(ui, home.status),
         ft.Text(names, size=size - 2),
     ]
+    registered = sum(r.registered for r in home.residents)
+    if registered:  # named by the registry, never declared: why this visit matters
+        lines.append(ft.Text(t("registered_waiting", lang).format(n=registered), size=size - 2,
+                             color=ft.Colors.BLUE_900))
     if not home.synced:
         lines.append(ft.Text(t("not_synced", lang), size=size - 2, color=ft.Colors.ORANGE_900))
     lines.append(big_button(f"{t('open_household', lang)}: {_address(ui, home)}",

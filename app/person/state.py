@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from datetime import date
 
 import flet as ft
 from sqlmodel import Session
@@ -17,7 +18,7 @@ from app.ui.i18n import t
 from app.ui.typed import Typed
 from sync.errors import HsskError, InstitutionalRecord
 from sync.protocol import GrantView
-from sync.records import Encounter, Immunization
+from sync.records import Administrative, Declaration, Encounter, Immunization
 
 # Asked soon after the code is shown (the relative is usually beside the owner), then less
 # often: each ask is an audited read of who holds access.
@@ -72,10 +73,15 @@ class PersonState:
     # --- what the page opens -------------------------------------------------------------
 
     def update_declaration(self) -> Outcome:
-        """A new declaration for this person, starting from their latest one."""
+        """A new declaration for this person, starting from their latest one, or (never
+        declared: registered by the residents registry) from who they are on record."""
         assert self.record is not None
-        return Outcome(declare=FormRequest(self.record.person_id,
-                                           start_from=self.record.latest))
+        start = self.record.latest
+        if start is None:
+            p = self.record.profile
+            start = Declaration(declared_on=date.today(), administrative=Administrative(
+                **p.model_dump(include=set(Administrative.model_fields))))
+        return Outcome(declare=FormRequest(self.record.person_id, start_from=start))
 
     def correct_declaration(self, record_id: str) -> Outcome:
         """Correct a past declaration: the form starts from it; saving supersedes it."""

@@ -71,6 +71,8 @@ STAFF: dict[str, tuple[str, str]] = {
     "declare_resident": ("Khai báo cho thành viên mới", "Declare for a new resident"),
     "registered_not_declared": ("Có trong danh sách dân cư — chưa khai báo",
                                 "On the residents registry — not declared yet"),
+    "registered_waiting": ("{n} người trong danh sách dân cư chưa khai báo",
+                           "{n} on the residents registry not declared yet"),
     "back_to_list": ("Về danh sách hộ", "Back to the households"),
     "on_own": ("(tự khai báo, chưa gắn hộ)", "(declared on their own, in no household)"),
     "not_synced": ("chưa gửi", "not sent"),

@@ -4,6 +4,7 @@ over; three households captured offline, then synced."""
 from __future__ import annotations
 
 import contextlib
+import re
 
 import httpx
 from playwright.sync_api import expect
@@ -14,6 +15,7 @@ from tests.e2e.pages import (
     add_household,
     copied_code,
     declare_and_send,
+    holds,
     phones,
     seen,
     shot,
@@ -176,3 +178,67 @@ def test_a_collaborator_captures_three_households_offline_then_syncs(browser, tm
             tablet.get_by_role("button", name="Trang chính").click()
             expect(tablet.get_by_role("button", name="Mở hộ: 1 Lê Lợi")).to_have_count(0)
             expect(seen(tablet, "Ông Một")).to_have_count(0)
+
+
+def test_a_tablet_fed_only_by_the_registry_declares_for_a_resident_who_never_did(
+        browser, tmp_path):
+    """Before anyone types: the residents registry names the ward's residents, the
+    collaborator's tablet lists who has not declared yet (not those who died), and the
+    collaborator walks to one of them and declares for him, starting from who he is on record."""
+    server = SeededServer.make(tmp_path)
+    for phone, role, area in (("0977000005", "collaborator", "26734"),
+                              ("0977000006", "supervisor", "79")):
+        hssk_server("users", "add", phone, "--role", role, "--area", area, "--password",
+                    "mật khẩu tổ phố", data_dir=server.data_dir, env=server.env)
+    registry = tmp_path / "residents.csv"
+    registry.write_text(
+        "cccd,full_name,birth_date,sex,household_id,address,group_code,event\n"
+        "079048001111,Trần Văn Tám,1948-02-03,nam,HK-1,12 Lê Thánh Tôn,26734-01,\n"
+        "079150002222,Lê Thị Chín,1950-09-09,nữ,HK-1,12 Lê Thánh Tôn,26734-01,\n"
+        "079160003333,Phạm Thị Mười,1960-10-10,nữ,HK-2,14 Lê Thánh Tôn,26734-02,\n"
+        "079040004444,Võ Văn Bốn,1940-04-04,nam,HK-2,14 Lê Thánh Tôn,26734-02,\n"
+        "079040004444,Võ Văn Bốn,1940-04-04,nam,HK-2,14 Lê Thánh Tôn,26734-02,died\n")
+    out = hssk_server("import", "residents", str(registry), "--as-of", "2026-11-01",
+                      data_dir=server.data_dir, env=server.env)
+    assert "created × 4" in out and "left × 1" in out, out
+    with server.serve(), contextlib.ExitStack() as stack:
+        [tablet] = phones(browser, server, stack, tmp_path, "tablet")
+        tablet.set_viewport_size({"width": 1280, "height": 800})  # a tablet, landscape
+        sign_in(tablet, "0977000005", "mật khẩu tổ phố")
+        # Never declared counts as overdue, as in the supervisors' figures; each card says
+        # how many of its residents the registry names who never declared.
+        expect(seen(tablet, "Quá hạn: 2")).to_be_visible()
+        expect(seen(tablet, "2 người trong danh sách dân cư chưa khai báo")).to_be_visible()
+        expect(seen(tablet, "1 người trong danh sách dân cư chưa khai báo")).to_be_visible()
+        tablet.get_by_role("button", name="Mở hộ: 14 Lê Thánh Tôn").click()
+        expect(seen(tablet, "Phạm Thị Mười")).to_be_visible()
+        expect(seen(tablet, "Võ Văn Bốn")).to_have_count(0)  # died: off the list
+        tablet.get_by_role("button", name="Về danh sách hộ").click()
+
+        tablet.get_by_role("button", name="Mở hộ: 12 Lê Thánh Tôn").click()
+        waiting = tablet.get_by_role("group", name=re.compile(
+            "Có trong danh sách dân cư — chưa khai báo"))
+        expect(waiting).to_have_count(2)  # each resident's card says so
+        tablet.get_by_role("button", name="Xem hồ sơ: Trần Văn Tám").click()
+        tablet.get_by_role("button", name="Cập nhật khai báo").click()
+        # The form starts from who he is on record: nothing to type again.
+        expect(holds(tablet, "Họ và tên")).to_have_value("Trần Văn Tám")
+        expect(holds(tablet, "Ngày sinh")).to_have_value("03/02/1948")
+        type_into(tablet, "Huyết áp: số trên", "130")
+        type_into(tablet, "Huyết áp: số dưới", "80")
+        tablet.get_by_role("button", name="Lưu khai báo").click()
+        expect(seen(tablet, "Huyết áp: 130/80")).to_be_visible()
+        tablet.get_by_role("button", name="Trang chính").click()
+        tablet.get_by_role("button", name="Đồng bộ ngay").click()
+        expect(seen(tablet, "Thay đổi chờ gửi: 0")).to_be_visible()
+        tablet.get_by_role("button", name="Mở hộ: 12 Lê Thánh Tôn").click()
+        expect(waiting).to_have_count(1)
+        expect(tablet.get_by_role("group", name=re.compile("Lê Thị Chín.*Có trong danh sách"))
+               ).to_have_count(1)
+        with httpx.Client(base_url=f"http://127.0.0.1:{server.port}") as http:
+            token = http.post("/v1/auth/login", json={
+                "phone": "0977000006", "password": "mật khẩu tổ phố",
+                "device_id": "supervisor-laptop"}).json()["token"]
+            ward = http.get("/v1/areas/26734/report",
+                            headers={"Authorization": f"Bearer {token}"}).json()["area"]
+        assert (ward["persons"], ward["registered"], ward["declared"]) == (3, 3, 1)
