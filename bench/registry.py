@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlmodel import Session  # noqa: E402
 
+from app.device.db import open_engine  # noqa: E402
 from app.households.roster import HouseholdIndex  # noqa: E402
 from bench.sync_ingest import (  # noqa: E402
     COLUMNS,
@@ -172,7 +173,8 @@ def timed_import(env: dict[str, str], path: Path, *extra: str) -> tuple[float, s
                           env=env, capture_output=True, text=True, check=False)
     if done.returncode:
         raise SystemExit(f"import failed: {done.stderr}")
-    return time.perf_counter() - start, done.stdout.strip().splitlines()[-2]
+    said = next(line for line in done.stdout.splitlines() if "lines/s" in line)
+    return time.perf_counter() - start, said
 
 
 def tablet(env: dict[str, str], directory: Path) -> tuple[float, int, float, int]:
@@ -186,7 +188,6 @@ def tablet(env: dict[str, str], directory: Path) -> tuple[float, int, float, int
     with running([str(BIN / "hssk-server"), "serve", "--port", str(port)],
                  url=f"{url}/v1/health", env=env, log=directory / "server.log"):
         pulled_in, pulled, _pages = asyncio.run(first_pull(url, directory))
-    from app.device.store import open_engine
     engine = open_engine(directory / "collaborator-tablet.db")
     start = time.perf_counter()
     with Session(engine) as session:

@@ -7,11 +7,12 @@ become *registered* persons and households in their group, so a collaborator's t
 has not declared yet before anyone types.
 
 A person who declared already with the same CCCD is the same person: the registry fills their
-identity fields that are empty; a value that differs opens a conflict on the record (both
-values kept, the declared one shown) that the collaborator resolves on the tablet; nothing is
-overwritten silently. A resident who moved away or died leaves the ward's lists and figures
-(``left``), never the history. With ``--area`` the file is a full snapshot of that area: its
-registry residents the file no longer names have moved away.
+identity fields that are empty; a name, birth date or sex that differs opens a conflict on the
+record (both values kept, the declared one shown) that the collaborator resolves on the tablet;
+nothing is overwritten silently. Where they live (household, group) is the registry's to say: a
+move is a new version of the record, audited. A resident who moved away or died leaves the
+ward's lists and figures (``left``), never the history. With ``--area`` the file is a full
+snapshot of that area: its registry residents the file no longer names have moved away.
 
 Streamed in chunks (each one transaction), resumable from a checkpoint, with an outcome for
 every line in ``FILE.outcomes.ndjson`` — as the other bulk imports (``bulk_import.py``).
@@ -65,8 +66,11 @@ SEXES = {"male": "male", "nam": "male", "m": "male", "female": "female", "nữ":
 DEVICE = "registry"  # the device id of what the registry writes
 IDENTITY = ("full_name", "birth_date", "sex")  # differences open a conflict
 FILLED = ("address",)  # filled when empty, else left as the person gave it
+RESIDENCE = ("household_id", "area_code")  # where they live: the registry says
 RECORDS: Table = ServerRecord.__table__  # type: ignore[attr-defined]
 AUDITS: Table = AuditEntry.__table__  # type: ignore[attr-defined]
+RESIDENTS: Table = RegistryResident.__table__  # type: ignore[attr-defined]
+HOMES: Table = RegistryHousehold.__table__  # type: ignore[attr-defined]
 CHUNK = 500
 
 
@@ -193,6 +197,47 @@ class _Chunk:
     versions: list[dict[str, Any]] = field(default_factory=list)
     heads: dict[str, dict[str, Any]] = field(default_factory=dict)  # record id → latest
     audits: list[dict[str, Any]] = field(default_factory=list)
+    # Read ahead for the whole chunk (``prefetch``), and the rows it adds, written in bulk.
+    residents: dict[str, RegistryResident | dict[str, Any]] = field(default_factory=dict)
+    homes: dict[str, RegistryHousehold | dict[str, Any]] = field(default_factory=dict)
+    holders: dict[str, list[str]] = field(default_factory=dict)
+    firsts: dict[str, str] = field(default_factory=dict)  # record id → first entered_by
+    new_residents: list[dict[str, Any]] = field(default_factory=list)
+    new_homes: list[dict[str, Any]] = field(default_factory=list)
+
+    def prefetch(self, rows: list[Row]) -> None:
+        """What the chunk's lines need, in a few queries: their registry residents and
+        households, who holds their CCCDs, and the latest version of each record involved."""
+        cccds = sorted({r.cccd for r in rows})
+        keys = sorted({r.household_key for r in rows})
+        for start in range(0, len(cccds), 500):
+            part = cccds[start:start + 500]
+            for resident in self.session.exec(select(RegistryResident).where(
+                    col(RegistryResident.cccd).in_(part))):
+                self.residents[resident.cccd] = resident
+            i = person_index.IDENTIFIERS.c
+            for person_id, value in self.session.execute(sa_select(i.person_id, i.value).where(
+                    i.system == "cccd", i.value.in_(part))):
+                self.holders.setdefault(str(value), []).append(str(person_id))
+        for start in range(0, len(keys), 500):
+            for home in self.session.exec(select(RegistryHousehold).where(
+                    col(RegistryHousehold.key).in_(keys[start:start + 500]))):
+                self.homes[home.key] = home
+        ids = sorted({r.person_id if isinstance(r, RegistryResident) else r["person_id"]
+                      for r in self.residents.values()}
+                     | {p for found in self.holders.values() for p in found}
+                     | {h.household_id if isinstance(h, RegistryHousehold) else h["household_id"]
+                        for h in self.homes.values()})
+        t = RECORDS.c
+        for start in range(0, len(ids), 500):
+            for row in self.session.execute(sa_select(
+                    t.id, t.version, t.payload, t.conflicts, t.entered_by, t.area_code).where(
+                    t.id.in_(ids[start:start + 500]))).mappings():
+                if row["version"] == 1:
+                    self.firsts[row["id"]] = row["entered_by"]
+                held = self.heads.get(row["id"])
+                if held is None or held["version"] < row["version"]:
+                    self.heads[row["id"]] = dict(row)
 
     def write(self, record_id: str, kind: RecordKind, person_id: str | None, area: str,
               payload: dict[str, Any], conflicts: list[dict[str, Any]] | None = None) -> None:
@@ -209,6 +254,7 @@ class _Chunk:
             "area_code": area, "received_at": self.now}
         self.versions.append(version)
         self.heads[record_id] = version
+        self.firsts.setdefault(record_id, str(EnteredBy.REGISTRY))
         self.audits.append({"at": self.now, "device_id": DEVICE, "account_id": None,
                             "action": "registry_write", "record_id": record_id,
                             "kind": str(kind), "detail": None, "source_id": None})
@@ -225,46 +271,49 @@ class _Chunk:
         return self.heads[record_id]
 
     def first_by(self, record_id: str) -> str | None:
-        t = RECORDS.c
-        return self.session.execute(sa_select(t.entered_by).where(
-            t.id == record_id, t.version == 1)).scalar()
+        if record_id not in self.firsts:
+            t = RECORDS.c
+            self.firsts[record_id] = self.session.execute(sa_select(t.entered_by).where(
+                t.id == record_id, t.version == 1)).scalar() or ""
+        return self.firsts[record_id] or None
 
     def household(self, row: Row, person_id: str | None) -> str:
         """The household record of the registry's household id: known, adopted from the
         person's own household (typed before the registry came), or made now."""
-        known = self.session.get(RegistryHousehold, row.household_key)
+        known = self.homes.get(row.household_key)
         own = (self.head(person_id) or {}).get("payload", {}).get("household_id") \
             if person_id else None
         if known is None:
             home_id = own or new_id()
-            self.session.add(RegistryHousehold(key=row.household_key, household_id=home_id,
-                                               group_code=row.group_code))
-            self.session.flush()
+            added = {"key": row.household_key, "household_id": home_id,
+                     "group_code": row.group_code}
+            self.homes[row.household_key] = added
+            self.new_homes.append(added)
             if not own:
                 self.write(home_id, RecordKind.HOUSEHOLD, None, row.group_code, Household(
                     address=row.address or row.household_key, area_code=row.group_code
                 ).model_dump(mode="json"))
             return home_id
-        head = self.head(known.household_id)
+        home_id = str(_get(known, "household_id"))
+        head = self.head(home_id)
         if head and (head["area_code"] != row.group_code or (
                 row.address and head["payload"].get("address") != row.address)
-                     ) and self.first_by(known.household_id) == EnteredBy.REGISTRY:
-            self.write(known.household_id, RecordKind.HOUSEHOLD, None, row.group_code, {
+                     ) and self.first_by(home_id) == EnteredBy.REGISTRY:
+            self.write(home_id, RecordKind.HOUSEHOLD, None, row.group_code, {
                 **head["payload"], "area_code": row.group_code,
                 "address": row.address or head["payload"].get("address")})
-            known.group_code = row.group_code
-            self.session.add(known)
-        return known.household_id
+            _set(known, group_code=row.group_code)
+        return home_id
 
     def apply(self, row: Row) -> Outcome:
         if row.group_code not in self.tree.areas:
             raise RowRefused(f"Không có tổ/khu phố mã {row.group_code}.",
                              f"unknown group {row.group_code}")
-        resident = self.session.get(RegistryResident, row.cccd)
+        resident = self.residents.get(row.cccd)
         if resident is not None:
-            person_id: str | None = resident.person_id
+            person_id: str | None = _get(resident, "person_id")
         else:
-            holders = person_index.holders(self.session, "cccd", row.cccd)
+            holders = sorted(self.holders.get(row.cccd, []))
             if len(holders) > 1:
                 raise RowRefused("Nhiều hồ sơ cùng số CCCD này: phường cần ghép trước.",
                                  "several records hold this CCCD: the ward must merge them")
@@ -280,17 +329,19 @@ class _Chunk:
             person_id = new_id()
             self.write(person_id, RecordKind.PERSON, person_id, row.group_code,
                        wanted.model_dump(mode="json"))
+            self.holders[row.cccd] = [person_id]
             outcome = Outcome("created", person_id)
         else:
             outcome = self._update(person_id, row, wanted.model_dump(mode="json"))
         if resident is None:
-            resident = RegistryResident(cccd=row.cccd, person_id=person_id,
-                                        household_key=row.household_key,
-                                        group_code=row.group_code, status=row.event,
-                                        as_of=self.as_of)
-        resident.household_key, resident.group_code = row.household_key, row.group_code
-        resident.status, resident.as_of = row.event, self.as_of
-        self.session.add(resident)
+            added = {"cccd": row.cccd, "person_id": person_id,
+                     "household_key": row.household_key, "group_code": row.group_code,
+                     "status": row.event, "as_of": self.as_of}
+            self.residents[row.cccd] = added
+            self.new_residents.append(added)
+        else:
+            _set(resident, household_key=row.household_key, group_code=row.group_code,
+                 status=row.event, as_of=self.as_of)
         return outcome
 
     def _update(self, person_id: str, row: Row, wanted: dict[str, Any]) -> Outcome:
@@ -304,8 +355,11 @@ class _Chunk:
             have, new = payload.get(name), wanted.get(name)
             if new in (None, "") or have == new:
                 continue
-            if ours or have in (None, "") or _refines(name, have, new):
-                payload[name] = new  # the registry's own person, or a field left empty
+            # The registry's own person; a field left empty; or where someone lives, which
+            # is the registry's to say (a move is a new version, audited, never silent).
+            if ours or have in (None, "") or _refines(name, have, new) or (
+                    name in RESIDENCE and row.event == "present"):
+                payload[name] = new
             elif name in IDENTITY and not _same_name(name, have, new) and not any(
                     c["field"] == name for c in conflicts):
                 conflicts.append(FieldConflict(field=name, opened_in=version, values=[
@@ -333,11 +387,26 @@ class _Chunk:
         connection = self.session.connection()
         storage.bulk_insert(connection, RECORDS, self.versions)
         storage.bulk_insert(connection, AUDITS, self.audits)
+        storage.bulk_insert(connection, RESIDENTS, self.new_residents)
+        storage.bulk_insert(connection, HOMES, self.new_homes)
         person_index.refresh(self.session, self.versions)
         progress.refresh(self.session, {v["person_id"] for v in self.versions
                                         if v["kind"] == RecordKind.PERSON},
                          written=self.versions)
         self.session.commit()
+
+
+def _get(row: Any, name: str) -> Any:
+    """A value of a registry row: read from the database, or added by this chunk."""
+    return row[name] if isinstance(row, dict) else getattr(row, name)
+
+
+def _set(row: Any, **values: Any) -> None:
+    if isinstance(row, dict):
+        row.update(values)
+    else:
+        for name, value in values.items():
+            setattr(row, name, value)
 
 
 def _same_name(name: str, have: Any, new: Any) -> bool:
@@ -381,14 +450,23 @@ def import_file(session: Session, storage: Storage, source_file: Path, *, as_of:
             lines.seek(offset)
         for batch in _chunks(lines, chunk):
             written = []
+            parsed: list[Row | RowRefused | None] = []
+            for raw in batch:
+                try:
+                    parsed.append(read(raw) if raw.strip() else None)
+                except RowRefused as refused:
+                    parsed.append(refused)
             with storage.writer():
                 work = _Chunk(session, as_of, areas.snapshot(session))
-                for raw in batch:
+                work.prefetch([r for r in parsed if isinstance(r, Row)])
+                for row in parsed:
                     report.lines += 1
-                    if not raw.strip():
+                    if row is None:
                         continue
                     try:
-                        outcome = work.apply(read(raw))
+                        if isinstance(row, RowRefused):
+                            raise row
+                        outcome = work.apply(row)
                     except RowRefused as refused:
                         outcome = Outcome("refused", None, refused.vi, refused.en)
                     report.outcomes[outcome.status] += 1
@@ -431,6 +509,8 @@ def moved_out_since(session: Session, storage: Storage, area: str, as_of: date) 
         col(RegistryResident.as_of) < as_of)).all())
     for start in range(0, len(gone), CHUNK):
         work = _Chunk(session, as_of, areas.snapshot(session))
+        work.residents = {r.cccd: r for r in gone[start:start + CHUNK]}
+        work.prefetch([])
         for resident in gone[start:start + CHUNK]:
             head = work.head(resident.person_id)
             if head is not None and not head["payload"].get("left"):
