@@ -20,10 +20,13 @@ from sync.errors import (
     UnknownShortCode,
 )
 from sync.protocol import (
+    AccessLogEntry,
     AccountInfo,
     AreaView,
     CampaignCode,
     ClaimRequest,
+    EraseRequestIn,
+    EraseRequestView,
     ErrorResponse,
     GrantInfo,
     GrantView,
@@ -150,6 +153,17 @@ class SyncClient:
         """Who holds access to a person's record (owner only)."""
         response = await self._send("GET", f"/v1/persons/{quote(person_id, safe='')}/grants")
         return self._parse_list(response, GrantView)
+
+    async def access_log(self, person_id: str) -> list[AccessLogEntry]:
+        """Who read or changed a person's record (the owner only)."""
+        response = await self._send(
+            "GET", f"/v1/persons/{quote(person_id, safe='')}/access-log")
+        return self._parse_list(response, AccessLogEntry)
+
+    async def request_erase(self, person_id: str, reason: str) -> EraseRequestView:
+        """The owner asks for the record to be erased (an administrator confirms it)."""
+        return await self._post(f"/v1/persons/{quote(person_id, safe='')}/erase-request",
+                                EraseRequestIn(reason=reason), EraseRequestView, auth=True)
 
     async def logout(self) -> None:
         """End this device's session on the server (the token stops working at once)."""

@@ -288,6 +288,30 @@ class GrantView(Message):
     role: Literal["relative", "collaborator"] = "relative"
 
 
+class AccessLogEntry(Message):
+    """Who read or changed a person's record, as the person sees it ("Ai đã xem hồ sơ của
+    tôi?"): one line per account (or city system) and kind of access, with how often and when."""
+
+    who: str  # a masked phone (0977***002), "you", or a city system's title
+    role: Literal["you", "relative", "collaborator", "supervisor", "admin", "system", "other"]
+    access: Literal["read", "change"]
+    times: int
+    first_at: datetime
+    last_at: datetime
+
+
+class EraseRequestIn(Message):
+    """The owner asks for their record to be erased."""
+
+    reason: str = Field(default="", max_length=300)
+
+
+class EraseRequestView(Message):
+    id: str
+    status: Literal["requested", "erased", "refused"]
+    requested_at: datetime
+
+
 class MatchPerson(Message):
     """Who a review is about, or one of its candidates, as the collaborator compares them."""
 

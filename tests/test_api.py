@@ -132,7 +132,7 @@ async def test_the_app_declares_offline_then_syncs_when_the_server_is_there(
         "full_name": "Võ Thị E", "birth_date": "1955", "sex": "female",
         "systolic": "140", "diastolic": "90"})
     result = await syncing.sync_once(services.engine)
-    assert (result.accepted, result.rejected) == (2, 0)
+    assert (result.accepted, result.rejected) == (3, 0)  # person, declaration, consent
     with Session(services.engine) as session:
         assert store.outbox(session) == []
         [person] = local_records.people(session=session, today=TODAY)
@@ -151,7 +151,7 @@ async def test_an_unreachable_server_keeps_the_outbox(tmp_path, live_server):
         await syncing.sync_once(services.engine)
     assert "Chưa kết nối được máy chủ" in info.value.message("vi")
     with Session(services.engine) as session:
-        assert len(store.outbox(session)) == 2
+        assert len(store.outbox(session)) == 3
 
 
 def test_pinned_key_directory_loads(live_server):

@@ -242,6 +242,9 @@ def _call(http: httpx.Client, world: World, role: str, endpoint: str) -> bool:
         response = http.post(f"/v1/persons/{person}/invites", headers=_auth(token),
                              json={"scope": "manage", "agreed": True,
                                    "consent_text_version": "2026-11"})
+    elif endpoint == "ask to erase P":
+        response = http.post(f"/v1/persons/{person}/erase-request", headers=_auth(token),
+                             json={"reason": "kiểm tra quyền"})
     elif endpoint == "grant access to P":
         response = http.post(f"/v1/persons/{person}/grants", headers=_auth(token),
                              json={"grantee_phone": "0901000009", "scope": "read",
@@ -250,6 +253,7 @@ def _call(http: httpx.Client, world: World, role: str, endpoint: str) -> bool:
         method, path = {
             "read P": ("GET", f"/v1/persons/{person}"),
             "list grants on P": ("GET", f"/v1/persons/{person}/grants"),
+            "who has seen P": ("GET", f"/v1/persons/{person}/access-log"),
             "hand P over": ("POST", f"/v1/persons/{person}/handovers"),
             "revoke a grant on P": ("DELETE",
                                     f"/v1/persons/{person}/grants/{world.spare_account_id}"),
@@ -284,6 +288,8 @@ ALLOWED: dict[str, set[str]] = {
     "grant access to P": {"owner"},
     "invite a relative to P": {"owner"},
     "list grants on P": {"owner"},
+    "who has seen P": {"owner"},
+    "ask to erase P": {"owner"},  # a request only: an administrator erases
     # P declared on her own phone: nobody may hand her record to another account.
     "hand P over": set(),
     "correct P's declaration": {"owner", "grantee", "collaborator_same_area"},
@@ -316,6 +322,8 @@ def test_every_person_and_area_endpoint_is_in_the_matrix(world: World) -> None:
     assert guarded == {"/v1/persons", "/v1/persons/{person_id}",
                        "/v1/persons/{person_id}/grants", "/v1/persons/{person_id}/invites",
                        "/v1/persons/{person_id}/handovers",
+                       "/v1/persons/{person_id}/access-log",
+                       "/v1/persons/{person_id}/erase-request",
                        "/v1/persons/{person_id}/grants/{grantee_account_id}",
                        "/v1/areas/{area_code}/persons",
                        "/v1/areas/{area_code}/report", "/v1/areas/{area_code}/visits"}

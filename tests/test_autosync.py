@@ -38,7 +38,7 @@ async def test_concurrent_rounds_run_one_after_the_other(tmp_path, live_server):
     screen = Screen()
     services.sync.subscribe(screen.finished)
     first, second = await asyncio.gather(services.sync.run_once(), services.sync.run_once())
-    assert first.accepted + second.accepted == 2  # each change sent once, not twice
+    assert first.accepted + second.accepted == 3  # each change sent once (+ the consent)
     assert heard == [0, 0]
     with Session(services.engine) as session:
         assert store.outbox(session) == []
@@ -82,7 +82,7 @@ async def test_a_probe_ends_the_wait_when_the_server_answers_again(tmp_path, liv
         assert claims is not None
         settings.join_campaign(session, claims.model_copy(update={"url": live_server.url}))
     await asyncio.wait_for(waiting, timeout=30)  # long before the backoff's end
-    assert (await runner.run_once()).accepted == 2
+    assert (await runner.run_once()).accepted == 3
     with Session(services.engine) as session:
         assert store.outbox(session) == []
 

@@ -224,7 +224,7 @@ async def test_households_reach_the_server_and_another_tablet(live_server, tmp_p
         for n, home in enumerate(homes[:2]):
             _declare(session, f"Cư Dân {n}", "1950", on=TODAY, home=home)
     result = await tablet.sync()
-    assert result.rejected == 0 and result.accepted == 3 + 2 * 2
+    assert result.rejected == 0 and result.accepted == 3 + 2 * 3  # person, declaration, consent
 
     with Session(tablet.engine) as session:   # a typo corrected after it was sent
         roster.edit_address(session, homes[2], address="3A Lê Lợi",
@@ -234,7 +234,7 @@ async def test_households_reach_the_server_and_another_tablet(live_server, tmp_p
     # A resident declared on her own phone; the collaborator finds her living at number 3.
     resident = await signed_in_device(live_server.url, tmp_path, "0977100005", signup=True)
     her = resident.declare("Đỗ Thị Lan")
-    assert (await resident.sync()).accepted == 2
+    assert (await resident.sync()).accepted == 3  # person, declaration, consent
     await tablet.sync()
     with Session(tablet.engine) as session:
         assert [r.person_id for r in _index(session).on_their_own("26734-01")] == [her]
@@ -287,7 +287,7 @@ async def test_signing_out_loses_nothing_unsent_and_leaves_no_one_behind(live_se
 
     with pytest.raises(UnsentChanges) as refused:
         await accounts.sign_out(services.engine)
-    assert refused.value.count == 3 and "Còn 3 thay đổi" in refused.value.message("vi")
+    assert refused.value.count == 4 and "Còn 4 thay đổi" in refused.value.message("vi")
     await syncing.sync_once(services.engine)
 
     # A second tablet of the same account: two rounds asked at once (the schedule, and a tap)
@@ -299,7 +299,7 @@ async def test_signing_out_loses_nothing_unsent_and_leaves_no_one_behind(live_se
     await accounts.sign_in(second.engine, "0977100005", PASSWORD)
     first_round, second_round = await asyncio.gather(syncing.sync_once(second.engine),
                                                      syncing.sync_once(second.engine))
-    assert (first_round.pulled, second_round.pulled) == (3, 0)
+    assert (first_round.pulled, second_round.pulled) == (4, 0)  # with the consent
     second.engine.dispose()
 
     # A household for a ward the collaborator no longer works in: the server refuses it, and

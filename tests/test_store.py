@@ -29,7 +29,10 @@ def test_a_declaration_and_its_outbox_entries_are_written_together(device_engine
     person_id, declaration_id = _declare(device_engine)
     with Session(device_engine) as session:
         entries = store.outbox(session)
-        assert [e.record_id for e in entries] == [person_id, declaration_id]
+        # The person, the declaration, and the consent to processing a first one records.
+        assert [e.record_id for e in entries][:2] == [person_id, declaration_id]
+        assert [r.payload["purpose"] for r in store.records_of_kind(
+            session, RecordKind.CONSENT)] == ["data_processing"] and len(entries) == 3
         assert {e.status for e in entries} == {"pending"}
         [person] = store.records_of_kind(session, RecordKind.PERSON)
         assert person.payload["area_code"] == "26734"
@@ -45,7 +48,7 @@ def test_an_uncommitted_change_leaves_neither_record_nor_outbox_entry(device_eng
                                              payload={"address": "1 Lê Lợi"}))
         session.rollback()
     with Session(device_engine) as session:
-        assert len(store.outbox(session)) == 2
+        assert len(store.outbox(session)) == 3  # person, declaration, consent
         assert store.records_of_kind(session, RecordKind.HOUSEHOLD) == []
 
 
@@ -67,8 +70,8 @@ def test_new_changes_wait_behind_an_unacknowledged_batch(device_engine):
     _declare(device_engine, "B")
     with Session(device_engine) as session:
         batch_id, mutations = store.claim_batch(session, limit=10)
-        assert batch_id == first_id and len(mutations) == len(first) == 2
-        assert len(store.outbox(session, "pending")) == 2
+        assert batch_id == first_id and len(mutations) == len(first) == 3
+        assert len(store.outbox(session, "pending")) == 3
 
 
 def test_settling_removes_accepted_entries_and_keeps_rejected_ones_with_reason(device_engine):
@@ -80,8 +83,10 @@ def test_settling_removes_accepted_entries_and_keeps_rejected_ones_with_reason(d
                            status="applied", version=1),
             MutationResult(mutation_id=mutations[1].mutation_id, record_id=declaration_id,
                            status="rejected", reason="out_of_scope"),
+            MutationResult(mutation_id=mutations[2].mutation_id,
+                           record_id=mutations[2].record.id, status="applied", version=1),
         ])
-        assert store.settle_batch(session, response) == (1, 1)
+        assert store.settle_batch(session, response) == (2, 1)
     with Session(device_engine) as session:
         [left] = store.outbox(session)
         assert (left.record_id, left.status, left.reason) == (declaration_id, "rejected",

@@ -136,9 +136,10 @@ async def test_a_grant_back_fills_and_a_revocation_removes_and_quarantines(
         "consent_text_version": "2026.1"})
     assert granted.status_code == 200, granted.text
     await relative.sync()
-    _same_as_server(url, relative, mother)  # person, declaration and the consent record
+    _same_as_server(url, relative, mother)  # person, declaration, the consents
     kinds = sorted(r.kind for r in relative.held().values() if r.person_id == mother)
-    assert kinds == ["consent", "declaration", "person"]
+    # her consent to processing (her first declaration) and to this grant
+    assert kinds == ["consent", "consent", "declaration", "person"]
 
     # The relative edits offline; meanwhile the mother withdraws the access.
     relative.edit(mother, address="Hẻm 5, Bến Thành")

@@ -55,7 +55,7 @@ def test_the_files_hold_no_name_cccd_value_or_token(tmp_path: Path) -> None:
         assert row is not None and row.payload["full_name"] == "Nguyễn Văn An"
         assert store.load_draft(session, "declaration:new") == {"full_name": "Trần Thị Bình"}
         assert settings.get(session, "login_token") == "token-abcdef-123456"
-        assert len(store.outbox(session)) == 2           # queued mutations unseal too
+        assert len(store.outbox(session)) == 3  # queued mutations unseal too (consent too)
     engine.dispose()
     assert stat.S_IMODE(key_path(path).stat().st_mode) == 0o600
 

@@ -178,6 +178,8 @@ def Declare(ui: Ui, state: DeclareState) -> ft.Control:
         if state.applies(section.key):
             controls += _section(ui, state, section)
     controls += _duplicates(ui, state)
+    # Saving is the consent to processing the first declaration records: say so before.
+    controls.append(ft.Text(t("consent_notice", lang), size=size - 4, italic=True))
     controls.append(ft.Row([
         big_button(t("save", lang), partial(_save, ui, state), key="save", size=size),
         # Always a way back: the first form goes back to the ward's page (its draft stays).

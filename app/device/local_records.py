@@ -19,8 +19,9 @@ from app.device.settings import Key
 from app.device.store import LocalRecord, OutboxEntry
 from sync import reminders
 from sync import validators as v
-from sync.ids import new_id
+from sync.ids import new_id, utc_now
 from sync.records import (
+    Consent,
     CorrectionRequest,
     Declaration,
     EnteredBy,
@@ -94,8 +95,30 @@ def declare(*, session: Session, declaration: Declaration, device_id: str,
     record = RecordData(kind=RecordKind.DECLARATION, person_id=person_id, device_id=device_id,
                         entered_by=entered_by, payload=declaration.model_dump(mode="json"))
     store.put_record(session, record)
+    _consent_once(session, person_id, device_id, entered_by)
     session.commit()
     return person_id, record.id
+
+
+# The notice shown above "Lưu khai báo" (``consent_notice``); a new wording gets a new version.
+PROCESSING_TEXT_VERSION = "processing-2026.1"
+
+
+def _consent_once(session: Session, person_id: str, device_id: str,
+                  entered_by: EnteredBy) -> None:
+    """A person's first declaration records their consent to processing (a collaborator's, for
+    a household member, as help the person accepted): health data is sensitive data under
+    Vietnam's personal data protection law, and each consent is kept with its text's version."""
+    held = store.records_of_person(session, person_id, RecordKind.CONSENT)
+    if any(r.payload.get("purpose") in ("data_processing", "collaborator_help") for r in held):
+        return
+    helped = entered_by == EnteredBy.COLLABORATOR
+    store.put_record(session, RecordData(
+        kind=RecordKind.CONSENT, person_id=person_id, device_id=device_id,
+        entered_by=entered_by, payload=Consent(
+            person_id=person_id, purpose="collaborator_help" if helped else "data_processing",
+            grantee=f"device:{device_id}" if helped else "hssk", agreed_at=utc_now(),
+            text_version=PROCESSING_TEXT_VERSION).model_dump(mode="json")))
 
 
 def _update_profile(session: Session, person_id: str, declaration: Declaration,
@@ -266,8 +289,9 @@ def pending_changes(session: Session) -> list[PendingChange]:
 
 
 def _saves(session: Session, entries: list[OutboxEntry]) -> list[OutboxEntry]:
-    """The outbox as a person counts it: a declaration and the profile it creates or updates
-    were one save, so the profile's own entry is folded into the declaration's."""
+    """The outbox as a person counts it: a declaration, the profile it creates or updates and
+    the consent it records were one save, so the profile's and the consent's own entries are
+    folded into the declaration's."""
     ids = list({entry.record_id for entry in entries})
     kinds: dict[str, tuple[str, str | None]] = {}
     for start in range(0, len(ids), 500):  # columns only: no payload is unsealed
@@ -279,7 +303,9 @@ def _saves(session: Session, entries: list[OutboxEntry]) -> list[OutboxEntry]:
                 if kinds.get(e.record_id, ("", None))[0] == RecordKind.DECLARATION}
     return [e for e in entries
             if not (kinds.get(e.record_id, ("", None))[0] == RecordKind.PERSON
-                    and (e.record_id, e.status) in declared)]
+                    and (e.record_id, e.status) in declared)
+            and not (kinds.get(e.record_id, ("", None))[0] == RecordKind.CONSENT
+                     and (kinds[e.record_id][1], e.status) in declared)]
 
 
 @dataclass(frozen=True)

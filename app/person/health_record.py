@@ -18,6 +18,7 @@ from sync import reminders
 from sync.records import (
     Allergy,
     Condition,
+    Consent,
     CorrectionRequest,
     Declaration,
     Encounter,
@@ -75,6 +76,7 @@ class PersonRecord:
     # The newest value of each measurement, whichever declaration or observation holds it.
     readings: dict[str, Reading] = field(default_factory=dict)
     relative: bool = False  # reached through a relative's invite, not this device's own
+    consents: list[Consent] = field(default_factory=list)  # what the person agreed to, oldest first
 
     def facts(self) -> list[Entry]:
         """Every fact on the page other than declarations, wherever it is shown."""
@@ -188,4 +190,7 @@ def load(session: Session, person_id: str, *, today: date,
         conditions=typed_here(RecordKind.CONDITION), allergies=typed_here(RecordKind.ALLERGY),
         by_source=by_source, series=vital_series(oldest_first, observations),
         readings=local_records.latest_readings(session, person_id, pairs),
-        relative=local_records.entered_by(session, person_id) == EnteredBy.FAMILY)
+        relative=local_records.entered_by(session, person_id) == EnteredBy.FAMILY,
+        consents=sorted((Consent.model_validate(r.payload) for r in _facts(
+            session, person_id, RecordKind.CONSENT) if not r.deleted),
+            key=lambda c: c.agreed_at))

@@ -11,6 +11,7 @@ import flet as ft
 
 from app.person.facts_screen import fact_card, from_systems, provenance
 from app.person.health_record import PersonRecord
+from app.person.rights_screen import rights_section
 from app.person.state import PersonState
 from app.ui import charts
 from app.ui.context import Ui
@@ -248,6 +249,7 @@ def Person(ui: Ui, state: PersonState) -> ft.Control:
     controls += from_systems(ui, state, record.by_source)
     controls += _history(ui, state, record)
     controls += _family(ui, state, record)
+    controls += rights_section(ui, state, record)
     # Said just above the button pressed (the bottom of a long page), not at its top.
     if state.exported:
         controls.append(ft.Text(t("exported", lang), size=size, color=ft.Colors.GREEN_800,

@@ -12,12 +12,12 @@ from sqlmodel import Session
 
 from app.device import local_records, photos, scanning, settings, store
 from app.device.store import LocalRecord
-from app.person import family, fhir, health_record
+from app.person import family, fhir, health_record, rights
 from app.ui.context import FactKind, FactRequest, FormRequest, Outcome, Shared
 from app.ui.i18n import t
 from app.ui.typed import Typed
 from sync.errors import HsskError, InstitutionalRecord
-from sync.protocol import GrantView
+from sync.protocol import AccessLogEntry, GrantView
 from sync.records import Administrative, Declaration, Encounter, Immunization
 
 # Asked soon after the code is shown (the relative is usually beside the owner), then less
@@ -44,11 +44,46 @@ class PersonState:
     report_input: Typed = field(default_factory=Typed)
     report_photo: str | None = None  # base64 JPEG, once a picture is attached
     report_error: str | None = None
+    # Rights over the data: who has seen the record, a request to erase it.
+    access_log: list[AccessLogEntry] | None = None
+    erase_asking: bool = False
+    erase_reason: str = ""
+    erase_sent: bool = False
+    rights_error: str | None = None
 
     def open(self, person_id: str) -> None:
         self.record = self._load(person_id)
         self.error, self.invite, self.grants, self.exported = None, None, None, False
         self.invite_note = None
+        self.access_log, self.erase_asking, self.erase_sent = None, False, False
+        self.erase_reason, self.rights_error = "", None
+
+    async def show_access_log(self) -> None:
+        """Who read or changed this record (the server's audit; needs a connection)."""
+        assert self.record is not None
+        try:
+            self.access_log = await rights.access_log(
+                self.ctx.services.engine, self.record.person_id, http=self.ctx.services.sync.http)
+            self.rights_error = None
+        except HsskError as exc:
+            self.rights_error = exc.message(self.ctx.lang)
+
+    def start_erase(self) -> None:
+        self.erase_asking, self.erase_sent = True, False
+
+    def set_erase_reason(self, value: str) -> None:
+        self.erase_reason = value
+
+    async def send_erase(self) -> None:
+        """Ask the server to erase this record; an administrator confirms it."""
+        assert self.record is not None
+        try:
+            await rights.request_erase(self.ctx.services.engine, self.record.person_id,
+                                       self.erase_reason, http=self.ctx.services.sync.http)
+        except HsskError as exc:
+            self.rights_error = exc.message(self.ctx.lang)
+            return
+        self.erase_asking, self.erase_sent, self.rights_error = False, True, None
 
     def reload(self) -> bool:
         """Re-read the open record (after a save or a sync round: reminders as of today);

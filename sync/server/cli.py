@@ -16,6 +16,7 @@ from sync.server import accounts, audit, campaign_codes, crud, keys, progress, p
 from sync.server.cli_areas import areas_app
 from sync.server.cli_common import DataDir, fail, open_session
 from sync.server.cli_corrections import corrections_app
+from sync.server.cli_persons import persons_app
 from sync.server.cli_registry import import_residents  # noqa: F401 (registers the command)
 from sync.server.cli_sources import import_app, matches_app, sources_app
 from sync.server.config import Settings
@@ -43,6 +44,7 @@ app.add_typer(sources_app, name="sources")
 app.add_typer(matches_app, name="matches")
 app.add_typer(import_app, name="import")
 app.add_typer(corrections_app, name="corrections")
+app.add_typer(persons_app, name="persons")
 
 _session = open_session
 _fail = fail

@@ -379,13 +379,38 @@ class RegistryResident(SQLModel, table=True):
     as_of: date
 
 
+class AuditPerson(SQLModel, table=True):
+    """A person whose records an audited action served (a pull page names each person it
+    carried): how "who has seen my record" is answered without a row per record."""
+
+    __tablename__ = "audit_persons"
+
+    audit_id: int = Field(primary_key=True)
+    person_id: str = Field(primary_key=True, max_length=36, index=True)
+
+
+class EraseRequest(SQLModel, table=True):
+    """A person asked for their record to be erased; an administrator confirms it."""
+
+    __tablename__ = "erase_requests"
+
+    id: str = Field(primary_key=True, max_length=36)
+    person_id: str = Field(max_length=36, index=True)
+    account_id: str = Field(max_length=36)
+    reason: str = Field(max_length=300)
+    requested_at: datetime = Field(default_factory=utc_now)
+    status: str = Field(default="requested", max_length=16)  # requested | erased | refused
+    decided_at: datetime | None = None
+
+
 SERVER_TABLES = frozenset(
     {"areas", "campaigns", "devices", "record_versions", "sync_batches", "audit_log",
      "accounts", "account_areas", "sessions", "login_throttle", "person_links",
      "area_parents", "server_meta", "quarantine", "scope_events", "invites",
      "progress_persons", "progress_counts", "rate_windows", "phone_codes", "sources",
      "source_tokens", "person_identifiers", "person_names", "match_reviews",
-     "source_resources", "area_merges", "registry_households", "registry_residents"}
+     "source_resources", "area_merges", "registry_households", "registry_residents",
+     "audit_persons", "erase_requests"}
 )
 
 

@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 
 from sync.protocol import PullResponse
 from sync.records import RecordData
-from sync.server import scopes, sources
+from sync.server import data_rights, scopes, sources
 from sync.server.accounts import Caller
 from sync.server.errors import Forbidden, InvalidInput
 from sync.server.models import AuditEntry, ScopeEvent, ServerMeta, ServerRecord
@@ -151,8 +151,14 @@ def pull(*, session: Session, caller: Caller, storage: Storage, cursor: str | No
         removed=removed, next_cursor=encode_cursor(epoch, position), has_more=has_more,
         reset=reset, remaining=remaining,
         sources=sources.titles(session, {row.device_id for row in changes}))
-    session.add(AuditEntry(account_id=caller.account.id, device_id=caller.device_id,
-                           action="pull", detail=f"{len(changes)} records, {len(removed)} removed"))
+    entry = AuditEntry(account_id=caller.account.id, device_id=caller.device_id,
+                       action="pull", detail=f"{len(changes)} records, {len(removed)} removed")
+    session.add(entry)
+    if changes:  # the page names the persons it carried: "who has seen my record"
+        session.flush()
+        assert entry.id is not None
+        data_rights.served(session, entry.id, {row.person_id for row in changes
+                                               if row.person_id})
     session.commit()
     return response
 

@@ -77,6 +77,27 @@ def test_a_collaborator_declares_for_a_resident_and_hands_the_record_over(browse
         tablet.get_by_role("button", name="Mở hộ: 5 Lê Lợi").click()
         expect(tablet.get_by_role("button", name="Xem hồ sơ: Bà Năm")).to_be_visible()
 
+        # Her rights over her data: what she agreed to (the collaborator's help, when he
+        # declared for her), who has seen her record (him, by his work in the ward), and a
+        # request to erase it, which an administrator confirms.
+        expect(seen(resident, "Đồng ý để cộng tác viên khai báo giúp")).to_be_visible()
+        resident.get_by_role("button", name="Ai đã xem hồ sơ của tôi?").click()
+        expect(seen(resident, "Cộng tác viên phường 0977***002: đã xem")).to_be_visible()
+        resident.get_by_role("button", name="Yêu cầu xóa hồ sơ").click()
+        type_into(resident, "Lý do (không bắt buộc)", "Tôi chuyển đi nơi khác")
+        resident.get_by_role("button", name="Gửi yêu cầu xóa").click()
+        expect(seen(resident, "Đã gửi yêu cầu xóa")).to_be_visible()
+        listed = hssk_server("persons", "erase-requests", data_dir=server.data_dir,
+                             env=server.env)
+        assert "Tôi chuyển đi nơi khác" in listed
+        person_id = listed.split()[1]
+        hssk_server("persons", "erase", person_id, "--reason", "chủ hồ sơ yêu cầu",
+                    data_dir=server.data_dir, env=server.env)
+        tablet.get_by_role("button", name="Về danh sách hộ").click()
+        tablet.get_by_role("button", name="Đồng bộ ngay").click()
+        tablet.get_by_role("button", name="Mở hộ: 5 Lê Lợi").click()
+        expect(tablet.get_by_role("button", name="Xem hồ sơ: Bà Năm")).to_have_count(0)
+
 
 def test_a_collaborator_captures_three_households_offline_then_syncs(browser, tmp_path):
     """The collaborator signs in on a tablet, then works offline: three households (one nobody

@@ -61,7 +61,7 @@ def _seed_ward(server: SeededServer, tmp_path: Path) -> None:
                         {"full_name": name, "birth_date": born, "sex": "female"},
                         today=datetime.now().date() - timedelta(days=days)))
         result = await tablet.sync()
-        assert (result.accepted, result.rejected) == (3 + 5 * 2, 0)
+        assert (result.accepted, result.rejected) == (3 + 5 * 3, 0)  # with their consents
         await tablet.close()
 
     # The browser tests run inside Playwright's event loop: this one gets a thread of its own.

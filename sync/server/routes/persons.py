@@ -7,6 +7,9 @@ from typing import Any
 from fastapi import APIRouter, Path, Request
 
 from sync.protocol import (
+    AccessLogEntry,
+    EraseRequestIn,
+    EraseRequestView,
     ErrorResponse,
     GrantInfo,
     GrantRequest,
@@ -19,7 +22,7 @@ from sync.protocol import (
     PersonRecords,
     RedeemRequest,
 )
-from sync.server import access_grants, invites, person_reads
+from sync.server import access_grants, data_rights, invites, person_reads
 from sync.server.auth import CallerDep, SessionDep
 
 router = APIRouter(tags=["persons"])
@@ -104,3 +107,21 @@ def revoke(caller: CallerDep, session: SessionDep, person_id: str = PersonId,
     """The owner withdraws a relative's access."""
     access_grants.revoke(session=session, caller=caller, person_id=person_id,
                        grantee_account_id=grantee_account_id)
+
+
+@router.get("/persons/{person_id}/access-log", response_model=list[AccessLogEntry],
+            responses=ERRORS)
+def access_log(caller: CallerDep, session: SessionDep,
+               person_id: str = PersonId) -> list[AccessLogEntry]:
+    """"Who has seen my record?": every account or city system that read or changed it (the
+    owner only; anyone else gets 404)."""
+    return data_rights.access_log(session, caller, person_id)
+
+
+@router.post("/persons/{person_id}/erase-request", response_model=EraseRequestView,
+             responses=ERRORS)
+def erase_request(body: EraseRequestIn, caller: CallerDep, session: SessionDep,
+                  person_id: str = PersonId) -> EraseRequestView:
+    """The owner asks for the record to be erased; an administrator confirms it
+    (``hssk-server persons erase``)."""
+    return data_rights.request_erase(session, caller, person_id, body.reason)
