@@ -191,6 +191,7 @@ def test_the_fhir_bundle_validates_and_says_what_the_record_says(device_engine) 
     kinds = [e.resource.get_resource_type() for e in bundle.entry]
     assert kinds.count("Patient") == 1
     assert kinds.count("Immunization") == 1   # the corrected one only
+    assert kinds.count("Consent") == 1        # processing, recorded by her first declaration
     assert {"Observation", "Condition", "AllergyIntolerance", "Encounter"} <= set(kinds)
     by_type = {}
     for e in data["entry"]:
@@ -209,3 +210,6 @@ def test_the_fhir_bundle_validates_and_says_what_the_record_says(device_engine) 
     assert all(r["subject"]["reference"] == f"urn:uuid:{person_id}"
                for r in by_type["Observation"])
     assert isinstance(datetime.fromisoformat(data["timestamp"]), datetime)
+    [agreed] = by_type["Consent"]
+    assert agreed["provision"]["purpose"][0]["code"] == "data_processing"
+    assert agreed["policyRule"]["coding"][0]["code"] == "processing-2026.1"

@@ -36,6 +36,7 @@ from sync.records import (
     Allergy,
     ChronicCondition,
     Condition,
+    Consent,
     Declaration,
     Encounter,
     Immunization,
@@ -267,9 +268,38 @@ def bundle(record: PersonRecord, *, generated_on: date) -> dict[str, Any]:
         resources += conditions(record.declarations[0], ref)
         resources += allergies(record.declarations[0], ref)
     resources += [_fact(e, ref) for e in record.facts()]
+    resources += [consent(c, record.person_id, ref) for c in record.consents]
     return {"resourceType": "Bundle", "type": "collection",
             "timestamp": f"{generated_on.isoformat()}T00:00:00+07:00",
             "entry": [_entry(r) for r in resources]}
+
+
+def consent(given: Consent, person_id: str, person_ref: str) -> dict[str, Any]:
+    """What the person agreed to (processing, a collaborator's help, a relative's access),
+    when, and under which version of the text shown."""
+    return {
+        "resourceType": "Consent",
+        "id": _derived_id(person_id, f"consent-{given.purpose}-{given.agreed_at.isoformat()}"),
+        "status": "active",
+        "scope": {"coding": [{"system": CONSENT_SCOPE, "code": "patient-privacy"}]},
+        "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0"}],
+                      "text": PURPOSES[given.purpose]}],
+        "patient": {"reference": person_ref},
+        "dateTime": given.agreed_at.isoformat(),
+        "policyRule": {"coding": [{"system": SYSTEM_CONSENT_TEXT,
+                                   "code": given.text_version}]},
+        "provision": {"type": "permit", "purpose": [
+            {"system": SYSTEM_CONSENT_PURPOSE, "code": given.purpose,
+             "display": PURPOSES[given.purpose]}]},
+    }
+
+
+CONSENT_SCOPE = "http://terminology.hl7.org/CodeSystem/consentscope"
+SYSTEM_CONSENT_TEXT = "https://hssk.vn/fhir/consent-text"
+SYSTEM_CONSENT_PURPOSE = "https://hssk.vn/fhir/consent-purpose"
+PURPOSES = {"data_processing": "Processing of the person's health data",
+            "collaborator_help": "A ward collaborator declares for the person",
+            "family_access": "A relative manages the person's record"}
 
 
 def _fact(entry: Entry, person_ref: str) -> dict[str, Any]:
