@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from app.declare import forms
 from app.device import local_records, store
-from app.person import fhir, health_record
+from app.person import fhir, health_record, summary
 from sync.errors import FormInvalid
 from sync.records import ChronicCondition, EnteredBy, RecordKind
 from sync.reminders import ReminderState
@@ -213,3 +213,22 @@ def test_the_fhir_bundle_validates_and_says_what_the_record_says(device_engine) 
     [agreed] = by_type["Consent"]
     assert agreed["provision"]["purpose"][0]["code"] == "data_processing"
     assert agreed["policyRule"]["coding"][0]["code"] == "processing-2026.1"
+
+
+def test_the_printable_summary_says_what_the_record_says(device_engine) -> None:
+    person_id = _with_everything(device_engine)
+    with Session(device_engine) as session:
+        page = health_record.load(session, person_id, today=TODAY)
+    lines = [words for _, words in summary.summary_lines(page, "vi", today=TODAY)]
+    said = "\n".join(lines)
+    for expected in ("Nguyễn Văn An", "07/03/1950", "079050000123", "Cúm mùa (Vaxigrip)",
+                     "BV Chợ Rẫy", "Đồng ý xử lý dữ liệu sức khỏe"):
+        assert expected in said, expected
+    assert "Cúm mùa — " not in said  # the corrected vaccination is not printed
+    pdf = summary.summary_pdf(page, "vi", today=TODAY)
+    assert pdf.startswith(b"%PDF-") and b"/Type /Page" in pdf
+    # The text is real text, in a font that holds Vietnamese: the name is in the file's
+    # embedded font subset, so the letters "ễ" and "ă" were drawn as themselves.
+    assert b"DejaVu" in pdf
+    english = "\n".join(w for _, w in summary.summary_lines(page, "en", today=TODAY))
+    assert "Health record summary" in english and "Nguyễn Văn An" in english

@@ -183,7 +183,15 @@ def _export_buttons(ui: Ui, state: PersonState) -> list[ft.Control]:
                                                    mime_type="application/fhir+json")])
         state.export_done()
 
-    buttons = [big_button(t("export_fhir", ui.lang), save, key="export", size=size)]
+    async def save_summary() -> None:
+        name, data = state.summary_export()
+        if await ft.FilePicker().save_file(file_name=name, src_bytes=data) is not None \
+                or ft.context.page.web:
+            state.export_done()
+
+    buttons = [big_button(t("export_fhir", ui.lang), save, key="export", size=size),
+               big_button(t("export_summary", ui.lang), save_summary, key="export-summary",
+                          size=size)]
     if not ft.context.page.web:
         # Browsers without the Web Share API (desktop Chromium, Firefox) stopped the whole app
         # when asked to share, and Python cannot ask the browser first: the web saves the file

@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from app.device import local_records, photos, scanning, settings, store
 from app.device.store import LocalRecord
-from app.person import family, fhir, health_record, rights
+from app.person import family, fhir, health_record, rights, summary
 from app.ui.context import FactKind, FactRequest, FormRequest, Outcome, Shared
 from app.ui.i18n import t
 from app.ui.typed import Typed
@@ -145,6 +145,12 @@ class PersonState:
         assert self.record is not None
         text = fhir.bundle_json(self.record, generated_on=self.ctx.today())
         return f"hssk-{self.record.person_id}.fhir.json", text.encode()
+
+    def summary_export(self) -> tuple[str, bytes]:
+        """The open person's record as a printable summary: (file name, PDF bytes)."""
+        assert self.record is not None
+        data = summary.summary_pdf(self.record, self.ctx.lang, today=self.ctx.today())
+        return f"hssk-{self.record.person_id}.pdf", data
 
     def export_done(self) -> None:
         self.exported = True

@@ -248,6 +248,9 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "up, remind you to update it and support your care (Decree 13/2023). You can see who "
         "has seen your record, take all of it, or ask for it to be erased at any time."),
     "rights_title": ("Quyền của bạn với dữ liệu", "Your rights over your data"),
+    "summary_title": ("Tóm tắt hồ sơ sức khỏe", "Health record summary"),
+    "summary_made": ("Lập ngày", "Made on"),
+    "export_summary": ("Bản tóm tắt để in (PDF)", "Printable summary (PDF)"),
     "consents_title": ("Bạn đã đồng ý", "What you agreed to"),
     "who_has_seen": ("Ai đã xem hồ sơ của tôi?", "Who has seen my record?"),
     "no_access": ("Chưa ai khác xem hồ sơ này.", "Nobody else has seen this record."),

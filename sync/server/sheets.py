@@ -17,8 +17,8 @@ from typing import Literal
 import qrcode
 from PIL import Image, ImageDraw, ImageFont
 
-FONTS = Path(__file__).resolve().parent / "fonts"
-REGULAR, BOLD = FONTS / "DejaVuSans.ttf", FONTS / "DejaVuSans-Bold.ttf"
+from sync.fonts import BOLD, REGULAR  # shared with the app (a person's summary)
+
 PAPER_MM = {"A4": (210.0, 297.0), "A5": (148.0, 210.0)}
 PT_MM = 25.4 / 72
 Paper = Literal["A4", "A5"]
