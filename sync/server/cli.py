@@ -53,8 +53,13 @@ _fail = fail
 @app.command()
 def serve(host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
           port: Annotated[int, typer.Option(help="Port to listen on.")] = 8765,
+          workers: Annotated[int, typer.Option(min=1, max=64, help=(
+              "Server processes (PostgreSQL only: every piece of state is in the database)."
+          ))] = 1,
           data_dir: DataDir = None) -> None:
     """Run the server (embedded SQLite under the data directory unless HSSK_DATABASE_URL is set)."""
+    import os
+
     import uvicorn
 
     from sync.server.main import create_app
@@ -64,6 +69,16 @@ def serve(host: Annotated[str, typer.Option(help="Address to listen on.")] = "12
     if settings.sms_url is None:
         typer.echo("note: no SMS gateway (HSSK_SMS_URL): phone numbers are not verified",
                    err=True)
+    if workers > 1 and not settings.database_url.startswith("postgresql"):
+        # SQLite takes one writer at a time, and pushes take turns inside one process only.
+        raise _fail("--workers above 1 needs PostgreSQL (HSSK_DATABASE_URL)")
+    if workers > 1:
+        # Each worker process builds the same app from the same settings (the environment),
+        # and adds the log redaction itself (``app_from_env``).
+        os.environ["HSSK_DATA_DIR"] = str(settings.data_dir)
+        uvicorn.run("sync.server.main:app_from_env", factory=True, host=host, port=port,
+                    workers=workers, log_level="info")
+        return
     config = uvicorn.Config(create_app(settings), host=host, port=port, log_level="info")
     server = uvicorn.Server(config)  # its loggers are configured now: add the redaction
     logs.install(logs.SERVER_LOGGERS)

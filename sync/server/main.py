@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -10,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from sync import logs
 from sync.protocol import PROTOCOL_VERSION, ErrorBody, ErrorResponse
 from sync.server import accounts
 from sync.server.config import Settings
@@ -49,6 +51,11 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.engine = engine
         app.state.storage = storage_for(settings.database_url)
         accounts.warm_up()
+        # What start-up made lives as long as the process: out of the collector's way, and
+        # fewer young-generation passes under load (a profile gave GC 27 % of a push).
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(20_000, 20, 20)
         yield
         engine.dispose()
 
@@ -84,3 +91,10 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(fhir_tasks.router)
     app.include_router(landing.router)
     return app
+
+
+def app_from_env() -> FastAPI:
+    """The app for a worker process of ``hssk-server serve --workers N`` (settings from the
+    environment the command set)."""
+    logs.install(logs.SERVER_LOGGERS)
+    return create_app(Settings.from_env())
