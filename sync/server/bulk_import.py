@@ -48,6 +48,22 @@ class ImportReport:
     chunks: int = 0  # written by this run
 
 
+def resume(source_file: Path, *, restart: bool) -> tuple[ImportReport, int]:
+    """Where an import of this file stands: the report and byte offset of its checkpoint, or
+    (first run, or ``restart``) a new report at offset 0 and no outcome file."""
+    outcomes_path, checkpoint_path = paths(source_file)
+    report = ImportReport()
+    if checkpoint_path.exists() and not restart:
+        saved = json.loads(checkpoint_path.read_text())
+        report.lines = saved["lines"]
+        report.outcomes.update(saved["outcomes"])
+        report.resumed_from_line = report.lines
+        return report, int(saved["offset"])
+    if outcomes_path.exists():
+        outcomes_path.unlink()
+    return report, 0
+
+
 def paths(source_file: Path) -> tuple[Path, Path]:
     """The outcome file and the checkpoint file of an import."""
     return (source_file.with_name(source_file.stem + ".outcomes.ndjson"),
@@ -86,14 +102,7 @@ def import_lines(session: Session, storage: Storage, source: Source, source_file
     an import's time, no database) runs in ``workers - 1`` other processes while this one
     writes the current chunk; chunks are still written, and checkpointed, in order."""
     outcomes_path, checkpoint_path = paths(source_file)
-    report, offset = ImportReport(), 0
-    if checkpoint_path.exists() and not restart:
-        saved = json.loads(checkpoint_path.read_text())
-        offset, report.lines = saved["offset"], saved["lines"]
-        report.outcomes.update(saved["outcomes"])
-        report.resumed_from_line = report.lines
-    elif outcomes_path.exists():
-        outcomes_path.unlink()
+    report, offset = resume(source_file, restart=restart)
     started = time.monotonic()
     pool = (ProcessPoolExecutor(workers - 1, mp_context=multiprocessing.get_context("spawn"))
             if workers > 1 else None)
@@ -161,7 +170,7 @@ def _write_chunk(session: Session, storage: Storage, source: Source, done: _Chun
     out.flush()
     os.fsync(out.fileno())  # the outcomes are on disk before the checkpoint says so
     report.lines = done.count
-    _save(checkpoint_path, done.offset, report)
+    save_checkpoint(checkpoint_path, done.offset, report)
     if progress is not None:
         progress(done.offset, done.count)
 
@@ -194,7 +203,8 @@ def parse_line(raw: bytes) -> Any:
         return "(not JSON)"
 
 
-def _save(path: Path, offset: int, report: ImportReport) -> None:
+def save_checkpoint(path: Path, offset: int, report: ImportReport) -> None:
+    """Where the import stands, written whole or not at all."""
     temporary = path.with_suffix(".tmp")
     temporary.write_text(json.dumps({"offset": offset, "lines": report.lines,
                                      "outcomes": dict(report.outcomes)}))

@@ -48,7 +48,7 @@ from sync.records import (
     invalid_values,
 )
 from sync.server import areas, person_index, progress
-from sync.server.bulk_import import ImportReport, paths
+from sync.server.bulk_import import ImportReport, paths, resume, save_checkpoint
 from sync.server.errors import DomainError
 from sync.server.models import (
     Area,
@@ -430,14 +430,7 @@ def import_file(session: Session, storage: Storage, source_file: Path, *, as_of:
     if area is not None and area not in areas.snapshot(session).areas:
         raise RegistryFileError(f"unknown area {area}")
     outcomes_path, checkpoint_path = paths(source_file)
-    report, offset = ImportReport(), 0
-    if checkpoint_path.exists() and not restart:
-        saved = json.loads(checkpoint_path.read_text())
-        offset, report.lines = saved["offset"], saved["lines"]
-        report.outcomes.update(saved["outcomes"])
-        report.resumed_from_line = report.lines
-    elif outcomes_path.exists():
-        outcomes_path.unlink()
+    report, offset = resume(source_file, restart=restart)
     started = time.monotonic()
     with source_file.open("rb") as lines, outcomes_path.open("a", encoding="utf-8") as out:
         read: Callable[[bytes], Row] = ndjson_row
@@ -475,7 +468,7 @@ def import_file(session: Session, storage: Storage, source_file: Path, *, as_of:
             out.write("".join(w + "\n" for w in written))
             out.flush()
             os.fsync(out.fileno())
-            _save(checkpoint_path, lines.tell(), report)
+            save_checkpoint(checkpoint_path, lines.tell(), report)
             report.chunks += 1
             if report.chunks & (report.chunks - 1) == 0:  # after chunks 1, 2, 4, 8…
                 # The tables this import fills were planned as empty until autovacuum noticed.
@@ -495,13 +488,6 @@ def _chunks(lines: Any, size: int) -> Iterator[list[bytes]]:
         if not batch:
             return
         yield batch
-
-
-def _save(path: Path, offset: int, report: ImportReport) -> None:
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps({"offset": offset, "lines": report.lines,
-                                     "outcomes": dict(report.outcomes)}))
-    os.replace(temporary, path)
 
 
 def moved_out_since(session: Session, storage: Storage, area: str, as_of: date) -> int:
