@@ -14,6 +14,8 @@
     ├── UnknownShortCode      a typed short code that no campaign has
     ├── InviteRefused         an invite the server will not honour (used, expired, unknown)
     ├── InviteNeedsWard       an invite opened first on a phone that knows no ward (old code)
+    ├── NotAGuardian          a guardian slip redeemed from a number the school did not list
+    ├── AgeRefused            a guardian slip for a student of 18, a claim before 18
     ├── WrongPassword         signing in: the phone number or password is wrong
     ├── DeviceHoldsRecords    signing in on a device that holds its own records
     ├── InstitutionalRecord   a record a health facility sent: only it may correct it
@@ -224,10 +226,10 @@ class BirthDateMismatch(HsskError):
 
     def __init__(self) -> None:
         super().__init__(
-            "Ngày sinh không khớp với hồ sơ. Hãy kiểm tra lại với cộng tác viên (sai 3 lần thì "
-            "mã hết hiệu lực).",
-            "The date of birth does not match the record. Check it with the collaborator "
-            "(after 3 wrong tries the code stops working).",
+            "Ngày sinh không khớp với hồ sơ. Hãy kiểm tra lại với người đưa mã: cộng tác viên, "
+            "nhà trường (sai 3 lần thì mã hết hiệu lực).",
+            "The date of birth does not match the record. Check it with whoever gave you the "
+            "code: the collaborator, the school (after 3 wrong tries the code stops working).",
         )
 
 
@@ -244,6 +246,39 @@ class InviteNeedsWard(HsskError):
             "This is an invite from a relative. First scan the QR code on your ward's "
             "instruction sheet, then press “Accept an invite or a handover” and paste it again.",
         )
+
+
+class NotAGuardian(HsskError):
+    """A school's guardian slip redeemed from an account whose number the school did not
+    list for the student."""
+
+    code = "not_a_guardian"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Số điện thoại của tài khoản này không có trong danh sách phụ huynh mà nhà trường "
+            "gửi. Hãy đăng nhập bằng số đã đăng ký với nhà trường, hoặc nhờ nhà trường sửa "
+            "danh sách.",
+            "This account's phone number is not on the list of guardians the school sent. Sign "
+            "in with the number the school has, or ask the school to correct its list.",
+        )
+
+
+class AgeRefused(HsskError):
+    """A guardian slip for a student who is 18 now, or a claim before the 18th birthday."""
+
+    code = "age_refused"
+
+    def __init__(self, adult: bool) -> None:
+        if adult:
+            super().__init__(
+                "Học sinh đã tròn 18 tuổi: hồ sơ giờ do chính em nhận, phụ huynh không nhận "
+                "được nữa.",
+                "The student is 18 now: the record is theirs to claim, no longer a guardian's.")
+        else:
+            super().__init__(
+                "Chưa tròn 18 tuổi: từ ngày sinh nhật thứ 18 mới nhận được hồ sơ của mình.",
+                "Not 18 yet: a person claims their own record from their 18th birthday.")
 
 
 class InviteRefused(HsskError):

@@ -248,9 +248,11 @@ class InviteCode(Message):
 
 
 class RedeemRequest(Message):
-    """The relative's phone redeems the token read from the invite code."""
+    """The relative's phone redeems the token read from the invite code; a school's guardian
+    slip also needs the student's date of birth ("yyyy-mm-dd" or "yyyy")."""
 
     token: str = Field(min_length=22, max_length=64)
+    birth_date: str = Field(default="", max_length=10)
 
 
 class HandoverRedeemRequest(Message):
@@ -286,6 +288,8 @@ class GrantView(Message):
     # A relative holds a grant the owner can withdraw; the ward's collaborator sees the record
     # by their work in the area, listed so that the owner knows, not withdrawable here.
     role: Literal["relative", "collaborator"] = "relative"
+    # A guardian's grant ends by itself then (the student's 18th birthday).
+    ends_at: datetime | None = None
 
 
 class AccessLogEntry(Message):

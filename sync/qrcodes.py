@@ -84,6 +84,9 @@ class CampaignClaims(BaseModel):
 
 # An invite or handover is shown on a screen and scanned at once: it lives minutes, not months.
 MAX_TOKEN_CODE_SECONDS = 24 * 3600
+# A printed one (a school's guardian slip, a ward office's claim slip) lives a school term, and
+# is honoured only with the person's date of birth typed beside it.
+MAX_PRINTED_TOKEN_SECONDS = 400 * 24 * 3600
 
 
 class TokenClaims(BaseModel):
@@ -102,6 +105,8 @@ class TokenClaims(BaseModel):
     # The campaign of the device that asked for the code: a relative's phone that joined no
     # ward yet joins this one (fetched from ``url`` and verified like a scanned sheet).
     cid: str | None = Field(default=None, min_length=1, max_length=64)
+    # "birth_date": the phone asks for the person's date of birth to send with the token.
+    chk: Literal["birth_date"] | None = None
     iat: int
     exp: int
 
@@ -113,6 +118,10 @@ class TokenClaims(BaseModel):
     @property
     def expires_at(self) -> datetime:
         return datetime.fromtimestamp(self.exp, UTC)
+
+    @property
+    def asks_birth_date(self) -> bool:
+        return self.typ == "handover" or self.chk == "birth_date"
 
 
 @dataclass(frozen=True)
@@ -320,7 +329,8 @@ def read_token(text: str, trusted: Mapping[str, Ed25519PublicKey], *, now: datet
         claims = TokenClaims.model_validate(verified.claims)
     except ValidationError:
         raise QrMalformed(f"{expect} fields") from None
-    if claims.exp - claims.iat > MAX_TOKEN_CODE_SECONDS:
+    longest = MAX_PRINTED_TOKEN_SECONDS if claims.chk else MAX_TOKEN_CODE_SECONDS
+    if claims.exp - claims.iat > longest:
         raise QrMalformed(f"{expect} lifetime")
     return claims
 

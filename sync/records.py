@@ -419,6 +419,8 @@ class Consent(Payload):
     grantee: str
     agreed_at: RecordTime
     text_version: str = Field(max_length=40)
+    # The consent holds until then (a guardian's, until the student's 18th birthday).
+    ends_on: date | None = None  # up to 18 years ahead: not a RecordDate
 
 
 PAYLOAD_MODELS: dict[RecordKind, type[Payload]] = {

@@ -17,9 +17,11 @@ from app.device import settings, syncing
 from app.device.settings import Key
 from sync import validators as v
 from sync.errors import (
+    AgeRefused,
     BirthDateMismatch,
     BirthDateNeeded,
     InviteRefused,
+    NotAGuardian,
     QrOtherServer,
     ServerRejected,
 )
@@ -82,9 +84,9 @@ def read_code(text: str, trusted: Mapping[str, Ed25519PublicKey], *, now: dateti
 
 
 def handover_birth_date(claims: TokenClaims, typed: str, *, today: date) -> str | None:
-    """For a handover, the birth date typed to confirm it (ISO, or the year alone), or
-    ``BirthDateNeeded`` when none was typed; None for an invite."""
-    if claims.typ != "handover":
+    """For a handover or a printed slip, the birth date typed to confirm it (ISO, or the year
+    alone), or ``BirthDateNeeded`` when none was typed; None for a relative's invite."""
+    if not claims.asks_birth_date:
         return None
     if not typed.strip():
         raise BirthDateNeeded()
@@ -102,10 +104,15 @@ async def redeem(engine: Engine, claims: TokenClaims, *, birth_date: str | None 
                 person_id = (await client.redeem_handover(HandoverRedeemRequest(
                     token=claims.tok, birth_date=birth_date or ""))).person_id
             else:
-                person_id = (await client.redeem(RedeemRequest(token=claims.tok))).person_id
+                person_id = (await client.redeem(RedeemRequest(
+                    token=claims.tok, birth_date=birth_date or ""))).person_id
         except ServerRejected as exc:
             if exc.server_code == "birth_date_mismatch":
                 raise BirthDateMismatch() from exc
+            if exc.server_code == "not_a_guardian":
+                raise NotAGuardian() from exc
+            if exc.server_code in ("already_adult", "not_yet_adult"):
+                raise AgeRefused(exc.server_code == "already_adult") from exc
             if exc.status in (404, 410, 422):
                 raise InviteRefused() from exc
             raise

@@ -290,7 +290,9 @@ def consent(given: Consent, person_id: str, person_ref: str) -> dict[str, Any]:
                                    "code": given.text_version}]},
         "provision": {"type": "permit", "purpose": [
             {"system": SYSTEM_CONSENT_PURPOSE, "code": given.purpose,
-             "display": PURPOSES[given.purpose]}]},
+             "display": PURPOSES[given.purpose]}],
+            # A guardian's access ends on the student's 18th birthday.
+            **({"period": {"end": given.ends_on.isoformat()}} if given.ends_on else {})},
     }
 
 

@@ -23,7 +23,10 @@ def rights_section(ui: Ui, state: PersonState, record: PersonRecord) -> list[ft.
         controls.append(ft.Text(t("consents_title", lang), size=size, weight=ft.FontWeight.BOLD))
         controls += [ft.Text(f"{t(f'consent_{c.purpose}', lang)} — "
                              f"{v.format_date_vn(c.agreed_at.astimezone().date())} "
-                             f"({c.text_version})", size=size - 2) for c in record.consents]
+                             f"({c.text_version})" + (
+                                 f" — {t('consent_until', lang)} {v.format_date_vn(c.ends_on)}"
+                                 if c.ends_on else ""), size=size - 2)
+                     for c in record.consents]
     if record.relative or ui.role in ("collaborator", "supervisor"):
         return controls
     controls.append(ft.Row([

@@ -303,7 +303,7 @@ class PersonState:
         try:
             claims = family.read_code(text, services.trusted_keys, now=services.now(),
                                       engine=services.engine)
-            if claims.typ == "handover":
+            if claims.asks_birth_date:
                 self.needs_birth_date = True
             birth_date = family.handover_birth_date(
                 claims, self.invite_input.get("birth_date"), today=self.ctx.today())

@@ -41,4 +41,5 @@ RIGHTS: dict[str, tuple[str, str]] = {
                                   "Consent to a collaborator's help"),
     "consent_family_access": ("Đồng ý cho người thân quản lý hồ sơ",
                               "Consent to a relative's access"),
+    "consent_until": ("đến ngày", "until"),
 }

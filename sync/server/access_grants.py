@@ -17,6 +17,7 @@ from sync.server import areas, audit, scopes
 from sync.server.accounts import Caller
 from sync.server.errors import Forbidden, InvalidInput, NotFound
 from sync.server.models import Account, AccountArea, PersonLink, ScopeEvent, ServerRecord
+from sync.server.progress import VIETNAM
 from sync.validators import check_phone
 
 
@@ -49,13 +50,16 @@ def grant(*, session: Session, caller: Caller, person_id: str, grantee_phone: st
 
 
 def make_grant(*, session: Session, caller: Caller, person_id: str, grantee: Account,
-               scope: str, consent_text_version: str, agreed_at: datetime) -> GrantInfo:
+               scope: str, consent_text_version: str, agreed_at: datetime,
+               ends_at: datetime | None = None) -> GrantInfo:
     """Store the consent, link the grantee to the person and tell the grantee's devices to
-    back-fill the record. Not committed here."""
+    back-fill the record; ``ends_at``: the grant ends by itself then (a guardian's, at the
+    student's 18th birthday). Not committed here."""
     if grantee.id == scopes.owner_account(session, person_id):
         raise InvalidInput("you already own this record")
     consent = Consent(person_id=person_id, purpose="family_access", grantee=grantee.id,
-                      agreed_at=agreed_at, text_version=consent_text_version)
+                      agreed_at=agreed_at, text_version=consent_text_version,
+                      ends_on=ends_at.astimezone(VIETNAM).date() if ends_at else None)
     consent_id = new_id()
     area = scopes.person_area(session, person_id) or ""
     session.add(ServerRecord(id=consent_id, kind=RecordKind.CONSENT, person_id=person_id,
@@ -64,6 +68,7 @@ def make_grant(*, session: Session, caller: Caller, person_id: str, grantee: Acc
     link = session.get(PersonLink, (person_id, grantee.id)) or PersonLink(
         person_id=person_id, account_id=grantee.id, relation="grantee")
     link.scope, link.revoked_at, link.consent_id = scope, None, consent_id
+    link.ends_at = ends_at
     link.created_at = utc_now()
     session.add(link)
     # The grantee's devices back-fill this person's earlier records on their next pull.
@@ -82,10 +87,12 @@ def list_grants(*, session: Session, caller: Caller, person_id: str) -> list[Gra
                                           col(PersonLink.revoked_at).is_(None),
                                           PersonLink.account_id == Account.id)
         .order_by(col(PersonLink.created_at))).all()
+    rows = [(link, account) for link, account in rows if scopes.live(link)]
     audit.record(session, caller, "grants_read", person_id)
     session.commit()
     relatives = [GrantView(grantee_account_id=link.account_id, grantee_phone=account.phone,
-                           scope=link.scope, granted_at=link.created_at)
+                           scope=link.scope, granted_at=link.created_at,
+                           ends_at=link.ends_at)
                  for link, account in rows]
     return relatives + _collaborators(session, person_id)
 

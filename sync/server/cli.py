@@ -12,7 +12,16 @@ from sqlmodel import col, select
 from sync import logs
 from sync.ids import utc_now
 from sync.qrcodes import code_link, qr_png
-from sync.server import accounts, audit, campaign_codes, crud, keys, progress, pull
+from sync.server import (
+    accounts,
+    audit,
+    campaign_codes,
+    cli_guardians,  # registers import school-roster, persons claim-slip
+    crud,
+    keys,
+    progress,
+    pull,
+)
 from sync.server.cli_areas import areas_app
 from sync.server.cli_common import DataDir, fail, open_session
 from sync.server.cli_corrections import corrections_app
@@ -47,6 +56,7 @@ app.add_typer(corrections_app, name="corrections")
 app.add_typer(persons_app, name="persons")
 
 _session = open_session
+GUARDIANS = "guardians"  # ``sheet guardians``: not a campaign's id
 _fail = fail
 
 
@@ -141,6 +151,8 @@ def campaign_create(area: Annotated[str, typer.Option(help="Ward code.")],
     """Create a campaign for a ward; prints its id."""
     if remind not in (3, 6):
         raise _fail("--remind must be 3 or 6")
+    if campaign_id == GUARDIANS:
+        raise _fail(f"{GUARDIANS!r} names the guardian slips (hssk-server sheet): pick another id")
     _, session = _session(data_dir)
     with session:
         try:
@@ -177,14 +189,26 @@ def campaign_qr(campaign_id: str,
 
 
 @app.command()
-def sheet(campaign_id: str,
+def sheet(campaign_id: Annotated[str, typer.Argument(help=(
+              "The campaign (its id or short code), or `guardians` for a school's guardian "
+              "slips (with --school)."))],
           output: Annotated[Path, typer.Option("-o", "--output",
                                                help="FILE.pdf or FILE.png to write.")],
           paper: Annotated[str, typer.Option(help="A4 or A5.")] = "A4",
           dpi: Annotated[int, typer.Option(help="Resolution of a PNG.")] = 150,
+          school: Annotated[str | None, typer.Option(help=(
+              "guardians: the school, as named on its roster."))] = None,
+          student: Annotated[str | None, typer.Option(help=(
+              "guardians: one student's slip only (their id at the school)."))] = None,
+          valid_days: Annotated[int, typer.Option(min=1, max=365, help=(
+              "guardians: how long the slips' codes work."))] = 90,
           data_dir: DataDir = None) -> None:
-    """Write a campaign's printable instruction sheet (QR, ward, steps, hotline, short code)."""
+    """Write a campaign's printable instruction sheet (QR, ward, steps, hotline, short code),
+    or with `guardians --school NAME` one slip a student with a one-time code for a guardian."""
     from sync.server import sheets
+
+    if campaign_id == GUARDIANS:
+        return cli_guardians.guardian_sheet(school, output, valid_days, student, data_dir)
 
     if paper not in sheets.PAPER_MM:
         raise _fail("--paper must be A4 or A5")

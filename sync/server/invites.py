@@ -49,6 +49,8 @@ INVITE_LIFETIME = timedelta(minutes=30)
 HANDOVER_LIFETIME = timedelta(minutes=10)
 # Wrong birth dates given with one handover code before it is spent.
 HANDOVER_CHECKS = 3
+# Who made a printed code that no account asked for.
+SCHOOL_ROSTER, WARD_OFFICE = "school-roster", "ward-office"
 
 
 def server_url_for(session: Session, caller: Caller, settings: Settings) -> str:
@@ -134,7 +136,7 @@ def _campaign_of(session: Session, caller: Caller, now: datetime) -> str | None:
         .order_by(col(Campaign.created_at).desc())).first()
 
 
-def _take(session: Session, caller: Caller, token: str, purpose: str,
+def take(session: Session, caller: Caller, token: str, purpose: str,
           now: datetime) -> Invite:
     """Claim a code once, atomically, or refuse it with the reason."""
     invite = session.get(Invite, hash_token(token))
@@ -165,7 +167,7 @@ def redeem(*, session: Session, caller: Caller, token: str,
     if invite is not None and invite.purpose == "invite" and scopes.owner_account(
             session, invite.person_id) != invite.inviter_account_id:
         raise Gone("the person who invited no longer holds this record")
-    invite = _take(session, caller, token, "invite", now)
+    invite = take(session, caller, token, "invite", now)
     grantee = session.get(Account, caller.account.id)
     assert grantee is not None
     info = access_grants.make_grant(session=session, caller=caller, person_id=invite.person_id,
@@ -182,8 +184,8 @@ def redeem_handover(*, session: Session, caller: Caller, token: str, birth_date:
     person's date of birth is confirmed and still no account owns the record. The collaborator
     keeps what their area gives them."""
     now = now or utc_now()
-    _check_birth_date(session, caller, token, birth_date, now)
-    handover = _take(session, caller, token, "handover", now)
+    check_birth_date(session, caller, token, birth_date, now)
+    handover = take(session, caller, token, "handover", now)
     person_id = handover.person_id
     if not handover_possible(session, person_id):
         session.rollback()
@@ -200,17 +202,22 @@ def redeem_handover(*, session: Session, caller: Caller, token: str, birth_date:
     return HandoverInfo(person_id=person_id, owner_account_id=caller.account.id)
 
 
-def _check_birth_date(session: Session, caller: Caller, token: str, birth_date: str,
-                      now: datetime) -> None:
-    """The birth date typed on the resident's phone must be the record's; a few wrong ones
-    spend the code (counted in one statement, so tries sent at once all count)."""
-    invite = session.get(Invite, hash_token(token))
-    if invite is None or invite.purpose != "handover":
-        return  # _take gives the reason
+def recorded_birth_date(session: Session, person_id: str) -> str:
+    """The person's date of birth as their record holds it now ("yyyy-mm-dd" or "yyyy")."""
     profile = session.exec(select(ServerRecord.payload).where(
-        ServerRecord.id == invite.person_id, ServerRecord.kind == RecordKind.PERSON)
+        ServerRecord.id == person_id, ServerRecord.kind == RecordKind.PERSON)
         .order_by(col(ServerRecord.version).desc())).first()
-    recorded = str((profile or {}).get("birth_date") or "")
+    return str((profile or {}).get("birth_date") or "")
+
+
+def check_birth_date(session: Session, caller: Caller, token: str, birth_date: str,
+                     now: datetime, purpose: str = "handover") -> None:
+    """The birth date typed on the phone must be the record's; a few wrong ones spend the
+    code (counted in one statement, so tries sent at once all count)."""
+    invite = session.get(Invite, hash_token(token))
+    if invite is None or invite.purpose != purpose:
+        return  # take() gives the reason
+    recorded = recorded_birth_date(session, invite.person_id)
     if recorded and birth_date.strip() == recorded:
         return
     session.exec(update(Invite).where(col(Invite.token_hash) == invite.token_hash)
@@ -219,6 +226,6 @@ def _check_birth_date(session: Session, caller: Caller, token: str, birth_date: 
                              (col(Invite.failed_checks) + 1 >= HANDOVER_CHECKS, now),
                              else_=col(Invite.redeemed_at))))
     session.add(AuditEntry(account_id=caller.account.id, device_id=caller.device_id,
-                           action="handover_wrong_birth", record_id=invite.person_id))
+                           action=f"{purpose}_wrong_birth", record_id=invite.person_id))
     session.commit()
     raise BirthDateMismatch("the date of birth does not match the record")

@@ -227,6 +227,8 @@ class PersonLink(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utc_now)
     revoked_at: datetime | None = None
     consent_id: str | None = Field(default=None, max_length=36)
+    # A guardian's grant ends by itself on the student's 18th birthday.
+    ends_at: datetime | None = None
 
 
 class Quarantine(SQLModel, table=True):
@@ -403,6 +405,22 @@ class EraseRequest(SQLModel, table=True):
     decided_at: datetime | None = None
 
 
+class SchoolStudent(SQLModel, table=True):
+    """A student on a school's roster: who they are (their person, once matched) and the
+    phone numbers of the guardians the school lists for them."""
+
+    __tablename__ = "school_students"
+
+    source_id: str = Field(primary_key=True, max_length=40)
+    student_id: str = Field(primary_key=True, max_length=40)
+    person_id: str | None = Field(default=None, max_length=36, index=True)
+    full_name: str = Field(max_length=120)
+    school: str = Field(max_length=120, index=True)
+    class_name: str = Field(default="", max_length=32)
+    guardian_phones: list[str] = Field(default_factory=list, sa_type=JSON)
+    updated_at: datetime = Field(default_factory=utc_now)
+
+
 SERVER_TABLES = frozenset(
     {"areas", "campaigns", "devices", "record_versions", "sync_batches", "audit_log",
      "accounts", "account_areas", "sessions", "login_throttle", "person_links",
@@ -410,7 +428,7 @@ SERVER_TABLES = frozenset(
      "progress_persons", "progress_counts", "rate_windows", "phone_codes", "sources",
      "source_tokens", "person_identifiers", "person_names", "match_reviews",
      "source_resources", "area_merges", "registry_households", "registry_residents",
-     "audit_persons", "erase_requests"}
+     "audit_persons", "erase_requests", "school_students"}
 )
 
 

@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 
 from sync.protocol import PullResponse
 from sync.records import RecordData
-from sync.server import data_rights, scopes, sources
+from sync.server import data_rights, guardians, scopes, sources
 from sync.server.accounts import Caller
 from sync.server.errors import Forbidden, InvalidInput
 from sync.server.models import AuditEntry, ScopeEvent, ServerMeta, ServerRecord
@@ -90,6 +90,9 @@ def pull(*, session: Session, caller: Caller, storage: Storage, cursor: str | No
     role = caller.account.role
     persons: set[str] = set()
     if role == "citizen":
+        # A guardian's grant past the student's 18th birthday becomes a withdrawal this page
+        # carries, so that the device drops the record.
+        guardians.end_due(session, account_id=caller.account.id)
         persons = set(scopes.persons_of(session, caller))
         in_scope = or_(col(ServerRecord.id).in_(persons),
                        col(ServerRecord.person_id).in_(persons))

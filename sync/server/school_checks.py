@@ -57,7 +57,7 @@ def _refuse(vi: str, en: str) -> EntryRefused:
 def read_header(raw: bytes) -> list[str]:
     """The columns of the file, checked: every required one present, none unknown (a
     misspelt column would silently drop what it holds)."""
-    names = [c.strip().lower() for c in next(csv.reader([_text(raw)]), [])]
+    names = [c.strip().lower() for c in next(csv.reader([line_text(raw)]), [])]
     names[:1] = [names[0].lstrip("\ufeff")] if names else []  # a spreadsheet's BOM
     missing = [c for c, (required, _) in COLUMNS.items() if required and c not in names]
     unknown = [c for c in names if c not in COLUMNS]
@@ -71,7 +71,7 @@ def read_header(raw: bytes) -> list[str]:
 
 def row_resources(header: list[str], raw: bytes) -> list[dict[str, Any]]:
     """One CSV row as Patient, Encounter and Observations (``EntryRefused`` if unreadable)."""
-    cells = next(csv.reader([_text(raw)]), [])
+    cells = next(csv.reader([line_text(raw)]), [])
     if len(cells) != len(header):
         raise _refuse(f"Dòng có {len(cells)} ô, tiêu đề có {len(header)} cột.",
                       f"The row has {len(cells)} cells, the header {len(header)} columns.")
@@ -86,7 +86,7 @@ def row_resources(header: list[str], raw: bytes) -> list[dict[str, Any]]:
     sex = SEXES.get(row["sex"].lower())
     if sex is None:
         raise _refuse("Giới tính ghi nam hoặc nữ.", "sex is nam or nữ (male or female).")
-    day = _date(row["check_date"], "check_date").isoformat()
+    day = read_date(row["check_date"], "check_date").isoformat()
     meta = {"versionId": _version(row.get("version", ""))}
     patient_id, check_id = f"hs-{student}", f"kham-{student}-{day}"
     subject = {"reference": f"Patient/{patient_id}"}
@@ -96,7 +96,7 @@ def row_resources(header: list[str], raw: bytes) -> list[dict[str, Any]]:
     patient: dict[str, Any] = {
         "resourceType": "Patient", "id": patient_id, "meta": meta,
         "name": [{"text": row["full_name"]}], "gender": sex,
-        "birthDate": _date(row["birth_date"], "birth_date").isoformat()}
+        "birthDate": read_date(row["birth_date"], "birth_date").isoformat()}
     if identifiers:
         patient["identifier"] = identifiers
     school = row["school"] + (f", lớp {row['class']}" if row.get("class") else "")
@@ -127,7 +127,7 @@ def row_resources(header: list[str], raw: bytes) -> list[dict[str, Any]]:
     return resources
 
 
-def _text(raw: bytes) -> str:
+def line_text(raw: bytes) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -135,7 +135,7 @@ def _text(raw: bytes) -> str:
                       "The line is not UTF-8: save the file as CSV UTF-8.") from None
 
 
-def _date(text: str, column: str) -> date:
+def read_date(text: str, column: str) -> date:
     for pattern in ("%Y-%m-%d", "%d/%m/%Y"):
         try:
             return datetime.strptime(text, pattern).date()

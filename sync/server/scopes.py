@@ -10,9 +10,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlmodel import Session, col, select
 
+from sync.ids import as_utc, utc_now
 from sync.records import RecordKind
 from sync.server import areas
 from sync.server.accounts import Caller
@@ -52,9 +54,16 @@ def owner_account(session: Session, person_id: str) -> str | None:
     ).first()
 
 
+def live(link: PersonLink, now: datetime | None = None) -> bool:
+    """Not withdrawn, and not past its end (a guardian's grant ends at the student's 18th
+    birthday even before ``guardians.end_due`` records it)."""
+    return link.revoked_at is None and (
+        link.ends_at is None or as_utc(link.ends_at) > (now or utc_now()))
+
+
 def active_link(session: Session, person_id: str, account_id: str) -> PersonLink | None:
     link = session.get(PersonLink, (person_id, account_id))
-    return link if link is not None and link.revoked_at is None else None
+    return link if link is not None and live(link) else None
 
 
 def worked_areas(session: Session, caller: Caller) -> set[str]:
@@ -139,11 +148,11 @@ def writable_persons(session: Session, caller: Caller, persons: set[str]) -> Wri
             select(PersonLink).where(PersonLink.account_id == caller.account.id,
                                      col(PersonLink.person_id).in_(persons))
         ).all()
-        allowed = {link.person_id for link in links if link.revoked_at is None
+        allowed = {link.person_id for link in links if live(link)
                    and (link.relation == "owner" or link.scope == "manage")}
         relation = {link.person_id: link.relation for link in links
                     if link.person_id in allowed}
-        revoked = {link.person_id for link in links if link.revoked_at is not None}
+        revoked = {link.person_id for link in links if not live(link)}
     elif role == "collaborator":
         allowed = {p for p, area in area_of.items() if area in worked}
     else:
@@ -173,10 +182,9 @@ def can_list_persons_in(session: Session, caller: Caller, area_code: str) -> boo
 def persons_of(session: Session, caller: Caller) -> list[str]:
     """The person ids a citizen holds (own and granted) or a collaborator covers."""
     if caller.account.role == "citizen":
-        return list(session.exec(
-            select(PersonLink.person_id).where(PersonLink.account_id == caller.account.id,
-                                               col(PersonLink.revoked_at).is_(None))
-        ).all())
+        return [link.person_id for link in session.exec(
+            select(PersonLink).where(PersonLink.account_id == caller.account.id,
+                                     col(PersonLink.revoked_at).is_(None))) if live(link)]
     if caller.account.role == "collaborator":
         return persons_in(session, worked_areas(session, caller))
     return []

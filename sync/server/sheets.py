@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import qrcode
 from PIL import Image, ImageDraw, ImageFont
@@ -85,7 +85,7 @@ def qr_modules(text: str) -> list[list[bool]]:
     return [[bool(cell) for cell in row] for row in qr.get_matrix()]
 
 
-def _wrap(text: str, size: float, bold: bool, width_mm: float) -> list[str]:
+def wrap(text: str, size: float, bold: bool, width_mm: float) -> list[str]:
     font = ImageFont.truetype(str(BOLD if bold else REGULAR), 100)
     per_mm = 100 / size / PT_MM  # font units per mm at this size
 
@@ -115,7 +115,7 @@ def layout(text: SheetText, paper: Paper = "A4") -> Layout:
     def add(content: str, size: float, *, bold: bool = False, centred: bool = False,
             indent: float = 0.0, gap: float = 1.25) -> None:
         nonlocal y
-        for part in _wrap(content, size * k, bold, width - 2 * margin - indent):
+        for part in wrap(content, size * k, bold, width - 2 * margin - indent):
             x = width / 2 if centred else margin + indent
             lines.append(Line(part, x, y, size * k, bold, centred))
             y += size * k * PT_MM * gap
@@ -145,17 +145,25 @@ def layout(text: SheetText, paper: Paper = "A4") -> Layout:
     return Layout(width, height, qr_x, qr_y, qr_size, qr_modules(text.code), lines)
 
 
-def write_pdf(sheet: Layout, path: Path) -> None:
-    """A vector PDF: text in DejaVu Sans, the QR as filled squares."""
+def write_pdf(sheet: Layout | list[Layout], path: Path,
+              title: str = "Hướng dẫn khai báo hồ sơ sức khỏe") -> None:
+    """A vector PDF, a page per layout: text in DejaVu Sans, the QR as filled squares."""
     from fpdf import FPDF
 
-    pdf = FPDF(unit="mm", format=(sheet.width, sheet.height))
+    pages = sheet if isinstance(sheet, list) else [sheet]
+    pdf = FPDF(unit="mm", format=(pages[0].width, pages[0].height))
     pdf.set_auto_page_break(False)
     pdf.set_margins(0, 0, 0)
     pdf.add_font("DejaVu", "", str(REGULAR))
     pdf.add_font("DejaVu", "B", str(BOLD))
-    pdf.add_page()
-    pdf.set_title("Hướng dẫn khai báo hồ sơ sức khỏe")
+    pdf.set_title(title)
+    for page in pages:
+        pdf.add_page()
+        _draw(pdf, page)
+    pdf.output(str(path))
+
+
+def _draw(pdf: Any, sheet: Layout) -> None:
     cell = sheet.qr_size / len(sheet.modules)
     pdf.set_fill_color(0, 0, 0)
     for row_index, row in enumerate(sheet.modules):
@@ -167,7 +175,6 @@ def write_pdf(sheet: Layout, path: Path) -> None:
         pdf.set_font("DejaVu", "B" if line.bold else "", line.size)
         x = line.x - pdf.get_string_width(line.text) / 2 if line.centred else line.x
         pdf.text(x, line.y + line.size * PT_MM, line.text)  # baseline below the line's top
-    pdf.output(str(path))
 
 
 def render_png(sheet: Layout, dpi: int = 150) -> Image.Image:

@@ -22,7 +22,7 @@ from sync.protocol import (
     PersonRecords,
     RedeemRequest,
 )
-from sync.server import access_grants, data_rights, invites, person_reads
+from sync.server import access_grants, data_rights, guardians, invites, person_reads
 from sync.server.auth import CallerDep, SessionDep
 
 router = APIRouter(tags=["persons"])
@@ -89,14 +89,23 @@ def redeem_handover(body: HandoverRedeemRequest, caller: CallerDep,
                     session: SessionDep) -> HandoverInfo:
     """The resident's phone takes the record over and becomes its owner, confirming the
     person's date of birth; refused for a record an account already owns."""
+    if guardians.is_claim_code(session, body.token):  # a person of 18 claims their record
+        return guardians.redeem_claim(session=session, caller=caller, token=body.token,
+                                      birth_date=body.birth_date)
     return invites.redeem_handover(session=session, caller=caller, token=body.token,
                                    birth_date=body.birth_date)
 
 
 @router.post("/invites/redeem", response_model=GrantInfo,
              responses={**ERRORS, 410: {"model": ErrorResponse}})
-def redeem(body: RedeemRequest, caller: CallerDep, session: SessionDep) -> GrantInfo:
-    """A relative accepts an invite: their account gets the access the owner consented to."""
+def redeem(body: RedeemRequest, caller: CallerDep, session: SessionDep,
+           request: Request) -> GrantInfo:
+    """A relative accepts an invite: their account gets the access the owner consented to
+    (a guardian's school slip: with the student's date of birth, until the 18th birthday)."""
+    if guardians.is_guardian_code(session, body.token):
+        return guardians.redeem_slip(
+            session=session, caller=caller, token=body.token, birth_date=body.birth_date,
+            proven_numbers=request.app.state.settings.sms_url is not None)
     return invites.redeem(session=session, caller=caller, token=body.token)
 
 
