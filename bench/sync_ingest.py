@@ -6,9 +6,16 @@ Baseline: the same rows inserted into the same migrated ``record_versions`` tabl
 transaction — ``sqlite3.executemany`` on SQLite, ``COPY`` on PostgreSQL.
 
 Pull: a collaborator's ward of P persons (each with a declaration) pulled into an empty device
-store, page by page, through ``app.syncing.exchange`` — what the app runs.
+store, page by page, through ``app.syncing.exchange`` — what the app runs. Baseline: the same
+sealed rows the pull left in the device's ``records`` table, inserted into a fresh device
+database (same schema, same pragmas) with one ``sqlite3.executemany`` in one transaction.
 
-Usage: python bench/sync_ingest.py [N] [P] [--engines sqlite,postgresql]
+Workers (PostgreSQL, ``--workers-check``): the same pushes from 2 devices at once, through
+``hssk-server serve --workers 2`` and then ``--workers 1``; the ratio of their throughputs.
+
+Each ratio is printed on a line of its own starting with ``ratio``.
+
+Usage: python bench/sync_ingest.py [N] [P] [--engines sqlite,postgresql] [--workers-check]
        (defaults: 400,000 declarations, 5,000 persons, both engines)
 """
 
@@ -149,6 +156,26 @@ def register(url: str, campaign: str) -> tuple[str, str]:
     return device_id, secret
 
 
+def raw_device_insert(tablet: Path, directory: Path) -> float:
+    """Insert the rows a pull left in a device store (sealed as they are) into a fresh device
+    database with one executemany: what a pull's writes cost at the least."""
+    with sqlite3.connect(tablet) as source:
+        columns = [row[1] for row in source.execute("PRAGMA table_info(records)")]
+        rows = source.execute(f"SELECT {','.join(columns)} FROM records").fetchall()
+    fresh = directory / "raw-device.db"
+    open_engine(fresh).dispose()  # the device's own schema, indexes and key file
+    db = sqlite3.connect(fresh)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=FULL")  # as the device sets it
+    marks = ",".join("?" * len(columns))
+    start = time.perf_counter()
+    with db:
+        db.executemany(f"INSERT INTO records ({','.join(columns)}) VALUES ({marks})", rows)
+    elapsed = time.perf_counter() - start
+    db.close()
+    return elapsed
+
+
 async def first_pull(url: str, directory: Path) -> tuple[float, int, int]:
     device_id = new_id()
     response = httpx.post(f"{url}/v1/auth/login", json={
@@ -202,11 +229,47 @@ def run(engine_name: str, database_url: str, n: int, p: int, directory: Path) ->
     print(f"{raw_name + ':':<26}{total / raw:12,.0f} records/s  ({raw:.1f} s, one transaction)")
     print(f"{'HTTP push:':<26}{total / pushed:12,.0f} records/s  ({pushed:.1f} s, "
           f"{len(bodies):,} batches)")
-    print(f"{'ratio push/raw:':<26}{raw / pushed:12.3f}")
     print(f"batch latency: median {statistics.median(latencies) * 1000:.0f} ms, "
           f"p95 {sorted(latencies)[int(len(latencies) * 0.95)] * 1000:.0f} ms")
+    print(f"ratio push/{raw_name.split()[-1]} {engine_name}: {raw / pushed:.3f}")
+    device_raw = raw_device_insert(directory / "collaborator-tablet.db", directory)
     print(f"first pull, collaborator's ward of {p:,} persons: {pulled:,} records in "
           f"{pull_seconds:.2f} s = {pulled / pull_seconds:,.0f} records/s ({pages} pages)")
+    print(f"{'device executemany:':<26}{pulled / device_raw:12,.0f} records/s  "
+          f"({device_raw:.2f} s, the same sealed rows, one transaction)")
+    print(f"ratio pull/executemany {engine_name}: {device_raw / pull_seconds:.3f}")
+
+
+def workers_throughput(database_url: str, workers: int, n: int, directory: Path) -> float:
+    """Records/s pushed by 2 devices at once (n declarations each) through ``workers``
+    server processes on a fresh database."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    data = directory / f"server-{workers}"
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {"HSSK_DATA_DIR": str(data), "HSSK_DATABASE_URL": database_url}
+    hssk_server("demo-seed", "--server-url", url, data_dir=data, env=env)
+    with running([str(BIN / "hssk-server"), "serve", "--port", str(port), "--workers",
+                  str(workers)], url=f"{url}/v1/health", env=env,
+                 log=directory / f"server-{workers}.log"):
+        devices = [register(url, "demo") for _ in range(2)]
+        bodies = [push_bodies(records(n, device), device) for device, _ in devices]
+        start = time.perf_counter()
+        with ThreadPoolExecutor(2) as pool:
+            list(pool.map(lambda i: push_all(url, devices[i][1], bodies[i]), range(2)))
+        elapsed = time.perf_counter() - start
+    return 4 * n / elapsed
+
+
+def workers_check(n: int, directory: Path) -> None:
+    with postgres_cluster() as admin:
+        rates = {w: workers_throughput(create_database(admin, f"hssk_workers_{w}"), w, n,
+                                       directory) for w in (1, 2)}
+    print(f"\n== postgresql: 2 devices pushing {4 * n:,} records at once")
+    for w, rate in rates.items():
+        print(f"{f'{w} worker(s):':<26}{rate:12,.0f} records/s")
+    print(f"ratio workers 2/1 postgresql: {rates[2] / rates[1]:.3f}")
 
 
 @contextlib.contextmanager
@@ -223,10 +286,15 @@ def main() -> None:
     parser.add_argument("declarations", type=int, nargs="?", default=400_000)
     parser.add_argument("persons", type=int, nargs="?", default=5_000)
     parser.add_argument("--engines", default="sqlite,postgresql")
+    parser.add_argument("--workers-check", action="store_true",
+                        help="Also push from 2 devices at once through 1 and 2 workers.")
     args = parser.parse_args()
-    for engine_name in args.engines.split(","):
+    for engine_name in [e for e in args.engines.split(",") if e]:
         with tempfile.TemporaryDirectory() as tmp, database(engine_name, Path(tmp)) as url:
             run(engine_name, url, args.declarations, args.persons, Path(tmp))
+    if args.workers_check:
+        with tempfile.TemporaryDirectory() as tmp:
+            workers_check(min(args.declarations, 20_000), Path(tmp))
 
 
 if __name__ == "__main__":
