@@ -41,4 +41,4 @@ def pull_changes(caller: CallerDep, session: SessionDep, request: Request,
     """The next page of changes in the caller's scope; pass back ``next_cursor``."""
     page = pull.pull(session=session, caller=caller, storage=request.app.state.storage,
                      cursor=cursor, limit=limit)
-    return Response(page.model_dump_json(), media_type="application/json")
+    return Response(page, media_type="application/json")
