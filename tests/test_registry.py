@@ -219,3 +219,43 @@ def test_a_file_without_its_columns_is_refused_whole(database_url: str, tmp_path
     with pytest.raises(AssertionError, match="missing columns: full_name, birth_date"):
         hssk_server("import", "residents", str(path), "--as-of", "2026-10-01",
                     data_dir=data, env=env)
+
+
+
+def test_a_person_erased_on_request_is_not_made_again(database_url: str, tmp_path: Path) -> None:
+    """Erased on request, Hoa is not made again by the next registry snapshot nor by a city
+    system's Patient with her CCCD; only a digest of it is kept, never the number."""
+    from sync.fhir_codes import SYSTEM_CCCD
+    from sync.server import data_rights, intake, sources
+    from sync.server.models import ErasedIdentity, RegistryResident
+    from sync.server.storage import storage_for
+
+    env, data = {"HSSK_DATABASE_URL": database_url}, tmp_path / "server"
+    engine = make_engine(database_url)
+    migrate(engine)
+    with Session(engine) as session:
+        area_import.import_csv(session=session, text=TREE)
+        hoa = _declared(session)
+        data_rights.erase(session, hoa, reason="her request", by="test")
+        kept = [row.digest for row in session.exec(sa_select(ErasedIdentity)).scalars()]
+        assert len(kept) == 1 and HOA not in kept[0]
+
+    snapshot = tmp_path / "snapshot.csv"
+    snapshot.write_text(_csv(SNAPSHOT))
+    out = hssk_server("import", "residents", str(snapshot), "--as-of", "2026-10-01",
+                      "--area", "27200", data_dir=data, env=env)
+    assert "created × 11" in out and "erased × 1" in out, out
+    assert [o for o in _outcomes(snapshot) if o["status"] == "erased"][0]["line"] == 2
+    with Session(engine) as session:
+        cccds = {h.payload.get("cccd") for h in _heads(session).values()
+                 if h.kind == RecordKind.PERSON}
+        assert len(cccds) == 11 and HOA not in cccds
+        assert session.get(RegistryResident, HOA) is None
+        source, _ = sources.add_source(session, name="platform", kind="platform",
+                                       areas=["27200"], record_kinds=["observation"])
+        answers = intake.apply_entries(session, storage_for(database_url), source, [{
+            "resourceType": "Patient", "id": "p-hoa", "name": [{"text": "Trần Thị Hồng Hoa"}],
+            "gender": "female", "birthDate": "1950-04-02",
+            "identifier": [{"system": SYSTEM_CCCD, "value": HOA}]}])
+        assert answers[0].status.startswith("409"), answers[0]
+    engine.dispose()

@@ -11,6 +11,7 @@ data protection law): who has seen their record, and erasure on request.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,9 +33,11 @@ from sync.server.models import (
     AccountArea,
     AuditEntry,
     AuditPerson,
+    ErasedIdentity,
     EraseRequest,
     PersonLink,
     RegistryResident,
+    SchoolStudent,
     ScopeEvent,
     ServerRecord,
     Source,
@@ -168,6 +171,22 @@ def _holders(session: Session, person_id: str) -> set[str]:
     return linked | working
 
 
+def erased_digest(cccd: str) -> str:
+    """What is kept of an erased person's CCCD: a digest, enough to recognise it, not to read."""
+    return hashlib.sha256(f"hssk-erased:{cccd.strip()}".encode()).hexdigest()
+
+
+def erased_cccds(session: Session, cccds: Iterable[str]) -> set[str]:
+    """Those of ``cccds`` that belong to persons erased on request."""
+    by_digest = {erased_digest(c): c for c in cccds if c}
+    found: set[str] = set()
+    digests = sorted(by_digest)
+    for start in range(0, len(digests), 500):
+        found |= {by_digest[d] for d in session.exec(select(ErasedIdentity.digest).where(
+            col(ErasedIdentity.digest).in_(digests[start:start + 500])))}
+    return found
+
+
 def erase(session: Session, person_id: str, *, reason: str, by: str) -> dict[str, Any]:
     """Remove every record of the person from the server and tell every device that held them
     to remove theirs (on its next pull); the audit keeps that it happened, when and by whom.
@@ -178,11 +197,17 @@ def erase(session: Session, person_id: str, *, reason: str, by: str) -> dict[str
         raise NotFound(f"no person {person_id}")
     holders = _holders(session, person_id)
     connection = session.connection()
+    # The registry and the city's systems must not make the person again from their CCCD.
+    for digest in {erased_digest(str(p.get("cccd"))) for (p,) in connection.execute(
+            sa_select(RECORDS.c.payload).where(RECORDS.c.id == person_id)) if p.get("cccd")}:
+        if session.get(ErasedIdentity, digest) is None:
+            session.add(ErasedIdentity(digest=digest))
     removed = connection.execute(delete(RECORDS).where(RECORDS.c.person_id == person_id))
     for table, column in ((PersonLink, PersonLink.person_id),
                           (SourceResource, SourceResource.person_id),
                           (MatchReview, MatchReview.person_id),
-                          (RegistryResident, RegistryResident.person_id)):
+                          (RegistryResident, RegistryResident.person_id),
+                          (SchoolStudent, SchoolStudent.person_id)):
         connection.execute(delete(table).where(column == person_id))  # type: ignore[arg-type]
     person_index.refresh(session, [{"id": person_id, "kind": RecordKind.PERSON,
                                     "version": 1, "deleted": True, "payload": {}}])

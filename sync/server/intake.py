@@ -18,7 +18,7 @@ from sqlmodel import Session
 from sync.errors import InvalidValue
 from sync.ids import new_id, utc_now
 from sync.records import EnteredBy, PersonProfile, RecordKind, invalid_values
-from sync.server import areas, person_index, progress, scopes, sources
+from sync.server import areas, data_rights, person_index, progress, scopes, sources
 from sync.server.fhir_in import (
     EntryRefused,
     IncomingFact,
@@ -89,6 +89,7 @@ class _Intake:
     seen: dict[tuple[str, str], dict[str, tuple[str, str]]] = field(default_factory=dict)
     areas_of: dict[str, str | None] = field(default_factory=dict)
     lookup: person_index.Lookup | None = None
+    erased: set[str] = field(default_factory=set)  # CCCDs of persons erased on request
 
     def prefetch(self, items: list[IncomingPatient | IncomingFact]) -> None:
         """Read in one query what this source sent before of these resources and of the
@@ -111,6 +112,7 @@ class _Intake:
         for key in wanted:
             self.seen.setdefault(key, {})
         patients = [i for i in items if isinstance(i, IncomingPatient)]
+        self.erased = data_rights.erased_cccds(self.session, [p.cccd or "" for p in patients])
         self.lookup = person_index.prefetch(self.session, [
             (p.cccd, p.bhyt, p.full_name, p.birth_date) for p in patients])
         # Where the persons they may be about are registered: one query, not one a person.
@@ -169,6 +171,10 @@ class _Intake:
         return self._attached(p, full_url, person_id, "201 Created")
 
     def create_person(self, p: IncomingPatient) -> str:
+        if p.cccd and p.cccd in self.erased:
+            raise EntryRefused("conflict", "Người này đã yêu cầu xoá hồ sơ: không tạo lại.",
+                               "This person had their record erased on request: it is not "
+                               "made again.", status=409)
         area = self.source.areas[0]
         try:
             payload = PersonProfile(full_name=p.full_name, birth_date=p.birth_date,
@@ -270,6 +276,7 @@ def create_registered(session: Session, storage: Storage, source: Source,
     like any intake; returns the person's id."""
     with storage.writer():
         work = _Intake(session, source, set(source.areas))
+        work.erased = data_rights.erased_cccds(session, [patient.cccd or ""])
         person_id = work.create_person(patient)
         _write(session, storage, work)
     return person_id

@@ -421,6 +421,16 @@ class SchoolStudent(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utc_now)
 
 
+class ErasedIdentity(SQLModel, table=True):
+    """A person erased on request, known only by a digest of their CCCD: the residents
+    registry and the city's systems do not create them again (``data_rights.erased_digest``)."""
+
+    __tablename__ = "erased_identities"
+
+    digest: str = Field(primary_key=True, max_length=64)
+    erased_at: datetime = Field(default_factory=utc_now)
+
+
 SERVER_TABLES = frozenset(
     {"areas", "campaigns", "devices", "record_versions", "sync_batches", "audit_log",
      "accounts", "account_areas", "sessions", "login_throttle", "person_links",
@@ -428,7 +438,8 @@ SERVER_TABLES = frozenset(
      "progress_persons", "progress_counts", "rate_windows", "phone_codes", "sources",
      "source_tokens", "person_identifiers", "person_names", "match_reviews",
      "source_resources", "area_merges", "registry_households", "registry_residents",
-     "audit_persons", "erase_requests", "school_students"}
+     "audit_persons", "erase_requests", "school_students",
+     "erased_identities"}
 )
 
 

@@ -47,7 +47,7 @@ from sync.records import (
     RecordKind,
     invalid_values,
 )
-from sync.server import areas, person_index, progress
+from sync.server import areas, data_rights, person_index, progress
 from sync.server.bulk_import import ImportReport, paths, resume, save_checkpoint
 from sync.server.errors import DomainError
 from sync.server.models import (
@@ -204,12 +204,14 @@ class _Chunk:
     firsts: dict[str, str] = field(default_factory=dict)  # record id → first entered_by
     new_residents: list[dict[str, Any]] = field(default_factory=list)
     new_homes: list[dict[str, Any]] = field(default_factory=list)
+    erased: set[str] = field(default_factory=set)  # CCCDs of persons erased on request
 
     def prefetch(self, rows: list[Row]) -> None:
         """What the chunk's lines need, in a few queries: their registry residents and
         households, who holds their CCCDs, and the latest version of each record involved."""
         cccds = sorted({r.cccd for r in rows})
         keys = sorted({r.household_key for r in rows})
+        self.erased |= data_rights.erased_cccds(self.session, cccds)
         for start in range(0, len(cccds), 500):
             part = cccds[start:start + 500]
             for resident in self.session.exec(select(RegistryResident).where(
@@ -318,6 +320,9 @@ class _Chunk:
                 raise RowRefused("Nhiều hồ sơ cùng số CCCD này: phường cần ghép trước.",
                                  "several records hold this CCCD: the ward must merge them")
             person_id = holders[0] if holders else None
+        if person_id is None and row.cccd in self.erased:
+            return Outcome("erased", None, "Người này đã yêu cầu xoá hồ sơ: không tạo lại.",
+                           "this person had their record erased on request: not made again")
         if person_id is None and row.event != "present":
             return Outcome("unchanged", None, "Không có người này: không có gì để ghi.",
                            "no such resident here: nothing to record")

@@ -1,4 +1,4 @@
-"""guardians of students: schools' rosters, and grants that end by themselves
+"""guardians of students: schools' rosters, grants that end by themselves; erased identities
 
 Revision ID: 0022
 Revises: 0021
@@ -32,12 +32,19 @@ def upgrade() -> None:
     )
     op.create_index('ix_school_students_person_id', 'school_students', ['person_id'])
     op.create_index('ix_school_students_school', 'school_students', ['school'])
+    op.create_table(
+        'erased_identities',
+        sa.Column('digest', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column('erased_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint('digest'),
+    )
     with op.batch_alter_table('person_links') as batch:
         batch.add_column(sa.Column('ends_at', sqlmodel.sql.sqltypes.UTCDateTime(),
                                    nullable=True))
 
 
 def downgrade() -> None:
+    op.drop_table('erased_identities')
     with op.batch_alter_table('person_links') as batch:
         batch.drop_column('ends_at')
     op.drop_index('ix_school_students_school', 'school_students')
