@@ -9,6 +9,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import BaseModel, ValidationError
 
+from sync import wire
 from sync.errors import (
     AccountHasPhone,
     AuthRejected,
@@ -270,6 +271,8 @@ class SyncClient:
         if response.status_code >= 400:
             raise ServerRejected(response.status_code, _reason(response), _code(response))
         try:
+            if model is PullResponse:  # the bulk of a first sync: read in one pass
+                return wire.pull_response(response.content)  # type: ignore[return-value]
             return model.model_validate_json(response.content)
         except ValidationError:
             raise ServerRejected(response.status_code, "unexpected response") from None

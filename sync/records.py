@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date, datetime
 from enum import StrEnum
@@ -91,6 +92,17 @@ def checked_for_nul(data: Any, handler: Callable[[Any], Any]) -> Any:
     token = _NUL_CHECKED.set(True)
     try:
         return handler(data)
+    finally:
+        _NUL_CHECKED.reset(token)
+
+
+@contextmanager
+def nul_checked() -> Iterator[None]:
+    """Validate inside this block without walking for NULs: the caller has ruled them out
+    (``sync/wire.py`` scans the raw bytes)."""
+    token = _NUL_CHECKED.set(True)
+    try:
+        yield
     finally:
         _NUL_CHECKED.reset(token)
 
@@ -487,6 +499,26 @@ class FieldConflict(BaseModel):
     values: list[ConflictValue]
 
 
+def check_created_at(value: datetime) -> datetime:
+    """A record's creation time lies where every stored time does (validators.py)."""
+    return v.check_stored_time(value, field="created_at")
+
+
+def check_version(value: int | None) -> int | None:
+    if value is not None and not 1 <= value <= MAX_VERSION:
+        raise ValueError(f"a version is between 1 and {MAX_VERSION}")
+    return value
+
+
+def check_envelope(kind: RecordKind, version: int, has_conflicts: bool) -> None:
+    """What a record's kind asks of its envelope: a fact has one version, only a document has
+    conflicts."""
+    if kind in FACT_KINDS and version != 1:
+        raise ValueError("facts are immutable: a fact has exactly one version")
+    if has_conflicts and kind not in DOCUMENT_KINDS:
+        raise ValueError("only documents have conflicts")
+
+
 class RecordData(RecordBase):
     """A record as it crosses the wire: the envelope with its payload checked against its kind.
     Unknown envelope fields are refused, like unknown payload fields."""
@@ -496,26 +528,21 @@ class RecordData(RecordBase):
     @field_validator("created_at")
     @classmethod
     def _created_at(cls, value: datetime) -> datetime:
-        return v.check_stored_time(value, field="created_at")
+        return check_created_at(value)
 
     @field_validator("version", "parent_version")
     @classmethod
     def _version(cls, value: int | None) -> int | None:
-        if value is not None and not 1 <= value <= MAX_VERSION:
-            raise ValueError(f"a version is between 1 and {MAX_VERSION}")
-        return value
+        return check_version(value)
 
     @model_validator(mode="after")
     def _payload_matches_kind(self) -> RecordData:
-        if self.kind in FACT_KINDS and self.version != 1:
-            raise ValueError("facts are immutable: a fact has exactly one version")
+        check_envelope(self.kind, self.version, bool(self.conflicts))
         if not self.deleted:
             self.payload = parse_payload(self.kind, self.payload).model_dump(mode="json")
         else:
             reject_non_finite(self.payload)
         if self.conflicts:
-            if self.kind not in DOCUMENT_KINDS:
-                raise ValueError("only documents have conflicts")
             self.conflicts = [FieldConflict.model_validate(c).model_dump(mode="json")
                               for c in self.conflicts]
         return self
