@@ -6,6 +6,7 @@ happened and by whom, never the content."""
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,18 @@ async def test_consent_access_log_and_erasure(live_server: Any, tmp_path: Path) 
             ServerRecord.kind == RecordKind.CONSENT)).scalars()]
     assert [(c["purpose"], c["grantee"], c["text_version"]) for c in consents] == [
         ("data_processing", "hssk", "processing-2026.1")]
+
+    # One audit line a pushed batch, naming the persons it touched and every record it wrote.
+    export = tmp_path / "audit.csv"
+    live_server.admin("audit", "export", "-o", str(export))
+    pushes = [row for row in csv.DictReader(export.read_text(encoding="utf-8").splitlines())
+              if row["action"] == "push"]
+    assert len(pushes) == 2 and all(row["persons"] == person_id for row in pushes)
+    written = {r for row in pushes for r in row["records"].split()}
+    with live_server.db() as session:
+        stored = {f"{r.id}@{r.version}" for r in session.exec(sa_select(ServerRecord).where(
+            ServerRecord.person_id == person_id)).scalars()}
+    assert written == stored and f"{person_id}@1" in written
 
     invite = await owner.client.invite(person_id, CONSENT)
     claims = read_token(invite.code, load_trusted_keys([live_server.data_dir / "keys"]),

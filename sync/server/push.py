@@ -1,10 +1,12 @@
 """Push: a device's batch applied in one transaction, each mutation authorised as scope stands now.
 
 Creates — nearly all of the traffic — are decided in bulk: one query for the ids already known,
-one for the persons the caller may write, then one ``storage.bulk_insert`` for the new versions
-and one for their audit rows. Document edits are merged against what other devices wrote since
-the edit's base version (``merge.py``). A change into a scope the caller has lost (a revoked
-grant) goes to quarantine: kept, reported, never applied.
+one for the persons the caller may write, then one ``storage.bulk_insert`` for the new versions.
+The audit gets one line for the batch, naming it (its stored results list every record and
+version) and the persons it touched; refusals keep a line each. Document edits are merged
+against what other devices wrote since the edit's base version (``merge.py``). A change into
+a scope the caller has lost (a revoked grant) goes to quarantine: kept, reported, never
+applied.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from sqlmodel import Session
 from sync.ids import utc_now
 from sync.protocol import Mutation, MutationResult, MutationStatus, PushRequest, PushResponse
 from sync.records import DOCUMENT_KINDS, FACT_KINDS, EnteredBy, RecordData, RecordKind
-from sync.server import person_index, progress, scopes
+from sync.server import data_rights, person_index, progress, scopes
 from sync.server.accounts import Caller
 from sync.server.errors import Conflict, DomainError
 from sync.server.merge import Version, changed_by_others, merge
@@ -69,6 +71,18 @@ def _apply(session: Session, caller: Caller, storage: Storage, request: PushRequ
     person_index.refresh(session, batch.versions)
     person_index.flag_pushed_duplicates(session, batch.versions)
     _insert(storage, connection, AuditEntry, batch.audits)
+    if batch.versions:
+        # One audit line for what the batch wrote: the batch (kept with its results, which
+        # name every record and version) and the persons it touched ("who changed my record").
+        entry = AuditEntry(at=batch.now, account_id=caller.account.id,
+                           device_id=caller.device_id, action="push",
+                           detail=f"batch {request.batch_id}")
+        session.add(entry)
+        session.flush()
+        assert entry.id is not None
+        data_rights.served(session, entry.id, {
+            v["id"] if v["kind"] == RecordKind.PERSON else v["person_id"]
+            for v in batch.versions if v["person_id"]})
     _insert(storage, connection, Quarantine, batch.quarantined)
     # The area figures move with the records, in the same transaction.
     progress.refresh(session, {
@@ -302,7 +316,6 @@ class _Batch:
             self.writable[record.id] = area
             if self.caller.account.role == "citizen":
                 self.owned.append(record.id)
-        self._audit(f"push_{mutation.op}", mutation)
         return self._result(mutation, status, version, fields=fields or [])
 
     def _entered_by(self, record: RecordData) -> EnteredBy:
