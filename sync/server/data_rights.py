@@ -42,6 +42,7 @@ from sync.server.models import (
     ServerRecord,
     Source,
 )
+from sync.server.storage import Storage
 
 AUDIT: Table = AuditEntry.__table__  # type: ignore[attr-defined]
 AUDIT_PERSONS: Table = AuditPerson.__table__  # type: ignore[attr-defined]
@@ -68,10 +69,14 @@ def _require_owner(session: Session, caller: Caller, person_id: str) -> None:
         raise NotOwner("no such person")
 
 
-def served(session: Session, audit_id: int, person_ids: Iterable[str]) -> None:
-    """Note which persons an audited action (a pull page) served."""
+def served(session: Session, audit_id: int, person_ids: Iterable[str],
+           storage: Storage | None = None) -> None:
+    """Note which persons an audited action (a pull page, a pushed batch) served or touched
+    (with ``storage``: in one ``COPY`` on PostgreSQL)."""
     rows = [{"audit_id": audit_id, "person_id": p} for p in sorted(set(person_ids))]
-    if rows:
+    if rows and storage is not None:
+        storage.bulk_insert(session.connection(), AUDIT_PERSONS, rows)
+    elif rows:
         session.connection().execute(AUDIT_PERSONS.insert(), rows)
 
 

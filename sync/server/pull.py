@@ -170,7 +170,7 @@ def pull(*, session: Session, caller: Caller, storage: Storage, cursor: str | No
         session.flush()
         assert entry.id is not None
         data_rights.served(session, entry.id, {row.person_id for row in changes
-                                               if row.person_id})
+                                               if row.person_id}, storage)
     session.commit()
     return body.encode()
 

@@ -82,7 +82,7 @@ def _apply(session: Session, caller: Caller, storage: Storage, request: PushRequ
         assert entry.id is not None
         data_rights.served(session, entry.id, {
             v["id"] if v["kind"] == RecordKind.PERSON else v["person_id"]
-            for v in batch.versions if v["person_id"]})
+            for v in batch.versions if v["person_id"]}, storage)
     _insert(storage, connection, Quarantine, batch.quarantined)
     # The area figures move with the records, in the same transaction.
     progress.refresh(session, {
