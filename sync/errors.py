@@ -288,10 +288,10 @@ class InviteRefused(HsskError):
 
     def __init__(self) -> None:
         super().__init__(
-            "Lời mời này đã được dùng, đã hết hạn, hoặc không còn hiệu lực. Hãy nhờ người thân "
-            "tạo mã mới.",
-            "This invite has been used, has expired, or is no longer valid. Ask your relative "
-            "for a new code.",
+            "Lời mời này đã được dùng, đã hết hạn, hoặc không còn hiệu lực. Hãy nhờ người đưa mã "
+            "(người thân, nhà trường) tạo mã mới.",
+            "This invite has been used, has expired, or is no longer valid. Ask whoever gave "
+            "it (your relative, the school) for a new code.",
         )
 
 

@@ -78,14 +78,14 @@ def _both(old: Any, new: Any, raw: bytes) -> None:
 
 
 @given(records=st.lists(_records(), min_size=1, max_size=3))
-@settings(max_examples=400, deadline=None, database=None,
+@settings(max_examples=200, deadline=None, database=None,
           suppress_health_check=list(HealthCheck))
 def test_a_push_body_is_read_as_the_models_read_it(records: list[dict[str, Any]]) -> None:
     _both(PushRequest.model_validate_json, wire.push_request, _push(records))
 
 
 @given(records=st.lists(_records(), max_size=3), more=st.booleans())
-@settings(max_examples=200, deadline=None, database=None,
+@settings(max_examples=120, deadline=None, database=None,
           suppress_health_check=list(HealthCheck))
 def test_a_pull_page_is_read_as_the_models_read_it(records: list[dict[str, Any]],
                                                    more: bool) -> None:
