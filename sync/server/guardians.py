@@ -28,6 +28,7 @@ from sync.server.invites import (
     SCHOOL_ROSTER,
     WARD_OFFICE,
     check_birth_date,
+    profile,
     recorded_birth_date,
     take,
 )
@@ -225,12 +226,10 @@ def issue_claim(session: Session, *, person_id: str, by: str, server_url: str, k
     """A ward office's one-time code with which a person of 18 or over takes their record
     over (given after seeing their ID card). Returns the link and the person's name."""
     now = now or utc_now()
-    profile = session.exec(select(ServerRecord.payload).where(
-        ServerRecord.id == person_id, ServerRecord.kind == RecordKind.PERSON)
-        .order_by(col(ServerRecord.version).desc())).first()
-    if profile is None:
+    found = profile(session, person_id)
+    if found is None:
         raise NotFound(f"no person {person_id}")
-    adult = eighteenth_birthday(str(profile.get("birth_date") or "1900"))
+    adult = eighteenth_birthday(str(found.get("birth_date") or "1900"))
     if adult > now:
         raise NotYetAdult(f"not 18 before {adult.astimezone(VIETNAM).date().isoformat()}")
     token, expires = secrets.token_urlsafe(24), now + timedelta(days=days)
@@ -244,7 +243,7 @@ def issue_claim(session: Session, *, person_id: str, by: str, server_url: str, k
                          cid=_campaign_for(session, person_id, now),
                          iat=int(now.timestamp()), exp=int(expires.timestamp()))
     link = code_link(encode_token(claims, keys.active_key(keys_dir)), server_url)
-    return link, str(profile.get("full_name") or "")
+    return link, str(found.get("full_name") or "")
 
 
 def is_claim_code(session: Session, token: str) -> bool:

@@ -11,9 +11,10 @@ Redeeming is a single conditional UPDATE, so two phones racing for one code cann
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import case, update
 from sqlmodel import Session, col, select
@@ -202,12 +203,16 @@ def redeem_handover(*, session: Session, caller: Caller, token: str, birth_date:
     return HandoverInfo(person_id=person_id, owner_account_id=caller.account.id)
 
 
-def recorded_birth_date(session: Session, person_id: str) -> str:
-    """The person's date of birth as their record holds it now ("yyyy-mm-dd" or "yyyy")."""
-    profile = session.exec(select(ServerRecord.payload).where(
+def profile(session: Session, person_id: str) -> Mapping[str, Any] | None:
+    """The person's profile as their record holds it now (None: no such person)."""
+    return session.exec(select(ServerRecord.payload).where(
         ServerRecord.id == person_id, ServerRecord.kind == RecordKind.PERSON)
         .order_by(col(ServerRecord.version).desc())).first()
-    return str((profile or {}).get("birth_date") or "")
+
+
+def recorded_birth_date(session: Session, person_id: str) -> str:
+    """The person's date of birth as their record holds it now ("yyyy-mm-dd" or "yyyy")."""
+    return str((profile(session, person_id) or {}).get("birth_date") or "")
 
 
 def check_birth_date(session: Session, caller: Caller, token: str, birth_date: str,

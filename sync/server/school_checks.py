@@ -54,35 +54,45 @@ def _refuse(vi: str, en: str) -> EntryRefused:
     return EntryRefused("value", vi, en)
 
 
-def read_header(raw: bytes) -> list[str]:
+Columns = dict[str, tuple[bool, str]]
+
+
+def read_header(raw: bytes, columns: Columns = COLUMNS,
+                doc: str = "docs/school-checks.md") -> list[str]:
     """The columns of the file, checked: every required one present, none unknown (a
     misspelt column would silently drop what it holds)."""
     names = [c.strip().lower() for c in next(csv.reader([line_text(raw)]), [])]
     names[:1] = [names[0].lstrip("\ufeff")] if names else []  # a spreadsheet's BOM
-    missing = [c for c, (required, _) in COLUMNS.items() if required and c not in names]
-    unknown = [c for c in names if c not in COLUMNS]
+    missing = [c for c, (required, _) in columns.items() if required and c not in names]
+    unknown = [c for c in names if c not in columns]
     if missing or unknown or len(set(names)) != len(names):
         raise _refuse(f"Dòng tiêu đề: thiếu cột {', '.join(missing) or '-'}; cột lạ "
-                      f"{', '.join(unknown) or '-'} (xem docs/school-checks.md).",
+                      f"{', '.join(unknown) or '-'} (xem {doc}).",
                       f"Header: missing {', '.join(missing) or '-'}; unknown "
-                      f"{', '.join(unknown) or '-'} (see docs/school-checks.md).")
+                      f"{', '.join(unknown) or '-'} (see {doc}).")
     return names
 
 
-def row_resources(header: list[str], raw: bytes) -> list[dict[str, Any]]:
-    """One CSV row as Patient, Encounter and Observations (``EntryRefused`` if unreadable)."""
+def read_cells(header: list[str], raw: bytes, columns: Columns = COLUMNS) -> dict[str, str]:
+    """One CSV line as its cells by column, each required one present."""
     cells = next(csv.reader([line_text(raw)]), [])
     if len(cells) != len(header):
         raise _refuse(f"Dòng có {len(cells)} ô, tiêu đề có {len(header)} cột.",
                       f"The row has {len(cells)} cells, the header {len(header)} columns.")
     row = {name: cell.strip() for name, cell in zip(header, cells, strict=True)}
-    for name, (required, _) in COLUMNS.items():
+    for name, (required, _) in columns.items():
         if required and not row.get(name):
             raise _refuse(f"Thiếu {name}.", f"{name} is missing.")
-    student = row["student_id"]
-    if not STUDENT_ID.fullmatch(student):
+    if not STUDENT_ID.fullmatch(row["student_id"]):
         raise _refuse("student_id chỉ gồm chữ, số, '-' và '.'.",
                       "student_id holds letters, digits, '-' and '.' only.")
+    return row
+
+
+def row_resources(header: list[str], raw: bytes) -> list[dict[str, Any]]:
+    """One CSV row as Patient, Encounter and Observations (``EntryRefused`` if unreadable)."""
+    row = read_cells(header, raw)
+    student = row["student_id"]
     sex = SEXES.get(row["sex"].lower())
     if sex is None:
         raise _refuse("Giới tính ghi nam hoặc nữ.", "sex is nam or nữ (male or female).")

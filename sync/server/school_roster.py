@@ -7,7 +7,6 @@ for the guardian slips (``guardians.py``).
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,11 +18,11 @@ from sqlmodel import Session
 from sync.errors import InvalidValue
 from sync.fhir_codes import SYSTEM_CCCD
 from sync.ids import utc_now
-from sync.server import bulk_import
+from sync.server import bulk_import, school_checks
 from sync.server.fhir_in import EntryRefused
 from sync.server.intake_models import SourceResource
 from sync.server.models import SchoolStudent, Source
-from sync.server.school_checks import SEXES, STUDENT_ID, line_text, read_date
+from sync.server.school_checks import SEXES, read_date
 from sync.server.storage import Storage
 from sync.validators import check_phone
 
@@ -59,32 +58,13 @@ def _refuse(vi: str, en: str) -> EntryRefused:
 
 def read_header(raw: bytes) -> list[str]:
     """The file's columns: every required one present, none unknown, none twice."""
-    names = [c.strip().lower() for c in next(csv.reader([line_text(raw)]), [])]
-    names[:1] = [names[0].lstrip("\ufeff")] if names else []
-    missing = [c for c, (required, _) in COLUMNS.items() if required and c not in names]
-    unknown = [c for c in names if c not in COLUMNS]
-    if missing or unknown or len(set(names)) != len(names):
-        raise _refuse(f"Dòng tiêu đề: thiếu cột {', '.join(missing) or '-'}; cột lạ "
-                      f"{', '.join(unknown) or '-'} (xem docs/guardians.md).",
-                      f"Header: missing {', '.join(missing) or '-'}; unknown "
-                      f"{', '.join(unknown) or '-'} (see docs/guardians.md).")
-    return names
+    return school_checks.read_header(raw, COLUMNS, "docs/guardians.md")
 
 
 def read_row(header: list[str], raw: bytes) -> RosterRow:
     """One CSV line as a checked roster row (``EntryRefused`` with the reason if it is not)."""
-    cells = next(csv.reader([line_text(raw)]), [])
-    if len(cells) != len(header):
-        raise _refuse(f"Dòng có {len(cells)} ô, tiêu đề có {len(header)} cột.",
-                      f"The row has {len(cells)} cells, the header {len(header)} columns.")
-    row = {name: cell.strip() for name, cell in zip(header, cells, strict=True)}
-    for name, (required, _) in COLUMNS.items():
-        if required and not row.get(name):
-            raise _refuse(f"Thiếu {name}.", f"{name} is missing.")
+    row = school_checks.read_cells(header, raw, COLUMNS)
     student = row["student_id"]
-    if not STUDENT_ID.fullmatch(student):
-        raise _refuse("student_id chỉ gồm chữ, số, '-' và '.'.",
-                      "student_id holds letters, digits, '-' and '.' only.")
     sex = SEXES.get(row["sex"].lower())
     if sex is None:
         raise _refuse("Giới tính ghi nam hoặc nữ.", "sex is nam or nữ (male or female).")
