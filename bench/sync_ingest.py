@@ -106,14 +106,20 @@ def raw_sqlite(rows: list[tuple[Any, ...]], directory: Path) -> float:
     engine = make_engine(f"sqlite:///{path}")
     migrate(engine)  # the same table, with the same indexes
     engine.dispose()
+    return timed_executemany(path, "record_versions", list(COLUMNS), rows,
+                             "NORMAL")  # as the server sets it
+
+
+def timed_executemany(path: Path, table: str, columns: list[str], rows: list[Any],
+                      synchronous: str) -> float:
+    """Seconds to insert ``rows`` with one ``executemany`` in one transaction (WAL)."""
     db = sqlite3.connect(path)
     db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=NORMAL")  # as the server sets it
-    marks = ",".join("?" * len(COLUMNS))
+    db.execute(f"PRAGMA synchronous={synchronous}")
+    marks = ",".join("?" * len(columns))
     start = time.perf_counter()
     with db:
-        db.executemany(f"INSERT INTO record_versions ({','.join(COLUMNS)}) VALUES ({marks})",
-                       rows)
+        db.executemany(f"INSERT INTO {table} ({','.join(columns)}) VALUES ({marks})", rows)
     elapsed = time.perf_counter() - start
     db.close()
     return elapsed
@@ -164,16 +170,7 @@ def raw_device_insert(tablet: Path, directory: Path) -> float:
         rows = source.execute(f"SELECT {','.join(columns)} FROM records").fetchall()
     fresh = directory / "raw-device.db"
     open_engine(fresh).dispose()  # the device's own schema, indexes and key file
-    db = sqlite3.connect(fresh)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=FULL")  # as the device sets it
-    marks = ",".join("?" * len(columns))
-    start = time.perf_counter()
-    with db:
-        db.executemany(f"INSERT INTO records ({','.join(columns)}) VALUES ({marks})", rows)
-    elapsed = time.perf_counter() - start
-    db.close()
-    return elapsed
+    return timed_executemany(fresh, "records", columns, rows, "FULL")  # as the device sets it
 
 
 async def first_pull(url: str, directory: Path) -> tuple[float, int, int]:

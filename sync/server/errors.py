@@ -3,12 +3,15 @@
     DomainError          400 bad_request
     ├── Unauthorized     401 unauthorized (no valid sign-in)
     ├── Forbidden        403 forbidden (signed in, but not allowed this)
+    │   ├── NotAGuardian     403 not_a_guardian (a school slip from a number it did not list)
+    │   └── NotYetAdult      403 not_yet_adult (a record claimed before the 18th birthday)
     ├── NotFound         404 not_found
     ├── Conflict         409 conflict
     │   ├── PhoneTaken       409 phone_taken (another account has this phone number)
     │   ├── AlreadyClaimed   409 account_has_phone (this account has one already)
     │   └── SmsNotConfigured 409 sms_not_configured (this server verifies no numbers)
     ├── Gone             410 gone (e.g. a campaign that ended)
+    │   └── AlreadyAdult     410 already_adult (a guardian slip for a student now 18)
     ├── InvalidInput     422 invalid_input
     │   ├── CodeRequired      422 phone_code_required (prove the number first)
     │   ├── WrongCode         422 wrong_code (a phone code wrong, used or expired)
@@ -55,9 +58,21 @@ class AlreadyClaimed(Conflict):
     code = "account_has_phone"
 
 
+class NotAGuardian(Forbidden):
+    code = "not_a_guardian"
+
+
+class NotYetAdult(Forbidden):
+    code = "not_yet_adult"
+
+
 class Gone(DomainError):
     status = 410
     code = "gone"
+
+
+class AlreadyAdult(Gone):
+    code = "already_adult"
 
 
 class InvalidInput(DomainError):

@@ -23,7 +23,7 @@ from sync.qrcodes import TokenClaims, code_link, encode_token
 from sync.records import Consent, EnteredBy, RecordKind
 from sync.server import access_grants, areas, keys, scopes
 from sync.server.accounts import Caller, hash_token
-from sync.server.errors import Forbidden, Gone, InvalidInput, NotFound
+from sync.server.errors import AlreadyAdult, InvalidInput, NotAGuardian, NotFound, NotYetAdult
 from sync.server.invites import (
     SCHOOL_ROSTER,
     WARD_OFFICE,
@@ -49,18 +49,6 @@ CLAIM_TEXT_VERSION = "claim-2026.1"
 SLIP_DAYS = 90
 CLAIM_SLIP_DAYS = 30
 ADULT_AGE = 18
-
-
-class NotAGuardian(Forbidden):
-    code = "not_a_guardian"
-
-
-class NotYetAdult(Forbidden):
-    code = "not_yet_adult"
-
-
-class AlreadyAdult(Gone):
-    code = "already_adult"
 
 
 def eighteenth_birthday(birth_date: str) -> datetime:
