@@ -6,9 +6,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import os
+import signal
 import sys
 import tempfile
 import threading
+import time
 import traceback
 from collections.abc import Callable, Iterator
 from functools import partial
@@ -33,10 +36,18 @@ def playwright() -> Iterator[Playwright]:
 
 
 @pytest.fixture(scope="session")
-def shared_browser(playwright: Playwright) -> Iterator[Browser]:
-    browser = launch(playwright)
-    yield browser
-    browser.close()
+def chromium(playwright: Playwright) -> Iterator[list[Browser]]:
+    """The run's one Chromium, in a list so that a journey that hung gets a new one."""
+    held = [launch(playwright)]
+    yield held
+    held[0].close()
+
+
+@pytest.fixture
+def shared_browser(playwright: Playwright, chromium: list[Browser]) -> Browser:
+    if not chromium[0].is_connected():
+        chromium[0] = launch(playwright)
+    return chromium[0]
 
 
 FAILURES = Path(tempfile.gettempdir()) / "hssk-e2e-failures"
@@ -72,6 +83,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         captured = item.stash.setdefault(CAPTURED, [])
         _capture(item.name, browser, captured)  # failed outside any running app
         report.sections.extend(captured)
+        if item.stash.get(HUNG_KEY, False):
+            report.longrepr = f"{HUNG} ({STUCK_S} s in one call)\n{report.longrepr}"
         tmp = item.funcargs.get("tmp_path")
         for log in sorted(tmp.rglob("*.log")) if isinstance(tmp, Path) else []:
             # The end of each app's and server's own log: when a page lost its server, and why.
@@ -80,27 +93,89 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return report
 
 
-LONG_WALK_S = 240
+# A journey whose waiting stack has not moved for two minutes is stuck in a Playwright call with
+# no timeout of its own (a key press, an evaluate) on a renderer that stopped answering: no call
+# with a timeout waits past 60 s. (A slow journey on a loaded machine moves, and walks on.)
+STUCK_S, LOOK_EVERY_S = 120, 10
+# What a journey ended that way fails with: the only failure `make test` walks again (once).
+HUNG = "journey hung: its pages' renderers were stopped"
 
 
-def _where_the_journey_waits(name: str) -> None:
-    """The journey's own stack, from its greenlet: Playwright's sync API runs the test in a
-    greenlet, so a hung call shows in pytest-timeout's dump only as its event loop waiting."""
-    print(f"\n{name} has walked {LONG_WALK_S} s; where each greenlet is:", file=sys.stderr)
-    for thing in gc.get_objects():
-        if isinstance(thing, greenlet.greenlet) and thing.gr_frame is not None:
-            traceback.print_stack(thing.gr_frame, file=sys.stderr)
+def _descendants(root: int) -> list[int]:
+    """The processes under ``root`` (read from /proc: Chromium's renderers are its children)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def _renderers() -> list[int]:
+    pids = []
+    for pid in _descendants(os.getpid()):
+        with contextlib.suppress(OSError):
+            if b"--type=renderer" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                pids.append(pid)
+    return pids
+
+
+def _waiting() -> list[traceback.StackSummary]:
+    """Where each suspended greenlet waits: Playwright's sync API runs the journey in one, so
+    pytest-timeout's dump of the threads shows only the event loop."""
+    return [traceback.extract_stack(thing.gr_frame) for thing in gc.get_objects()
+            if isinstance(thing, greenlet.greenlet) and thing.gr_frame is not None]
+
+
+def _end_the_hang(item: pytest.Item, stacks: list[traceback.StackSummary]) -> None:
+    """Print where the journey waits, then stop the renderers it waits on, so that the call
+    raises and the run goes on (pytest-timeout would end the whole run)."""
+    item.stash[HUNG_KEY] = True
+    try:
+        print(f"\n{item.name}: stuck for {STUCK_S} s; where each greenlet waits:",
+              file=sys.stderr)
+        for stack in stacks:
+            ours = [n for n, frame in enumerate(stack) if "/tests/" in frame.filename]
+            # From the journey's own first frame down (pytest's frames above say nothing).
+            shown = traceback.StackSummary.from_list(stack[ours[0] if ours else 0:])
+            print("".join(shown.format()), file=sys.stderr)
+    finally:
+        for pid in _renderers():
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+    print(f"{item.name}: {HUNG}", file=sys.stderr)
+
+
+def _watch(item: pytest.Item, done: threading.Event) -> None:
+    last: list[list[tuple[str, int | None]]] = []
+    since = time.monotonic()
+    while not done.wait(LOOK_EVERY_S):
+        stacks = _waiting()
+        now = [[(frame.filename, frame.lineno) for frame in stack] for stack in stacks]
+        if now != last or not now:
+            last, since = now, time.monotonic()
+        elif time.monotonic() - since >= STUCK_S:
+            _end_the_hang(item, stacks)
+            return
+
+
+HUNG_KEY = pytest.StashKey[bool]()
 
 
 @pytest.fixture(autouse=True)
-def long_walk_watch(request: pytest.FixtureRequest) -> Iterator[None]:
-    """A journey still walking after four minutes (most take under one) prints where it is,
-    before pytest-timeout ends the run."""
-    timer = threading.Timer(LONG_WALK_S, _where_the_journey_waits, [request.node.name])
-    timer.daemon = True
-    timer.start()
+def hang_watch(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A journey stuck in one call for two minutes prints where, and fails with ``HUNG``."""
+    done = threading.Event()
+    watcher = threading.Thread(target=_watch, args=(request.node, done), daemon=True)
+    watcher.start()
     yield
-    timer.cancel()
+    done.set()
+    watcher.join()
 
 
 @pytest.fixture
