@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import Table, delete, insert, select
+from sqlalchemy import Table, delete, select
 from sqlmodel import Session
 
 from sync import validators as v
@@ -21,6 +21,7 @@ from sync.ids import new_id
 from sync.names import fold
 from sync.records import RecordKind
 from sync.server.intake_models import MatchReview, PersonIdentifier, PersonName
+from sync.server.storage import among, bulk_insert
 
 SYSTEMS = ("cccd", "bhyt")
 IDENTIFIERS: Table = PersonIdentifier.__table__  # type: ignore[attr-defined]
@@ -49,8 +50,12 @@ def refresh(session: Session, versions: Iterable[dict[str, Any]]) -> None:
     if not latest:
         return
     connection = session.connection()
-    connection.execute(delete(IDENTIFIERS).where(IDENTIFIERS.c.person_id.in_(latest)))
-    connection.execute(delete(NAMES).where(NAMES.c.person_id.in_(latest)))
+    # A person whose first version is written now has nothing indexed yet.
+    known = [p for p, row in latest.items() if row["version"] > 1 or row["deleted"]]
+    if known:
+        connection.execute(delete(IDENTIFIERS).where(
+            among(connection, IDENTIFIERS.c.person_id, known)))
+        connection.execute(delete(NAMES).where(among(connection, NAMES.c.person_id, known)))
     identifiers, names = [], []
     for person_id, row in latest.items():
         if row["deleted"]:
@@ -62,10 +67,8 @@ def refresh(session: Session, versions: Iterable[dict[str, Any]]) -> None:
                       "area_code": payload.get("area_code") or row["area_code"],
                       "folded_name": fold(payload["full_name"])[:120],
                       "birth_date": payload["birth_date"]})
-    if identifiers:
-        connection.execute(insert(IDENTIFIERS), identifiers)
-    if names:
-        connection.execute(insert(NAMES), names)
+    bulk_insert(connection, IDENTIFIERS, identifiers)
+    bulk_insert(connection, NAMES, names)
 
 
 class Lookup:

@@ -53,7 +53,7 @@ from sync.server.models import (
     ProgressPerson,
     ServerRecord,
 )
-from sync.server.storage import Storage
+from sync.server.storage import Storage, among, bulk_insert
 
 VIETNAM = timezone(timedelta(hours=7))
 NO_DAY = date(1900, 1, 1)  # the day column of counts that have none (persons)
@@ -184,17 +184,17 @@ def read_facts(connection: Connection, person_ids: Iterable[str], tree: Tree) ->
             continue
         declarations: dict[str, list[reminders.Declared]] = {p: [] for p in heads}
         superseded = set(connection.execute(
-            sa_select(t.supersedes).where(t.person_id.in_(list(heads)),
+            sa_select(t.supersedes).where(among(connection, t.person_id, heads),
                                           t.kind == RecordKind.DECLARATION,
                                           t.supersedes.is_not(None))).scalars())
         for rid, person_id, payload, created in connection.execute(
                 sa_select(t.id, t.person_id, t.payload, t.created_at)
-                .where(t.person_id.in_(list(heads)), t.kind == RecordKind.DECLARATION,
+                .where(among(connection, t.person_id, heads), t.kind == RecordKind.DECLARATION,
                        t.deleted.is_(False))):
             if rid in superseded:
                 continue
             declarations[person_id].append(_declaration(rid, payload, created))
-        checkups = _checkups(connection, t.person_id.in_(list(heads)))
+        checkups = _checkups(connection, among(connection, t.person_id, heads))
         for person_id, head in heads.items():
             found[person_id] = _facts(head, declarations[person_id], tree,
                                       checkups.get(person_id, []))
@@ -222,7 +222,7 @@ def _latest_persons(connection: Connection, ids: list[str]) -> dict[str, dict[st
     heads: dict[str, dict[str, Any]] = {}
     for rid, version, payload, area, created, deleted in connection.execute(
             sa_select(t.id, t.version, t.payload, t.area_code, t.created_at, t.deleted)
-            .where(t.id.in_(ids), t.kind == RecordKind.PERSON)):
+            .where(among(connection, t.id, ids), t.kind == RecordKind.PERSON)):
         if rid not in heads or heads[rid]["version"] < version:
             heads[rid] = {"id": rid, "version": version, "payload": payload,
                           "area_code": area, "created_at": created, "deleted": deleted}
@@ -230,7 +230,8 @@ def _latest_persons(connection: Connection, ids: list[str]) -> dict[str, dict[st
     # who made it whether they are a registered person.
     firsts = {rid: (created, by) for rid, created, by in connection.execute(
         sa_select(t.id, t.created_at, t.entered_by).where(
-            t.id.in_(ids), t.kind == RecordKind.PERSON, t.version == 1)).all()}
+            among(connection, t.id, ids), t.kind == RecordKind.PERSON,
+            t.version == 1)).all()}
     for rid, head in heads.items():
         head["created_at"], head["entered_by"] = firsts.get(rid, (head["created_at"], None))
     return {rid: head for rid, head in heads.items() if not head["deleted"]}
@@ -247,7 +248,7 @@ def _declaration(record_id: str, payload: dict[str, Any],
 
 def _stored(connection: Connection, person_ids: list[str]) -> dict[str, Facts]:
     return {facts.person_id: facts for chunk in _chunks(person_ids, 500)
-            for facts in _stored_where(connection, PERSONS.c.person_id.in_(chunk))}
+            for facts in _stored_where(connection, among(connection, PERSONS.c.person_id, chunk))}
 
 
 def _row(facts: Facts) -> dict[str, Any]:
@@ -290,10 +291,9 @@ def refresh(session: Session, person_ids: Iterable[str],
     changed = [p for p in ids if old.get(p) != new.get(p)]
     gone = [p for p in changed if p in old]
     if gone:
-        connection.execute(PERSONS.delete().where(PERSONS.c.person_id.in_(gone)))
+        connection.execute(PERSONS.delete().where(among(connection, PERSONS.c.person_id, gone)))
     rows = [_row(new[p]) for p in changed if p in new]
-    if rows:
-        connection.execute(PERSONS.insert(), rows)
+    bulk_insert(connection, PERSONS, rows)
 
 
 def _checked_up(written: list[dict[str, Any]], stored: dict[str, Facts]) -> dict[str, Facts]:

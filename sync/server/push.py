@@ -27,7 +27,7 @@ from sync.server.accounts import Caller
 from sync.server.errors import Conflict, DomainError
 from sync.server.merge import Version, changed_by_others, merge
 from sync.server.models import AuditEntry, PersonLink, Quarantine, ServerRecord, SyncBatch
-from sync.server.storage import Storage
+from sync.server.storage import Storage, among
 
 ATTEMPTS = 3
 RECORDS: Table = ServerRecord.__table__  # type: ignore[attr-defined]
@@ -153,10 +153,11 @@ class _Batch:
         if not ids:
             return heads
         t = RECORDS.c
-        rows = self.session.connection().execute(
+        connection = self.session.connection()
+        rows = connection.execute(
             sa_select(t.id, t.version, t.kind, t.person_id, t.area_code, t.deleted, t.payload,
                       t.device_id, t.conflicts, t.household_id, t.entered_by
-                      ).where(t.id.in_(ids))
+                      ).where(among(connection, t.id, ids))
         ).all()
         for (rid, version, kind, person_id, area, deleted, payload, device, conflicts, home,
              entered_by) in rows:

@@ -19,6 +19,7 @@ from sync.records import RecordKind
 from sync.server import areas
 from sync.server.accounts import Caller
 from sync.server.models import Area, PersonLink, ServerRecord
+from sync.server.storage import among
 
 INDIVIDUAL_LIST_LEVELS = frozenset({"ward", "group"})
 
@@ -136,9 +137,10 @@ def writable_persons(session: Session, caller: Caller, persons: set[str]) -> Wri
     home = caller.account.area_code if role == "citizen" else None
     if not persons:
         return WriteScope(role, home, worked, {}, set(), {})
+    connection = session.connection()
     area_of = dict(session.exec(
         select(ServerRecord.id, ServerRecord.area_code)
-        .where(col(ServerRecord.id).in_(persons), ServerRecord.kind == RecordKind.PERSON,
+        .where(among(connection, ServerRecord.id, persons), ServerRecord.kind == RecordKind.PERSON,
                ServerRecord.version == 1)
     ).all())
     relation: dict[str, str] = {}
@@ -146,7 +148,7 @@ def writable_persons(session: Session, caller: Caller, persons: set[str]) -> Wri
     if role == "citizen":
         links = session.exec(
             select(PersonLink).where(PersonLink.account_id == caller.account.id,
-                                     col(PersonLink.person_id).in_(persons))
+                                     among(connection, PersonLink.person_id, persons))
         ).all()
         allowed = {link.person_id for link in links if live(link)
                    and (link.relation == "owner" or link.scope == "manage")}
