@@ -48,6 +48,7 @@ sys.path.insert(0, str(ROOT))
 
 from app.device import syncing  # noqa: E402
 from app.device.db import open_engine  # noqa: E402
+from app.device.sync_progress import Progress  # noqa: E402
 from sync.client import SyncClient  # noqa: E402
 from sync.ids import new_id, utc_now  # noqa: E402
 from sync.records import (  # noqa: E402
@@ -186,7 +187,7 @@ async def first_pull(url: str, directory: Path) -> tuple[float, int, int]:
     engine = open_engine(directory / "collaborator-tablet.db")
     pages = 0
 
-    def count(_progress: syncing.Progress) -> None:
+    def count(_progress: Progress) -> None:
         nonlocal pages
         pages += 1
 

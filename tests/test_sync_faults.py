@@ -25,6 +25,7 @@ from sqlmodel import Session, select
 from app.device import store, syncing
 from app.device.db import open_engine
 from app.device.store import LocalRecord
+from app.device.sync_progress import Progress
 from sync.client import SyncClient
 from sync.errors import ServerUnreachable
 from sync.server.db import make_engine
@@ -285,3 +286,37 @@ async def test_concurrent_writers_on_postgresql_lose_nothing(live_server, device
     assert versions == list(range(1, 26))  # 24 edits on top of the first version, none lost
     shared_now = collaborator.held()[shared].payload
     assert (shared_now["address"], shared_now["occupation"]) == ("address 11", "occupation 11")
+
+
+@pytest.mark.parametrize("killable_server", ["sqlite"], indirect=True)
+async def test_the_server_killed_while_the_next_page_travels(
+        killable_server: KillableServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A pull fetches page n+1 while it writes page n: with the server killed after the first
+    page, the device keeps exactly the pages it wrote (never a later one before an earlier),
+    and the next round brings the rest, each record once."""
+    server = killable_server
+    first = await signed_in_device(server.url, tmp_path / "a", "0904100005", signup=True)
+    for i in range(12):
+        first.declare(f"Người {i}")
+    await first.sync()
+    await first.close()
+    monkeypatch.setattr(syncing, "PULL_PAGE", 4)  # many pages from a few records
+    second = await signed_in_device(server.url, tmp_path / "b", "0904100005", signup=False)
+    written: list[int] = []
+
+    def killed_after_the_first_page(progress: Progress) -> None:
+        written.append(progress.done)
+        if len(written) == 1:
+            server.kill()
+
+    try:
+        with pytest.raises(ServerUnreachable):
+            await syncing.exchange(second.engine, second.client, second.device_id,
+                                   progress=killed_after_the_first_page)
+        assert 1 <= len(written) <= 2  # the page already on its way may still be written
+        assert len(second.held()) == written[-1] < len(server_versions(server.live))
+        server.start()
+        await second.sync()
+        assert_device_matches_server(server.live, second.engine)
+    finally:
+        await second.close()

@@ -12,12 +12,13 @@ import json
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Table, delete, insert, or_
+from sqlalchemy import Table, delete, or_
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from app.device import settings
 from app.device.settings import Key, SettingRow
 from app.device.vault import SealedJSON, SealedText
+from sync.bulk import executemany_insert
 from sync.ids import new_id, utc_now
 from sync.protocol import Mutation, PullResponse, PushResponse
 from sync.records import DOCUMENT_KINDS, RecordBase, RecordData, RecordKind
@@ -35,6 +36,9 @@ class LocalRecord(RecordBase, table=True):
     sync_state: str = Field(default="pending", max_length=16)
     payload: dict[str, Any] = Field(default_factory=dict, sa_type=SealedJSON)
     conflicts: list[dict[str, Any]] = Field(default_factory=list, sa_type=SealedJSON)
+
+
+RECORDS: Table = LocalRecord.__table__  # type: ignore[attr-defined]
 
 
 class OutboxEntry(SQLModel, table=True):
@@ -260,7 +264,9 @@ def apply_pulled(session: Session, response: PullResponse) -> int:
         if row is None:
             if record.id not in fresh or fresh[record.id]["version"] < record.version:
                 changed += record.id not in fresh
-                fresh[record.id] = record.model_dump() | {"sync_state": "synced"}
+                # Its fields as they are (validated from the page): a model_dump copies each.
+                fresh[record.id] = {name: getattr(record, name) for name in _FIELDS} | {
+                    "sync_state": "synced"}
             continue
         if (row.version == record.version and row.payload == record.payload
                 and row.deleted == record.deleted and row.conflicts == record.conflicts):
@@ -270,12 +276,14 @@ def apply_pulled(session: Session, response: PullResponse) -> int:
         row.sync_state = "synced"
         session.add(row)
         changed += 1
-    if fresh:
-        session.execute(insert(LocalRecord.__table__), list(fresh.values()))  # type: ignore[attr-defined]
+    executemany_insert(session.connection(), RECORDS, list(fresh.values()))
     settings.learn_source_names(session, response.sources)
     settings.put(session, Key.PULL_CURSOR, response.next_cursor)
     session.commit()
     return changed
+
+
+_FIELDS = tuple(RecordData.model_fields)
 
 
 def _rebase(session: Session, row: LocalRecord, record: RecordData) -> None:

@@ -16,7 +16,6 @@ import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Literal
 
 import httpx
 from sqlalchemy.engine import Engine
@@ -24,6 +23,7 @@ from sqlmodel import Session
 
 from app.device import settings, store
 from app.device.settings import Key
+from app.device.sync_progress import Progress, ProgressListener
 from sync.client import SyncClient
 from sync.errors import AuthRejected, NotRegistered, SyncError
 from sync.ids import utc_now
@@ -67,23 +67,6 @@ class _Touched:
                 self.persons.add(record.id)
             elif record.person_id:
                 self.persons.add(record.person_id)
-
-
-@dataclass(frozen=True)
-class Progress:
-    """How far a round has got, for a progress bar: ``done`` of ``total`` records (``total``
-    is the server's estimate while pulling, and grows if records arrive meanwhile)."""
-
-    phase: Literal["push", "pull"]
-    done: int
-    total: int
-
-    @property
-    def fraction(self) -> float:
-        return min(1.0, self.done / self.total) if self.total else 1.0
-
-
-ProgressListener = Callable[[Progress], None]
 
 
 @dataclass(frozen=True)
@@ -212,17 +195,27 @@ async def exchange(engine: Engine, client: SyncClient, device_id: str, *,
         accepted, rejected = accepted + ok, rejected + bad
         report(Progress("push", accepted + rejected, max(to_push, accepted + rejected)))
     received = 0
-    while True:
-        cursor = await asyncio.to_thread(_cursor, engine)
-        page = await client.pull(cursor, PULL_PAGE)
-        pulled += await asyncio.to_thread(_apply, engine, page)
-        touched.add(page.changes)
-        touched.persons.update(page.removed)
-        touched.everything |= page.reset
-        received += len(page.changes)
-        report(Progress("pull", received, received + page.remaining))
-        if not page.has_more:
-            break
+    cursor = await asyncio.to_thread(_cursor, engine)
+    fetching = asyncio.ensure_future(client.pull(cursor, PULL_PAGE))
+    try:
+        while True:
+            page = await fetching
+            if page.has_more:
+                # The next page travels while this one is written: the server and the device
+                # work at once. It is applied only after this one (and its cursor) committed.
+                fetching = asyncio.ensure_future(client.pull(page.next_cursor, PULL_PAGE))
+            pulled += await asyncio.to_thread(_apply, engine, page)
+            touched.add(page.changes)
+            touched.persons.update(page.removed)
+            touched.everything |= page.reset
+            received += len(page.changes)
+            report(Progress("pull", received, received + page.remaining))
+            if not page.has_more:
+                break
+    finally:
+        fetching.cancel()  # a next page not wanted now: this one failed, or the round stopped
+        with contextlib.suppress(BaseException):
+            await fetching
     await asyncio.to_thread(_mark_synced, engine)
     return RoundResult(accepted=accepted, rejected=rejected, pulled=pulled,
                        persons=frozenset(touched.persons),

@@ -17,10 +17,11 @@ from sqlmodel import Session
 from app.access.account_state import AccountState
 from app.access.state import JoinState, LockState
 from app.declare.state import DeclareState, FactState
-from app.device import local_records, settings, store, syncing
+from app.device import local_records, settings, store
 from app.device.reminder_alerts import Digest
 from app.device.services import Services
 from app.device.settings import Key
+from app.device.sync_progress import Progress
 from app.households.match_state import MatchState
 from app.households.state import CollabState
 from app.person.state import PersonState
@@ -55,7 +56,7 @@ class AppState:
     sync_busy: bool = False
     sync_error: str | None = None
     sync_status: local_records.SyncStatus | None = None
-    sync_progress: syncing.Progress | None = None
+    sync_progress: Progress | None = None
     # Each feature's own observable state; the screens observe the one they show.
     join: JoinState = field(init=False)
     lock: LockState = field(init=False)

@@ -23,6 +23,8 @@ from sqlalchemy import ColumnElement, Connection, Table, Text, any_, bindparam, 
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 
+from sync.bulk import executemany_insert
+
 SQLITE_NO_LIMIT = 2**62
 
 
@@ -59,20 +61,7 @@ class SQLiteStorage:
 
     def bulk_insert(self, connection: Connection, table: Table,
                     rows: Sequence[Mapping[str, Any]]) -> None:
-        if not rows:
-            return
-        # The columns' own bind processors (JSON, UTC datetimes) applied once per value, then
-        # one DB-API executemany: SQLAlchemy's per-statement machinery costs more than the
-        # insert itself at push sizes.
-        columns = list(rows[0])
-        processors = [table.c[name].type.bind_processor(connection.dialect) for name in columns]
-        values = [tuple(process(row[name]) if process else row[name]
-                        for name, process in zip(columns, processors, strict=True))
-                  for row in rows]
-        quoted = ", ".join(f'"{c}"' for c in columns)
-        marks = ", ".join("?" for _ in columns)
-        connection.exec_driver_sql(f'INSERT INTO "{table.name}" ({quoted}) VALUES ({marks})',
-                                   values)
+        executemany_insert(connection, table, rows)
 
     def commit_watermark(self, connection: Connection) -> int:
         return SQLITE_NO_LIMIT
