@@ -21,7 +21,7 @@ import httpx
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from app.device import settings, store
+from app.device import gc_pause, settings, store
 from app.device.settings import Key
 from app.device.sync_progress import Progress, ProgressListener
 from sync.client import SyncClient
@@ -171,9 +171,15 @@ async def exchange(engine: Engine, client: SyncClient, device_id: str, *,
 
     Each batch is committed as sent before it is posted, so a lost response or a killed app
     resends exactly the same batch, which the server answers from its stored result."""
+    with gc_pause.fewer_collections():
+        return await _exchange(engine, client, device_id, reconnect, progress or (lambda _: None))
+
+
+async def _exchange(engine: Engine, client: SyncClient, device_id: str,
+                    reconnect: Callable[[], Awaitable[None]] | None,
+                    report: ProgressListener) -> RoundResult:
     accepted = rejected = pulled = 0
     touched = _Touched()
-    report = progress or (lambda _p: None)
     to_push = await asyncio.to_thread(_pending_count, engine)
     while True:
         claimed = await asyncio.to_thread(_claim, engine)
