@@ -1,9 +1,9 @@
-"""Many rows into one table through one DB-API ``executemany``, on a SQLAlchemy connection.
+"""Many rows into one SQLite table through one DB-API ``executemany`` (SQLite's ``?`` marks).
 
 SQLAlchemy's per-statement machinery costs more than SQLite's insert itself at sync sizes
 (hundreds of rows a page or batch), so the columns' own bind processors (JSON, UTC datetimes,
 the device's sealing) are applied once per value here and the rows go straight to the driver.
-Used by the server's SQLite storage and by the device's store.
+Used by the server's SQLite storage and by the device's store (PostgreSQL gets ``COPY``).
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func
+from sqlalchemy import Engine, func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session
 
@@ -52,6 +52,15 @@ def _csv(rows: list[tuple[str, ...]]) -> str:
     return HEADER + "".join(",".join(row) + "\n" for row in rows)
 
 
+def _ward(database_url: str) -> Engine:
+    """A migrated server database holding the test's area tree."""
+    engine = make_engine(database_url)
+    migrate(engine)
+    with Session(engine) as session:
+        area_import.import_csv(session=session, text=TREE)
+    return engine
+
+
 def _declared(session: Session) -> str:
     """Trần Thị Hoa declared on her own phone: name without the accent, birth year only."""
     person_id = new_id()
@@ -83,10 +92,8 @@ def _outcomes(path: Path) -> list[dict[str, object]]:
 
 def test_a_snapshot_then_changes(database_url: str, tmp_path: Path) -> None:
     env, data = {"HSSK_DATABASE_URL": database_url}, tmp_path / "server"
-    engine = make_engine(database_url)
-    migrate(engine)
+    engine = _ward(database_url)
     with Session(engine) as session:
-        area_import.import_csv(session=session, text=TREE)
         hoa = _declared(session)
 
     snapshot = tmp_path / "snapshot.csv"
@@ -186,11 +193,7 @@ def test_a_snapshot_then_changes(database_url: str, tmp_path: Path) -> None:
 def test_an_interrupted_import_goes_on_where_it_stopped(database_url: str,
                                                         tmp_path: Path) -> None:
     env, data = {"HSSK_DATABASE_URL": database_url}, tmp_path / "server"
-    engine = make_engine(database_url)
-    migrate(engine)
-    with Session(engine) as session:
-        area_import.import_csv(session=session, text=TREE)
-    engine.dispose()
+    _ward(database_url).dispose()
     path = tmp_path / "part.ndjson"
     keys = ("cccd", "full_name", "birth_date", "sex", "household_id", "address", "group_code")
     lines = [json.dumps(dict(zip(keys, row[:7], strict=True)), ensure_ascii=False)
@@ -231,10 +234,8 @@ def test_a_person_erased_on_request_is_not_made_again(database_url: str, tmp_pat
     from sync.server.storage import storage_for
 
     env, data = {"HSSK_DATABASE_URL": database_url}, tmp_path / "server"
-    engine = make_engine(database_url)
-    migrate(engine)
+    engine = _ward(database_url)
     with Session(engine) as session:
-        area_import.import_csv(session=session, text=TREE)
         hoa = _declared(session)
         data_rights.erase(session, hoa, reason="her request", by="test")
         kept = [row.digest for row in session.exec(sa_select(ErasedIdentity)).scalars()]

@@ -39,6 +39,7 @@ class LocalRecord(RecordBase, table=True):
 
 
 RECORDS: Table = LocalRecord.__table__  # type: ignore[attr-defined]
+_FIELDS = tuple(RecordData.model_fields)  # what a pulled record brings to its row
 
 
 class OutboxEntry(SQLModel, table=True):
@@ -281,9 +282,6 @@ def apply_pulled(session: Session, response: PullResponse) -> int:
     settings.put(session, Key.PULL_CURSOR, response.next_cursor)
     session.commit()
     return changed
-
-
-_FIELDS = tuple(RecordData.model_fields)
 
 
 def _rebase(session: Session, row: LocalRecord, record: RecordData) -> None:
