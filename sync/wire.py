@@ -14,7 +14,7 @@ it and the nested models' walk is skipped when it is absent.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal, TypeVar, Union
 
 from pydantic import (
     BaseModel,
@@ -41,8 +41,10 @@ from sync.records import (
     reject_non_finite,
 )
 
+M = TypeVar("M", bound=BaseModel)
 _BOOL: TypeAdapter[bool] = TypeAdapter(bool)
 _KIND_OF = {kind.value: kind for kind in RecordKind}
+_RECORD_FIELDS = tuple(RecordData.model_fields)
 # The envelope's own fields, exactly as RecordData declares them (constraints and defaults).
 _ENVELOPE: dict[str, Any] = {
     name: (info.annotation, info) for name, info in RecordData.model_fields.items()
@@ -120,12 +122,24 @@ _PULL = _message(PullResponse, changes=list[WireRecord])
 
 def record(wired: Any) -> RecordData:
     """The ``RecordData`` a validated wire record stands for (no further check)."""
-    values = dict(wired.__dict__)
+    given = wired.__dict__
+    values = {name: given[name] for name in _RECORD_FIELDS}  # in RecordData's order
     payload = values["payload"]
     values["kind"] = _KIND_OF[values["kind"]]
     values["payload"] = payload if values["deleted"] else payload.model_dump(mode="json")
     values["conflicts"] = [c.model_dump(mode="json") for c in values["conflicts"]]
-    return RecordData.model_construct(**values)
+    return _built(RecordData, values)
+
+
+def _built(model: type[M], values: dict[str, Any]) -> M:
+    """``model.model_construct(**values)`` for values that name every field, as a validated
+    wire record's do; pydantic's own walks each field's aliases and defaults (4 µs a record)."""
+    built = model.__new__(model)
+    object.__setattr__(built, "__dict__", values)
+    object.__setattr__(built, "__pydantic_fields_set__", set(values))
+    object.__setattr__(built, "__pydantic_extra__", None)
+    object.__setattr__(built, "__pydantic_private__", None)
+    return built
 
 
 def _checked(model: type[BaseModel], raw: bytes) -> Any:
@@ -143,9 +157,9 @@ def push_request(raw: bytes) -> PushRequest:
     return PushRequest.model_construct(
         device_id=wired.device_id, batch_id=wired.batch_id,
         schema_version=wired.schema_version,
-        mutations=[Mutation.model_construct(
-            mutation_id=m.mutation_id, op=m.op, base_version=m.base_version,
-            changed_fields=m.changed_fields, record=record(m.record))
+        mutations=[_built(Mutation, {
+            "mutation_id": m.mutation_id, "op": m.op, "base_version": m.base_version,
+            "changed_fields": m.changed_fields, "record": record(m.record)})
             for m in wired.mutations])
 
 

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from sync import wire
 from sync.protocol import PullResponse, PushRequest
-from sync.records import PAYLOAD_MODELS, EnteredBy, RecordKind
+from sync.records import PAYLOAD_MODELS, EnteredBy, RecordData, RecordKind
 from tests.schema_strategies import from_schema, nearly
 from tests.test_push_fuzz import VALID
 
@@ -118,3 +118,17 @@ def test_a_nul_is_refused_either_way() -> None:
     assert b"\\u0000" in raw
     with pytest.raises(ValidationError, match="NUL"):
         wire.push_request(raw)
+
+
+def test_a_record_is_built_as_model_construct_builds_it() -> None:
+    """wire._built skips pydantic's per-field walk; what it makes is the same object."""
+    raw = _push([{"id": "p1", "kind": "person", "person_id": "p1", "device_id": DEVICE,
+                  "payload": VALID[RecordKind.PERSON]}])
+    built = wire.push_request(raw).mutations[0].record
+    values = dict(built.__dict__)
+    constructed = RecordData.model_construct(**values)
+    assert built == constructed and type(built) is RecordData
+    assert built.model_fields_set == constructed.model_fields_set
+    assert built.__pydantic_extra__ == constructed.__pydantic_extra__
+    assert built.__pydantic_private__ == constructed.__pydantic_private__
+    assert built.model_dump_json() == constructed.model_dump_json()
