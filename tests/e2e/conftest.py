@@ -95,7 +95,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 # A journey whose waiting stack has not moved for two minutes is stuck in a Playwright call with
 # no timeout of its own (a key press, an evaluate) on a renderer that stopped answering: no call
-# with a timeout waits past 60 s. (A slow journey on a loaded machine moves, and walks on.)
+# with a timeout here waits past 90 s. (A slow journey on a loaded machine moves, and walks on.)
 STUCK_S, LOOK_EVERY_S = 120, 10
 # What a journey ended that way fails with: the only failure `make test` walks again (once).
 HUNG = "journey hung: its pages' renderers were stopped"
