@@ -28,10 +28,11 @@ test: $(STAMP)
 	@# shared server is built once; longest files first, see tests/conftest.py.)
 	$(BIN)/python -m pytest -m "not e2e" -n 2 --dist loadfile --no-loadscope-reorder
 	@# A browser journey hangs, rarely, in a Playwright call that has no timeout (a renderer that
-	@# stopped answering). tests/e2e/conftest.py prints where and stops the renderers, so the
-	@# call fails with "Target crashed"; that failure alone is walked again, once, and reported as
-	@# a rerun. The whole browser run stays bounded, should anything else hang.
-	timeout -k 30 900 $(BIN)/python -m pytest -m e2e --reruns 1 --only-rerun "Target crashed"
+	@# stopped answering), or Flutter's engine traps in the page (WebAssembly "memory access out of
+	@# bounds"). tests/e2e/ then prints where and stops the renderers, so the call fails with
+	@# "Target crashed" or "Page crashed"; that failure alone is walked again, once, and reported
+	@# as a rerun. The whole browser run stays bounded, should anything else hang.
+	timeout -k 30 900 $(BIN)/python -m pytest -m e2e --reruns 1 --only-rerun "(Target|Page) crashed"
 
 bench: $(STAMP)
 	@scripts/system-packages.sh libzbar0 postgresql

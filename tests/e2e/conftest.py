@@ -6,8 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import os
-import signal
 import sys
 import tempfile
 import threading
@@ -23,7 +21,7 @@ import pytest
 from playwright.sync_api import Browser, Playwright, sync_playwright
 
 from tests.conftest import database_for
-from tests.e2e.pages import CHROMIUM, CONSOLE, launch
+from tests.e2e.pages import CHROMIUM, CONSOLE, launch, stop_renderers
 from tests.processes import BEFORE_STOP_ON_FAILURE, BIN, free_port, running
 
 
@@ -101,30 +99,6 @@ STUCK_S, LOOK_EVERY_S = 120, 10
 HUNG = "journey hung: its pages' renderers were stopped"
 
 
-def _descendants(root: int) -> list[int]:
-    """The processes under ``root`` (read from /proc: Chromium's renderers are its children)."""
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError, ValueError, IndexError):
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    found, todo = [], [root]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
-
-
-def _renderers() -> list[int]:
-    pids = []
-    for pid in _descendants(os.getpid()):
-        with contextlib.suppress(OSError):
-            if b"--type=renderer" in Path(f"/proc/{pid}/cmdline").read_bytes():
-                pids.append(pid)
-    return pids
-
-
 def _waiting() -> list[traceback.StackSummary]:
     """Where each suspended greenlet waits: Playwright's sync API runs the journey in one, so
     pytest-timeout's dump of the threads shows only the event loop."""
@@ -145,9 +119,7 @@ def _end_the_hang(item: pytest.Item, stacks: list[traceback.StackSummary]) -> No
             shown = traceback.StackSummary.from_list(stack[ours[0] if ours else 0:])
             print("".join(shown.format()), file=sys.stderr)
     finally:
-        for pid in _renderers():
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
+        stop_renderers()
     print(f"{item.name}: {HUNG}", file=sys.stderr)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import signal
 import weakref
 from dataclasses import dataclass
 from datetime import datetime
@@ -91,10 +92,46 @@ def watched(page: Page) -> Page:
     page.set_default_timeout(TIMEOUT_MS)
     said = Console(CONSOLE.setdefault(page, []))
     page.on("console", lambda message: said(f"{message.type}: {message.text}"))
-    page.on("pageerror", lambda error: said(f"page error: {error}"))
+    page.on("pageerror", lambda error: _page_error(said, error))
     page.on("websocket", lambda socket: socket.on(
         "close", lambda _socket: said(f"websocket closed: {socket.url}")))
     return page
+
+
+# What Flutter's engine (WebAssembly) says when it traps: the page is dead from then on, and a
+# journey would wait out its timeouts on it (seen once, on a tablet-sized resize).
+ENGINE_TRAPS = frozenset({"memory access out of bounds", "unreachable"})
+
+
+def _page_error(said: Console, error: Any) -> None:
+    said(f"page error: {error}")
+    if str(error).strip() in ENGINE_TRAPS:
+        said("Flutter's engine trapped: the renderers are stopped, the journey fails as crashed")
+        stop_renderers()
+
+
+def _descendants(root: int) -> list[int]:
+    """The processes under ``root`` (read from /proc: Chromium's renderers are its children)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def stop_renderers() -> None:
+    """Kill this run's Chromium renderers: a call waiting on one fails as crashed."""
+    for pid in _descendants(os.getpid()):
+        with contextlib.suppress(OSError):
+            if b"--type=renderer" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                os.kill(pid, signal.SIGKILL)
+
 
 
 def switch_on_accessibility(page: Page, *, phone: bool) -> None:
