@@ -34,18 +34,11 @@ def playwright() -> Iterator[Playwright]:
 
 
 @pytest.fixture(scope="session")
-def chromium(playwright: Playwright) -> Iterator[list[Browser]]:
-    """The run's one Chromium, in a list so that a journey that hung gets a new one."""
-    held = [launch(playwright)]
-    yield held
-    held[0].close()
-
-
-@pytest.fixture
-def shared_browser(playwright: Playwright, chromium: list[Browser]) -> Browser:
-    if not chromium[0].is_connected():
-        chromium[0] = launch(playwright)
-    return chromium[0]
+def shared_browser(playwright: Playwright) -> Iterator[Browser]:
+    """The run's one Chromium (stopping a hung journey's renderers leaves it working)."""
+    browser = launch(playwright)
+    yield browser
+    browser.close()
 
 
 FAILURES = Path(tempfile.gettempdir()) / "hssk-e2e-failures"
@@ -97,6 +90,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 STUCK_S, LOOK_EVERY_S = 120, 10
 # What a journey ended that way fails with: the only failure `make test` walks again (once).
 HUNG = "journey hung: its pages' renderers were stopped"
+HUNG_KEY = pytest.StashKey[bool]()
 
 
 def _waiting() -> list[traceback.StackSummary]:
@@ -134,9 +128,6 @@ def _watch(item: pytest.Item, done: threading.Event) -> None:
         elif time.monotonic() - since >= STUCK_S:
             _end_the_hang(item, stacks)
             return
-
-
-HUNG_KEY = pytest.StashKey[bool]()
 
 
 @pytest.fixture(autouse=True)

@@ -99,7 +99,7 @@ def watched(page: Page) -> Page:
 
 
 # What Flutter's engine (WebAssembly) says when it traps: the page is dead from then on, and a
-# journey would wait out its timeouts on it (seen once, on a tablet-sized resize).
+# journey would wait out its timeouts on it (seen in 2 of 3 fresh-clone runs, never locally).
 ENGINE_TRAPS = frozenset({"memory access out of bounds", "unreachable"})
 
 
@@ -131,7 +131,6 @@ def stop_renderers() -> None:
         with contextlib.suppress(OSError):
             if b"--type=renderer" in Path(f"/proc/{pid}/cmdline").read_bytes():
                 os.kill(pid, signal.SIGKILL)
-
 
 
 def switch_on_accessibility(page: Page, *, phone: bool) -> None:
