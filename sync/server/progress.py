@@ -184,17 +184,17 @@ def read_facts(connection: Connection, person_ids: Iterable[str], tree: Tree) ->
             continue
         declarations: dict[str, list[reminders.Declared]] = {p: [] for p in heads}
         superseded = set(connection.execute(
-            sa_select(t.supersedes).where(among(connection, t.person_id, heads),
+            sa_select(t.supersedes).where(among(connection, t.person_id, list(heads)),
                                           t.kind == RecordKind.DECLARATION,
                                           t.supersedes.is_not(None))).scalars())
         for rid, person_id, payload, created in connection.execute(
                 sa_select(t.id, t.person_id, t.payload, t.created_at)
-                .where(among(connection, t.person_id, heads), t.kind == RecordKind.DECLARATION,
-                       t.deleted.is_(False))):
+                .where(among(connection, t.person_id, list(heads)),
+                       t.kind == RecordKind.DECLARATION, t.deleted.is_(False))):
             if rid in superseded:
                 continue
             declarations[person_id].append(_declaration(rid, payload, created))
-        checkups = _checkups(connection, among(connection, t.person_id, heads))
+        checkups = _checkups(connection, among(connection, t.person_id, list(heads)))
         for person_id, head in heads.items():
             found[person_id] = _facts(head, declarations[person_id], tree,
                                       checkups.get(person_id, []))
